@@ -1,0 +1,37 @@
+#include "graph/passes/pipeline.h"
+
+#include <cstdio>
+
+#include "graph/passes/constant_folding.h"
+#include "graph/passes/dead_code_elimination.h"
+
+namespace sparsert::passes {
+
+namespace {
+using PassFn = StatusOr<int> (*)(Graph&, PassContext&);
+
+Status run_one(const char* name, PassFn fn, Graph& g, PassContext& ctx) {
+  if (ctx.disabled.count(name)) {
+    ctx.log.push_back(std::string(name) + " disabled");
+    return Status::OK();
+  }
+  auto modified = fn(g, ctx);
+  if (!modified.ok()) return modified.status().with_context(std::string("pass ") + name);
+  std::string line = std::string(name) + " modified=" + std::to_string(*modified);
+  if (ctx.verbose) std::fprintf(stderr, "[sparsert] pass %s\n", line.c_str());
+  ctx.log.push_back(std::move(line));
+  return Status::OK();
+}
+}  // namespace
+
+Status run_pipeline(Graph& g, PassContext& ctx, int level) {
+  if (level <= 0) return Status::OK();
+  // Folding first: it turns static shape chains into constants, which is what
+  // every later pattern-matching pass needs to see weights and shapes.
+  SPARSERT_RETURN_IF_ERROR(run_one("constant_folding", run_constant_folding, g, ctx));
+  // Then drop whatever folding (or the exporter) left without a consumer.
+  SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
+  return Status::OK();
+}
+
+}  // namespace sparsert::passes

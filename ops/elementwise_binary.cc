@@ -1,0 +1,200 @@
+// Binary element-wise ops with numpy broadcasting: arithmetic (Add Sub Mul Div
+// Pow Mod Max Min), comparison (Equal Less Greater ...), logical (And Or Xor), and Where.
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "ops/op_util.h"
+#include "ops/registry.h"
+
+namespace sparsert {
+namespace {
+
+enum class BinOp { kAdd, kSub, kMul, kDiv, kPow, kMod, kMax, kMin };
+enum class CmpOp { kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual };
+enum class LogicOp { kAnd, kOr, kXor };
+
+template <typename T>
+T apply(BinOp op, T a, T b, bool fmod) {
+  switch (op) {
+    case BinOp::kAdd: return static_cast<T>(a + b);
+    case BinOp::kSub: return static_cast<T>(a - b);
+    case BinOp::kMul: return static_cast<T>(a * b);
+    case BinOp::kDiv:
+      if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : static_cast<T>(a / b);
+      else return a / b;
+    case BinOp::kPow: return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    case BinOp::kMod:
+      if constexpr (std::is_integral_v<T>) {
+        if (b == 0) return T(0);
+        if (fmod) return static_cast<T>(a % b);
+        T r = static_cast<T>(a % b);  // Python-style: sign follows the divisor
+        if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+        return r;
+      } else {
+        return static_cast<T>(std::fmod(a, b));
+      }
+    case BinOp::kMax: return a > b ? a : b;
+    case BinOp::kMin: return a < b ? a : b;
+  }
+  return T(0);
+}
+
+template <typename T>
+bool compare(CmpOp op, T a, T b) {
+  switch (op) {
+    case CmpOp::kEqual: return a == b;
+    case CmpOp::kLess: return a < b;
+    case CmpOp::kGreater: return a > b;
+    case CmpOp::kLessOrEqual: return a <= b;
+    case CmpOp::kGreaterOrEqual: return a >= b;
+  }
+  return false;
+}
+
+// Runs out[i] = f(a[ia], b[ib]) over the broadcast of a and b.
+template <typename TA, typename TOut, typename F>
+Status broadcast_binary(KernelContext& ctx, DType out_type, F&& f) {
+  const Tensor& a = *ctx.input(0);
+  const Tensor& b = *ctx.input(1);
+  auto shape = broadcast_shapes(a.shape(), b.shape());
+  if (!shape.ok()) return shape.status().with_context(ctx.node().describe());
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, out_type, *shape));
+  const TA* pa = a.data<TA>();
+  const TA* pb = b.data<TA>();
+  TOut* po = out->data<TOut>();
+  const int64_t n = out->num_elements();
+  if (a.shape() == *shape && b.shape() == *shape) {
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+  } else if (b.num_elements() == 1 && a.shape() == *shape) {
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[0]);
+  } else if (a.num_elements() == 1 && b.shape() == *shape) {
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[0], pb[i]);
+  } else {
+    std::vector<std::vector<int64_t>> strides = {broadcast_strides(a.shape(), *shape),
+                                                 broadcast_strides(b.shape(), *shape)};
+    for_each_broadcast(*shape, strides, [&](int64_t i, const std::vector<int64_t>& off) {
+      po[i] = f(pa[off[0]], pb[off[1]]);
+    });
+  }
+  return Status::OK();
+}
+
+Status check_same_types(const KernelContext& ctx) {
+  if (ctx.input(0)->dtype() != ctx.input(1)->dtype())
+    return InvalidArgument(ctx.node().describe(), ": input types differ (", dtype_name(ctx.input(0)->dtype()),
+                           " vs ", dtype_name(ctx.input(1)->dtype()), ")");
+  return Status::OK();
+}
+
+KernelFn arithmetic_kernel(BinOp op) {
+  return [op](KernelContext& ctx) -> Status {
+    const Tensor& a = *ctx.input(0);
+    if (op == BinOp::kPow && a.dtype() != ctx.input(1)->dtype()) {
+      // Pow allows a different exponent type (e.g. float base, int exponent): compute in double.
+      if (a.dtype() != DType::kFloat32) return Unimplemented(ctx.node().describe(), ": Pow with mixed types");
+      const Tensor& b = *ctx.input(1);
+      SPARSERT_ASSIGN_OR_RETURN(Shape shape, broadcast_shapes(a.shape(), b.shape()));
+      SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kFloat32, shape));
+      std::vector<std::vector<int64_t>> st = {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)};
+      float* po = out->data<float>();
+      for_each_broadcast(shape, st, [&](int64_t i, const std::vector<int64_t>& off) {
+        po[i] = static_cast<float>(std::pow(a.data<float>()[off[0]], b.element_as_double(off[1])));
+      });
+      return Status::OK();
+    }
+    SPARSERT_RETURN_IF_ERROR(check_same_types(ctx));
+    SPARSERT_ASSIGN_OR_RETURN(int64_t fmod, ctx.attrs().get_int("fmod", 0));
+    return dispatch_numeric(a.dtype(), ctx.node(), [&](auto tag) -> Status {
+      using T = typename decltype(tag)::type;
+      if constexpr (std::is_same_v<T, bool>) {
+        return Unimplemented(ctx.node().describe(), ": arithmetic on bool");
+      } else {
+        return broadcast_binary<T, T>(ctx, a.dtype(), [op, fmod](T x, T y) { return apply<T>(op, x, y, fmod != 0); });
+      }
+    });
+  };
+}
+
+KernelFn compare_kernel(CmpOp op) {
+  return [op](KernelContext& ctx) -> Status {
+    SPARSERT_RETURN_IF_ERROR(check_same_types(ctx));
+    return dispatch_numeric(ctx.input(0)->dtype(), ctx.node(), [&](auto tag) -> Status {
+      using T = typename decltype(tag)::type;
+      return broadcast_binary<T, bool>(ctx, DType::kBool, [op](T x, T y) { return compare<T>(op, x, y); });
+    });
+  };
+}
+
+KernelFn logic_kernel(LogicOp op) {
+  return [op](KernelContext& ctx) -> Status {
+    SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kBool}));
+    SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 1, {DType::kBool}));
+    return broadcast_binary<bool, bool>(ctx, DType::kBool, [op](bool x, bool y) {
+      return op == LogicOp::kAnd ? (x && y) : op == LogicOp::kOr ? (x || y) : (x != y);
+    });
+  };
+}
+
+// Max/Min are variadic in ONNX: fold pairwise.
+KernelFn variadic_kernel(BinOp op) {
+  KernelFn pair = arithmetic_kernel(op);
+  return [pair](KernelContext& ctx) -> Status {
+    if (ctx.num_inputs() == 1) return ctx.set_output(0, *ctx.input(0));
+    std::vector<Tensor> acc(1);
+    Tensor cur = *ctx.input(0);
+    for (int i = 1; i < ctx.num_inputs(); ++i) {
+      KernelContext step(ctx.node(), {&cur, ctx.input(i)}, &acc);
+      SPARSERT_RETURN_IF_ERROR(pair(step));
+      cur = acc[0];
+    }
+    return ctx.set_output(0, cur);
+  };
+}
+
+Status where_kernel(KernelContext& ctx) {
+  SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kBool}));
+  const Tensor& c = *ctx.input(0);
+  const Tensor& x = *ctx.input(1);
+  const Tensor& y = *ctx.input(2);
+  if (x.dtype() != y.dtype())
+    return InvalidArgument(ctx.node().describe(), ": X and Y types differ (", dtype_name(x.dtype()), " vs ",
+                           dtype_name(y.dtype()), ")");
+  SPARSERT_ASSIGN_OR_RETURN(Shape s1, broadcast_shapes(c.shape(), x.shape()));
+  auto shape = broadcast_shapes(s1, y.shape());
+  if (!shape.ok()) return shape.status().with_context(ctx.node().describe());
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x.dtype(), *shape));
+  return dispatch_by_size(x.dtype(), ctx.node(), [&](size_t es) -> Status {
+    std::vector<std::vector<int64_t>> st = {broadcast_strides(c.shape(), *shape), broadcast_strides(x.shape(), *shape),
+                                            broadcast_strides(y.shape(), *shape)};
+    const bool* pc = c.data<bool>();
+    const char* px = static_cast<const char*>(x.raw_data());
+    const char* py = static_cast<const char*>(y.raw_data());
+    char* po = static_cast<char*>(out->raw_data());
+    for_each_broadcast(*shape, st, [&](int64_t i, const std::vector<int64_t>& off) {
+      std::memcpy(po + i * es, pc[off[0]] ? px + off[1] * es : py + off[2] * es, es);
+    });
+    return Status::OK();
+  });
+}
+
+}  // namespace
+
+void register_elementwise_binary_ops(OpRegistry& r) {
+  const std::pair<const char*, BinOp> arith[] = {{"Add", BinOp::kAdd}, {"Sub", BinOp::kSub}, {"Mul", BinOp::kMul},
+                                                 {"Div", BinOp::kDiv}, {"Pow", BinOp::kPow}, {"Mod", BinOp::kMod}};
+  for (auto [name, op] : arith) r.add({"", name, 2, 2, 1, 1, arithmetic_kernel(op)});
+  r.add({"", "Max", 1, 1 << 20, 1, 1, variadic_kernel(BinOp::kMax)});
+  r.add({"", "Min", 1, 1 << 20, 1, 1, variadic_kernel(BinOp::kMin)});
+  const std::pair<const char*, CmpOp> cmp[] = {{"Equal", CmpOp::kEqual},
+                                               {"Less", CmpOp::kLess},
+                                               {"Greater", CmpOp::kGreater},
+                                               {"LessOrEqual", CmpOp::kLessOrEqual},
+                                               {"GreaterOrEqual", CmpOp::kGreaterOrEqual}};
+  for (auto [name, op] : cmp) r.add({"", name, 2, 2, 1, 1, compare_kernel(op)});
+  const std::pair<const char*, LogicOp> logic[] = {{"And", LogicOp::kAnd}, {"Or", LogicOp::kOr}, {"Xor", LogicOp::kXor}};
+  for (auto [name, op] : logic) r.add({"", name, 2, 2, 1, 1, logic_kernel(op)});
+  r.add({"", "Where", 3, 3, 1, 1, where_kernel});
+}
+
+}  // namespace sparsert

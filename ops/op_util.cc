@@ -1,0 +1,64 @@
+#include "ops/op_util.h"
+
+namespace sparsert {
+
+StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da == db || db == 1) out[i] = da;
+    else if (da == 1) out[i] = db;
+    else return InvalidArgument("shapes ", shape_to_string(a), " and ", shape_to_string(b), " cannot be broadcast");
+  }
+  return out;
+}
+
+std::vector<int64_t> contiguous_strides(const Shape& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) s[i - 1] = s[i] * shape[i];
+  return s;
+}
+
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> s(out.size(), 0);
+  std::vector<int64_t> cs = contiguous_strides(in);
+  size_t off = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) s[i + off] = in[i] == 1 ? 0 : cs[i];
+  return s;
+}
+
+StatusOr<int64_t> normalize_axis(int64_t axis, int64_t rank, const Node& node) {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    return InvalidArgument(node.describe(), ": axis ", axis, " is out of range for rank ", rank);
+  return axis < 0 ? axis + rank : axis;
+}
+
+StatusOr<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const char* what) {
+  if (t.dtype() != DType::kInt64 && t.dtype() != DType::kInt32)
+    return InvalidArgument(what, " must be int64 or int32, got ", dtype_name(t.dtype()));
+  if (t.rank() > 1) return InvalidArgument(what, " must be a scalar or 1-D, got ", t.type_string());
+  std::vector<int64_t> v(static_cast<size_t>(t.num_elements()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = t.element_as_int64(static_cast<int64_t>(i));
+  return v;
+}
+
+Status dispatch_by_size(DType dt, const Node& node, const std::function<Status(size_t)>& f) {
+  int bits = dtype_bits(dt);
+  if (bits < 8) return Unimplemented(node.describe(), ": element type ", dtype_name(dt), " is not supported here");
+  return f(static_cast<size_t>(bits / 8));
+}
+
+Status expect_input(const KernelContext& ctx, int i, std::initializer_list<DType> allowed) {
+  const Tensor* t = ctx.input(i);
+  if (!t) return InvalidArgument(ctx.node().describe(), ": input ", i, " is required");
+  for (DType d : allowed)
+    if (t->dtype() == d) return Status::OK();
+  std::string names;
+  for (DType d : allowed) names += std::string(names.empty() ? "" : "|") + dtype_name(d);
+  return Unimplemented(ctx.node().describe(), ": input ", i, " has type ", dtype_name(t->dtype()), ", supported: ",
+                       names);
+}
+
+}  // namespace sparsert

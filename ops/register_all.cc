@@ -1,0 +1,19 @@
+#include "ops/register_all.h"
+
+#include "ops/registry.h"
+
+namespace sparsert {
+
+void register_all_ops(OpRegistry& r) {
+  register_elementwise_binary_ops(r);
+  register_elementwise_unary_ops(r);
+  register_matmul_ops(r);
+  register_shape_ops(r);
+  register_gather_slice_ops(r);
+  register_normalization_ops(r);
+  register_reduce_ops(r);
+  register_conv_pool_ops(r);
+  register_pad_ops(r);
+}
+
+}  // namespace sparsert

@@ -1,0 +1,17 @@
+// Explicit registration (no static initializers: they are dropped when a
+// program links libsparsert.a and nothing references the object file).
+#pragma once
+
+namespace sparsert {
+class OpRegistry;
+void register_all_ops(OpRegistry& r);
+void register_elementwise_binary_ops(OpRegistry& r);
+void register_elementwise_unary_ops(OpRegistry& r);
+void register_matmul_ops(OpRegistry& r);
+void register_shape_ops(OpRegistry& r);
+void register_gather_slice_ops(OpRegistry& r);
+void register_normalization_ops(OpRegistry& r);
+void register_reduce_ops(OpRegistry& r);
+void register_conv_pool_ops(OpRegistry& r);
+void register_pad_ops(OpRegistry& r);
+}  // namespace sparsert

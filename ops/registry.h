@@ -1,0 +1,70 @@
+// The op registry: op type (+ domain) -> schema and reference kernel.
+// Reference kernels are plain, obviously-correct C++: the oracle for every fast
+// kernel. Output shapes are computed by the kernel from its actual inputs (as
+// ONNX Runtime does), so data-dependent shapes (Reshape, Range, TopK) just work.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+
+namespace sparsert {
+
+class KernelContext {
+ public:
+  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>* outputs)
+      : node_(node), inputs_(std::move(inputs)), outputs_(outputs) {}
+
+  const Node& node() const { return node_; }
+  const AttributeMap& attrs() const { return node_.attrs; }
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  int num_outputs() const { return static_cast<int>(outputs_->size()); }
+  // nullptr when input i is omitted (optional) or beyond the node's inputs.
+  const Tensor* input(int i) const { return i < num_inputs() ? inputs_[i] : nullptr; }
+  // Allocates output i; the returned pointer stays valid for this call.
+  StatusOr<Tensor*> allocate_output(int i, DType dtype, const Shape& shape);
+  // Sets output i to an existing tensor (zero-copy ops such as Reshape).
+  Status set_output(int i, Tensor tensor);
+  bool output_wanted(int i) const { return i < num_outputs(); }
+
+ private:
+  const Node& node_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor>* outputs_;
+};
+
+using KernelFn = std::function<Status(KernelContext&)>;
+
+struct OpSchema {
+  std::string domain;  // "" = ai.onnx, "com.microsoft", ...
+  std::string op_type;
+  int min_inputs = 1;
+  int max_inputs = 1;
+  int min_outputs = 1;
+  int max_outputs = 1;
+  KernelFn reference;
+};
+
+class OpRegistry {
+ public:
+  // The process-wide registry with every op of ops/ registered.
+  static const OpRegistry& global();
+
+  void add(OpSchema schema);
+  const OpSchema* find(const std::string& domain, const std::string& op_type) const;
+  std::vector<const OpSchema*> all() const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, OpSchema> ops_;
+};
+
+// Checks a node's input/output counts against its schema.
+Status check_arity(const OpSchema& schema, const Node& node);
+
+}  // namespace sparsert

@@ -1,0 +1,157 @@
+#include "runtime/executor.h"
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <thread>
+
+namespace sparsert {
+namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') { out += '\\'; out += c; }
+    else if (static_cast<unsigned char>(c) < 0x20) out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Executor::Executor(const Plan& plan)
+    : plan_(plan),
+      arena_(plan.threads),
+      profiling_(!plan.options.profile_file.empty()),
+      epoch_(std::chrono::steady_clock::now()) {}
+
+Status Executor::validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value) const {
+  const Graph& g = plan_.graph;
+  std::map<std::string, int64_t> bound;  // symbolic dim -> value seen first
+  for (const NamedTensor& nt : inputs) {
+    ValueId id = g.find_value(nt.name);
+    size_t idx = 0;
+    for (; idx < g.inputs().size(); ++idx)
+      if (g.inputs()[idx] == id) break;
+    if (id == kNoValue || idx == g.inputs().size()) {
+      std::string names;
+      for (const TensorInfo& ti : plan_.inputs) names += (names.empty() ? "'" : ", '") + ti.name + "'";
+      return InvalidArgument("unknown input '", nt.name, "'; the model's inputs are ", names);
+    }
+    if (by_value[id]) return InvalidArgument("input '", nt.name, "' is given twice");
+    const TensorInfo& want = plan_.inputs[idx];
+    const Tensor& t = nt.tensor;
+    bool ok = t.dtype() == want.dtype || want.dtype == DType::kUndefined;
+    if (want.has_shape) {
+      ok = ok && t.rank() == static_cast<int>(want.shape.size());
+      for (size_t d = 0; ok && d < want.shape.size(); ++d) {
+        if (want.shape[d] >= 0) ok = t.dim(static_cast<int>(d)) == want.shape[d];
+      }
+    }
+    if (!ok) return InvalidArgument("input '", nt.name, "': expected ", want.type_string(), ", got ", t.type_string());
+    for (size_t d = 0; want.has_shape && d < want.shape.size(); ++d) {
+      const std::string& sym = want.symbols[d];
+      if (want.shape[d] >= 0 || sym.empty()) continue;
+      auto [it, inserted] = bound.emplace(sym, t.dim(static_cast<int>(d)));
+      if (!inserted && it->second != t.dim(static_cast<int>(d)))
+        return InvalidArgument("input '", nt.name, "': dim '", sym, "' is ", t.dim(static_cast<int>(d)),
+                               " but another input bound it to ", it->second);
+    }
+    if (t.num_elements() > 0 && !t.raw_data())
+      return InvalidArgument("input '", nt.name, "' has no data");
+    by_value[id] = &nt.tensor;
+  }
+  for (size_t i = 0; i < g.inputs().size(); ++i)
+    if (!by_value[g.inputs()[i]])
+      return InvalidArgument("input '", plan_.inputs[i].name, "' (", plan_.inputs[i].type_string(), ") is missing");
+  return Status::OK();
+}
+
+StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>& inputs,
+                                                 const std::vector<std::string>& output_names) const {
+  const Graph& g = plan_.graph;
+  std::vector<const Tensor*> given(g.num_values(), nullptr);
+  SPARSERT_RETURN_IF_ERROR(validate_inputs(inputs, given));
+
+  std::vector<ValueId> wanted;
+  if (output_names.empty()) {
+    wanted = g.outputs();
+  } else {
+    for (const std::string& name : output_names) {
+      ValueId id = g.find_value(name);
+      if (id == kNoValue || !g.value(id).is_graph_output) return InvalidArgument("unknown output '", name, "'");
+      wanted.push_back(id);
+    }
+  }
+
+  std::vector<Tensor> env(g.num_values());
+  for (size_t v = 0; v < g.num_values(); ++v) {
+    if (given[v]) env[v] = *given[v];
+    else if (g.value(static_cast<ValueId>(v)).constant) env[v] = *g.value(static_cast<ValueId>(v)).constant;
+  }
+
+  Status status;
+  std::vector<ProfileEvent> local_events;
+  arena_.execute([&] {
+    std::vector<const Tensor*> in_ptrs;
+    std::vector<Tensor> outs;
+    for (const PlannedNode& step : plan_.steps) {
+      const Node& node = g.node(step.node);
+      in_ptrs.clear();
+      for (ValueId in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &env[in]);
+      outs.assign(node.outputs.size(), Tensor());
+      KernelContext ctx(node, in_ptrs, &outs);
+      auto t0 = std::chrono::steady_clock::now();
+      status = step.kernel(ctx);
+      if (!status.ok()) {
+        if (status.message().find(node.describe()) == std::string::npos) status = status.with_context(node.describe());
+        return;
+      }
+      if (profiling_) {
+        auto t1 = std::chrono::steady_clock::now();
+        local_events.push_back(
+            {node.name, node.op_type, step.kernel_name,
+             std::chrono::duration_cast<std::chrono::microseconds>(t0 - epoch_).count(),
+             std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
+             std::hash<std::thread::id>()(std::this_thread::get_id())});
+      }
+      for (size_t i = 0; i < node.outputs.size(); ++i) {
+        if (node.outputs[i] == kNoValue) continue;
+        if (outs[i].empty()) {
+          status = Internal(node.describe(), ": kernel did not produce output ", i);
+          return;
+        }
+        env[node.outputs[i]] = std::move(outs[i]);
+      }
+      for (ValueId v : step.release_after) env[v] = Tensor();
+    }
+  });
+  if (!status.ok()) return status;
+  if (profiling_) {
+    std::lock_guard<std::mutex> lock(profile_mu_);
+    events_.insert(events_.end(), local_events.begin(), local_events.end());
+  }
+  std::vector<NamedTensor> result;
+  for (ValueId id : wanted) result.push_back({g.value(id).name, env[id]});
+  return result;
+}
+
+std::string Executor::write_profile() {
+  if (!profiling_) return "";
+  std::lock_guard<std::mutex> lock(profile_mu_);
+  std::ofstream f(plan_.options.profile_file);
+  f << "[\n";
+  for (size_t i = 0; i < events_.size(); ++i) {
+    const ProfileEvent& e = events_[i];
+    f << "  {\"name\":\"" << json_escape(e.name) << "\",\"cat\":\"node\",\"ph\":\"X\",\"ts\":" << e.start_us
+      << ",\"dur\":" << e.duration_us << ",\"pid\":1,\"tid\":" << (e.thread % 100000) << ",\"args\":{\"op\":\""
+      << json_escape(e.op) << "\",\"kernel\":\"" << json_escape(e.kernel) << "\"}}" << (i + 1 < events_.size() ? "," : "")
+      << "\n";
+  }
+  f << "]\n";
+  profile_written_ = true;
+  return plan_.options.profile_file;
+}
+
+}  // namespace sparsert

@@ -1,0 +1,47 @@
+// Executor: runs a Plan. Run() keeps all per-call state on its own stack, so
+// concurrent calls are safe; intra-op work runs in a oneTBB arena sized by the
+// session's thread count. Optional per-node profiling (Chrome trace events).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include "runtime/plan.h"
+
+namespace sparsert {
+
+struct ProfileEvent {
+  std::string name;
+  std::string op;
+  std::string kernel;
+  int64_t start_us;
+  int64_t duration_us;
+  uint64_t thread;
+};
+
+class Executor {
+ public:
+  explicit Executor(const Plan& plan);
+  StatusOr<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
+                                         const std::vector<std::string>& output_names) const;
+  // Writes the Chrome trace; returns the path ("" when profiling is off).
+  std::string write_profile();
+
+ private:
+  Status validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value) const;
+
+  const Plan& plan_;
+  mutable oneapi::tbb::task_arena arena_;
+  const bool profiling_;
+  std::chrono::steady_clock::time_point epoch_;
+  mutable std::mutex profile_mu_;
+  mutable std::vector<ProfileEvent> events_;
+  bool profile_written_ = false;
+};
+
+}  // namespace sparsert

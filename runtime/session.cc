@@ -1,0 +1,86 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <map>
+
+#include "graph/onnx_import.h"
+#include "jit/isa.h"
+#include "ops/registry.h"
+#include "runtime/executor.h"
+#include "runtime/plan.h"
+
+namespace sparsert {
+
+std::string TensorInfo::type_string() const {
+  std::string s = std::string(dtype_name(dtype)) + "[";
+  if (!has_shape) return s + "?]";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += shape[i] >= 0 ? std::to_string(shape[i]) : (symbols[i].empty() ? "?" : symbols[i]);
+  }
+  return s + "]";
+}
+
+std::vector<std::string> supported_ops() {
+  std::vector<std::string> out;
+  for (const OpSchema* s : OpRegistry::global().all())
+    out.push_back(s->domain.empty() ? s->op_type : s->domain + "." + s->op_type);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Session::Session() = default;
+
+Session::~Session() {
+  if (executor_) executor_->write_profile();
+}
+
+StatusOr<std::unique_ptr<Session>> Session::Create(const std::string& model_path, const SessionOptions& options) {
+  SPARSERT_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(model_path));
+  auto plan = compile_plan(std::move(graph), options);
+  if (!plan.ok()) return plan.status().with_context("model '" + model_path + "'");
+  std::unique_ptr<Session> s(new Session());
+  s->plan_ = std::move(plan).value();
+  s->executor_ = std::make_unique<Executor>(*s->plan_);
+  return s;
+}
+
+StatusOr<std::unique_ptr<Session>> Session::CreateFromBytes(const void* data, size_t size,
+                                                            const SessionOptions& options,
+                                                            const std::string& model_dir) {
+  SPARSERT_ASSIGN_OR_RETURN(Graph graph, import_onnx_bytes(data, size, model_dir));
+  SPARSERT_ASSIGN_OR_RETURN(auto plan, compile_plan(std::move(graph), options));
+  std::unique_ptr<Session> s(new Session());
+  s->plan_ = std::move(plan);
+  s->executor_ = std::make_unique<Executor>(*s->plan_);
+  return s;
+}
+
+const std::vector<TensorInfo>& Session::inputs() const { return plan_->inputs; }
+const std::vector<TensorInfo>& Session::outputs() const { return plan_->outputs; }
+
+StatusOr<std::vector<NamedTensor>> Session::Run(const std::vector<NamedTensor>& inputs,
+                                                const std::vector<std::string>& output_names) const {
+  return executor_->run(inputs, output_names);
+}
+
+std::string Session::graph_dump() const { return plan_->graph.dump(); }
+const std::vector<std::string>& Session::pass_log() const { return plan_->pass_log; }
+size_t Session::num_nodes() const { return plan_->steps.size(); }
+
+std::string Session::op_summary() const {
+  std::map<std::string, int> counts;
+  for (const PlannedNode& p : plan_->steps) ++counts[plan_->graph.node(p.node).op_type];
+  std::vector<std::pair<int, std::string>> sorted;
+  for (const auto& [op, n] : counts) sorted.push_back({-n, op});
+  std::sort(sorted.begin(), sorted.end());
+  std::string s;
+  for (const auto& [n, op] : sorted) s += (s.empty() ? "" : ", ") + op + " x" + std::to_string(-n);
+  return s;
+}
+
+std::string Session::isa() const { return jit::isa_name(plan_->isa_cap); }
+int Session::threads() const { return plan_->threads; }
+std::string Session::EndProfiling() { return executor_->write_profile(); }
+
+}  // namespace sparsert

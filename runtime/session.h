@@ -1,0 +1,80 @@
+// Session: the public C++ API. Load a model once, then Run it many times, from
+// several threads at once if you like.
+//
+//   auto session = sparsert::Session::Create("model.onnx", {}).value();
+//   auto outputs = session->Run({{"input_ids", ids}, {"attention_mask", mask}}).value();
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "graph/tensor.h"
+#include "runtime/session_options.h"
+
+namespace sparsert {
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  Shape shape;                       // -1 where the dim is symbolic or unknown
+  std::vector<std::string> symbols;  // dim names where symbolic ("" otherwise)
+  bool has_shape = false;            // false: rank unknown
+  std::string type_string() const;   // "int64[batch,128]"
+};
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
+// Every op type with a kernel, as "Add" or "com.microsoft.Gelu", sorted.
+std::vector<std::string> supported_ops();
+
+class Executor;
+struct Plan;
+
+class Session {
+ public:
+  static StatusOr<std::unique_ptr<Session>> Create(const std::string& model_path, const SessionOptions& options = {});
+  static StatusOr<std::unique_ptr<Session>> CreateFromBytes(const void* data, size_t size,
+                                                            const SessionOptions& options = {},
+                                                            const std::string& model_dir = "");
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::vector<TensorInfo>& inputs() const;
+  const std::vector<TensorInfo>& outputs() const;
+  // Runs the model. `output_names` empty = all outputs, in model order.
+  // Inputs are validated (names, dtypes, shapes); inputs are not copied.
+  StatusOr<std::vector<NamedTensor>> Run(const std::vector<NamedTensor>& inputs,
+                                         const std::vector<std::string>& output_names = {}) const;
+
+  // Random inputs for benchmarking and smoke tests. Symbolic dims come from
+  // `dims` (name -> size), else 1. Integer inputs that index a constant table
+  // (Gather) stay inside it; inputs named *mask* are all ones. Deterministic per seed.
+  StatusOr<std::vector<NamedTensor>> RandomInputs(const std::map<std::string, int64_t>& dims = {},
+                                                  uint64_t seed = 0) const;
+
+  // The optimized graph as text, and what each pass changed.
+  std::string graph_dump() const;
+  const std::vector<std::string>& pass_log() const;
+  // Number of nodes in the plan, and a per-op-type count ("MatMul x72, Add x96, ...").
+  size_t num_nodes() const;
+  std::string op_summary() const;
+  // The ISA cap in force ("avx2", ...), and the thread count.
+  std::string isa() const;
+  int threads() const;
+  // Writes the profile (if profiling is on) and returns its path ("" when off).
+  std::string EndProfiling();
+
+ private:
+  Session();
+  std::unique_ptr<Plan> plan_;
+  std::unique_ptr<Executor> executor_;
+};
+
+}  // namespace sparsert

@@ -1,0 +1,25 @@
+// Options for creating a Session (what ONNX Runtime's SessionOptions holds, plus sparsert's own).
+#pragma once
+
+#include <set>
+#include <string>
+
+namespace sparsert {
+
+struct SessionOptions {
+  // Intra-op threads; 0 = one per available core.
+  int threads = 0;
+  // ISA cap: "" = detected (limited by SPARSERT_ISA), or avx512_vnni|avx512|avx_vnni|avx2|generic.
+  std::string isa;
+  // 0 = no graph passes (the reference plan); >= 1 = the full pipeline.
+  int optimization_level = 99;
+  // Pass names to skip (see `sparse_run inspect` for the names).
+  std::set<std::string> disabled_passes;
+  // When set, per-node times are written as Chrome trace JSON here
+  // (at Session::EndProfiling or destruction).
+  std::string profile_file;
+  // Log passes and kernel choices to stderr.
+  bool verbose = false;
+};
+
+}  // namespace sparsert
