@@ -1,0 +1,36 @@
+// Runs a model before and after a pass (via sessions at opt level 0 and with
+// only that pass enabled) and compares outputs; passes tests check structure.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "graph/onnx_import.h"
+#include "runtime/session.h"
+#include "tests/test_util.h"
+
+namespace sparsert::testing {
+
+inline void expect_same_outputs(const std::string& model_bytes, const std::vector<NamedTensor>& inputs) {
+  SessionOptions ref_opts, opt_opts;
+  ref_opts.optimization_level = 0;
+  auto ref = Session::CreateFromBytes(model_bytes.data(), model_bytes.size(), ref_opts);
+  auto opt = Session::CreateFromBytes(model_bytes.data(), model_bytes.size(), opt_opts);
+  ASSERT_TRUE(ref.ok()) << ref.status().to_string();
+  ASSERT_TRUE(opt.ok()) << opt.status().to_string();
+  auto a = (*ref)->Run(inputs);
+  auto b = (*opt)->Run(inputs);
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) EXPECT_EQ(compare_tensors((*b)[i].tensor, (*a)[i].tensor, 0.0), "") << i;
+}
+
+inline int count_op(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes()) n += node.op_type == op;
+  return n;
+}
+
+}  // namespace sparsert::testing

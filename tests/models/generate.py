@@ -1,0 +1,139 @@
+"""Generates the test, demo and benchmark models, and their ONNX Runtime reference outputs.
+
+  python tests/models/generate.py --set default --out build/models
+      op-family graphs, tiny BERT (opset 13 and 17) and tiny convnet, pruned
+      variants, the demo models (demo/), and an ORT case per model; manifest.txt
+      lists `model case_dir tolerance` for the C++ end-to-end test.
+  python tests/models/generate.py --set full --out models/generated
+      BERT-base (seq 128), torchvision MobileNetV2 and ResNet-50, opsets 13 and
+      17, and pruned copies (70/80/90%, unstructured and 4x1).
+
+Fixed seeds; nothing is downloaded. A stamp (hash of the generator sources and
+versions) makes a second run with unchanged sources do nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+
+import onnx  # noqa: E402
+import onnxruntime  # noqa: E402
+
+from tests.models import op_graphs, prune  # noqa: E402
+from tests.oracle import oracle  # noqa: E402
+
+FP32_TOL = 1e-4  # max abs error relative to max(1, max |reference|)
+
+
+def _stamp(set_name: str) -> str:
+    h = hashlib.sha256(set_name.encode())
+    for d in (HERE, os.path.join(ROOT, "tests", "oracle")):
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".py"):
+                with open(os.path.join(d, f), "rb") as fh:
+                    h.update(f.encode() + fh.read())
+    import torch
+    h.update(f"{onnx.__version__} {onnxruntime.__version__} {torch.__version__}".encode())
+    return h.hexdigest()
+
+
+class Writer:
+    def __init__(self, out: str):
+        self.out = out
+        self.manifest = []
+
+    def path(self, rel: str) -> str:
+        p = os.path.join(self.out, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        return p
+
+    def case(self, rel_model: str, dims=None, tol=FP32_TOL) -> None:
+        rel_case = rel_model[:-len(".onnx")] + ".case"
+        oracle.make_case(self.path(rel_model), self.path(rel_case + "/x")[:-2], dims, seed=0)
+        self.manifest.append(f"{rel_model} {rel_case} {tol}")
+
+    def pruned(self, rel_src: str, sparsity: float, pattern: str) -> str:
+        rel = rel_src[:-len(".onnx")] + f"_{pattern}_{int(round(sparsity * 100))}.onnx"
+        prune.prune_file(self.path(rel_src), self.path(rel), sparsity, pattern)
+        return rel
+
+    def finish(self) -> None:
+        with open(os.path.join(self.out, "manifest.txt"), "w") as f:
+            f.write("\n".join(self.manifest) + "\n")
+
+
+def gen_default(w: Writer) -> None:
+    from tests.models import bert, convnet
+
+    for name, build in op_graphs.CASES.items():
+        rel = f"ops/{name}.onnx"
+        onnx.save(build(), w.path(rel))
+        w.case(rel)
+    bdims = {"batch": 2, "sequence": 16}
+    for opset in (13, 17):
+        rel = f"bert_tiny_op{opset}.onnx"
+        bert.export(w.path(rel), bert.TINY, opset)
+        w.case(rel, bdims)
+        crel = f"convnet_tiny_op{opset}.onnx"
+        convnet.export_tiny(w.path(crel), opset)
+        w.case(crel, {"batch": 2})
+    for src, sp, pat in (("bert_tiny_op17.onnx", 0.9, "4x1"), ("bert_tiny_op17.onnx", 0.9, "unstructured"),
+                         ("bert_tiny_op13.onnx", 0.8, "1x4"), ("convnet_tiny_op17.onnx", 0.9, "unstructured")):
+        w.case(w.pruned(src, sp, pat), bdims if src.startswith("bert") else {"batch": 2})
+    # The demo: `sparse_run` with no arguments runs these two.
+    bert.export(w.path("demo/bert_tiny.onnx"), bert.TINY, 17)
+    prune.prune_file(w.path("demo/bert_tiny.onnx"), w.path("demo/bert_tiny_4x1_90.onnx"), 0.9, "4x1")
+
+
+def gen_full(w: Writer) -> None:
+    from tests.models import bert, convnet
+
+    for opset in (13, 17):
+        rel = f"bert_base_op{opset}.onnx"
+        bert.export(w.path(rel), bert.BASE, opset, seq=128)
+        w.case(rel, {"batch": 1, "sequence": 128})
+        for name in ("mobilenet_v2", "resnet50"):
+            crel = f"{name}_op{opset}.onnx"
+            convnet.export_torchvision(name, w.path(crel), opset)
+            w.case(crel, {"batch": 1})
+    for sp in (0.7, 0.8, 0.9):
+        for pat in ("unstructured", "4x1"):
+            w.case(w.pruned("bert_base_op17.onnx", sp, pat), {"batch": 1, "sequence": 128})
+    for name in ("mobilenet_v2", "resnet50"):
+        w.case(w.pruned(f"{name}_op17.onnx", 0.9, "unstructured"), {"batch": 1})
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Generate sparsert's test/demo/benchmark models.")
+    p.add_argument("--set", choices=["default", "full"], default="default")
+    p.add_argument("--out", default=None, help="output directory (default: build/models or models/generated)")
+    p.add_argument("--force", action="store_true", help="regenerate even if the stamp matches")
+    a = p.parse_args(argv)
+    out = os.path.abspath(a.out or os.path.join(ROOT, "build/models" if a.set == "default" else "models/generated"))
+    stamp_file = os.path.join(out, f".stamp-{a.set}")
+    stamp = _stamp(a.set)
+    if not a.force and os.path.exists(stamp_file) and open(stamp_file).read() == stamp:
+        print(f"[models] {a.set} set in {out} is up to date")
+        return 0
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    warnings.filterwarnings("ignore")
+    w = Writer(out)
+    (gen_default if a.set == "default" else gen_full)(w)
+    w.finish()
+    with open(stamp_file, "w") as f:
+        f.write(stamp)
+    print(f"[models] wrote the {a.set} set ({len(w.manifest)} models with ORT cases) to {out} in {time.time() - t0:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
