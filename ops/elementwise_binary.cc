@@ -1,5 +1,6 @@
 // Binary element-wise ops with numpy broadcasting: arithmetic (Add Sub Mul Div
 // Pow Mod Max Min), comparison (Equal Less Greater ...), logical (And Or Xor), and Where.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -52,7 +53,80 @@ bool compare(CmpOp op, T a, T b) {
   return false;
 }
 
-// Runs out[i] = f(a[ia], b[ib]) over the broadcast of a and b.
+// How one operand is laid against the output, for contiguous fast loops.
+struct Layout {
+  enum Kind { kFull, kScalar, kRepeatRows, kPerRow, kOther } kind = kOther;
+  int64_t inner = 1;  // kRepeatRows: the operand is a row of `inner` elements repeated;
+                      // kPerRow: one operand value per run of `inner` output elements
+};
+
+Layout layout_of(const Shape& in, const Shape& out) {
+  int64_t n_in = 1, n_out = 1;
+  for (int64_t d : in) n_in *= d;
+  for (int64_t d : out) n_out *= d;
+  if (in == out || n_in == n_out) return {Layout::kFull, 1};
+  if (n_in == 1) return {Layout::kScalar, 1};
+  // Right-align `in` against `out`; find its non-1 span.
+  const size_t off = out.size() - in.size();
+  size_t first = out.size(), last = 0;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (in[i] != 1) { first = std::min(first, i + off); last = i + off; }
+  for (size_t d = first; d <= last; ++d)
+    if (in[d - off] != out[d]) return {Layout::kOther, 1};  // a broadcast dim inside the span
+  int64_t after = 1;
+  for (size_t d = last + 1; d < out.size(); ++d) after *= out[d];
+  if (after == 1) return {Layout::kRepeatRows, n_in};  // e.g. bias [N] against [B,S,N]
+  bool before_is_one = true;
+  for (size_t d = 0; d < first; ++d) before_is_one = before_is_one && out[d] == 1;
+  if (before_is_one) return {Layout::kPerRow, after};  // e.g. [B,S,1] against [B,S,D]
+  return {Layout::kOther, 1};
+}
+
+// The loops alone, noexcept and free of Status handling so they vectorize.
+template <typename TA, typename TOut, typename F>
+void binary_loops(const Shape& as, const Shape& bs, const Shape& out, const TA* __restrict pa, const TA* __restrict pb,
+                  TOut* __restrict po, int64_t n, F f) noexcept {
+  const Layout la = layout_of(as, out), lb = layout_of(bs, out);
+  using L = Layout;
+  if (la.kind == L::kFull && lb.kind == L::kFull) {
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+  } else if (la.kind == L::kFull && lb.kind == L::kScalar) {
+    const TA y = pb[0];
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], y);
+  } else if (la.kind == L::kScalar && lb.kind == L::kFull) {
+    const TA x = pa[0];
+    for (int64_t i = 0; i < n; ++i) po[i] = f(x, pb[i]);
+  } else if (la.kind == L::kFull && lb.kind == L::kRepeatRows) {
+    const int64_t w = lb.inner;
+    for (int64_t r = 0; r < n; r += w)
+      for (int64_t j = 0; j < w; ++j) po[r + j] = f(pa[r + j], pb[j]);
+  } else if (la.kind == L::kRepeatRows && lb.kind == L::kFull) {
+    const int64_t w = la.inner;
+    for (int64_t r = 0; r < n; r += w)
+      for (int64_t j = 0; j < w; ++j) po[r + j] = f(pa[j], pb[r + j]);
+  } else if (la.kind == L::kFull && lb.kind == L::kPerRow) {
+    const int64_t w = lb.inner;
+    for (int64_t r = 0; r < n / w; ++r) {
+      const TA y = pb[r];
+      for (int64_t j = 0; j < w; ++j) po[r * w + j] = f(pa[r * w + j], y);
+    }
+  } else if (la.kind == L::kPerRow && lb.kind == L::kFull) {
+    const int64_t w = la.inner;
+    for (int64_t r = 0; r < n / w; ++r) {
+      const TA x = pa[r];
+      for (int64_t j = 0; j < w; ++j) po[r * w + j] = f(x, pb[r * w + j]);
+    }
+  } else {
+    std::vector<std::vector<int64_t>> strides = {broadcast_strides(as, out), broadcast_strides(bs, out)};
+    for_each_broadcast(out, strides, [&](int64_t i, const std::vector<int64_t>& off) {
+      po[i] = f(pa[off[0]], pb[off[1]]);
+    });
+  }
+}
+
+// Runs out[i] = f(a[ia], b[ib]) over the broadcast of a and b. Common layouts get
+// contiguous loops the compiler vectorizes; the general index walk is the twin
+// every layout is checked against (tests/models/op_graphs.py: broadcast_layouts, vs ORT).
 template <typename TA, typename TOut, typename F>
 Status broadcast_binary(KernelContext& ctx, DType out_type, F&& f) {
   const Tensor& a = *ctx.input(0);
@@ -64,19 +138,8 @@ Status broadcast_binary(KernelContext& ctx, DType out_type, F&& f) {
   const TA* pb = b.data<TA>();
   TOut* po = out->data<TOut>();
   const int64_t n = out->num_elements();
-  if (a.shape() == *shape && b.shape() == *shape) {
-    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
-  } else if (b.num_elements() == 1 && a.shape() == *shape) {
-    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[0]);
-  } else if (a.num_elements() == 1 && b.shape() == *shape) {
-    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[0], pb[i]);
-  } else {
-    std::vector<std::vector<int64_t>> strides = {broadcast_strides(a.shape(), *shape),
-                                                 broadcast_strides(b.shape(), *shape)};
-    for_each_broadcast(*shape, strides, [&](int64_t i, const std::vector<int64_t>& off) {
-      po[i] = f(pa[off[0]], pb[off[1]]);
-    });
-  }
+  if (n == 0) return Status::OK();
+  binary_loops<TA, TOut>(a.shape(), b.shape(), *shape, pa, pb, po, n, f);
   return Status::OK();
 }
 
@@ -110,7 +173,15 @@ KernelFn arithmetic_kernel(BinOp op) {
       if constexpr (std::is_same_v<T, bool>) {
         return Unimplemented(ctx.node().describe(), ": arithmetic on bool");
       } else {
-        return broadcast_binary<T, T>(ctx, a.dtype(), [op, fmod](T x, T y) { return apply<T>(op, x, y, fmod != 0); });
+        // One instantiation per op keeps the switch out of the element loop.
+        switch (op) {
+          case BinOp::kAdd: return broadcast_binary<T, T>(ctx, a.dtype(), [](T x, T y) { return apply<T>(BinOp::kAdd, x, y, false); });
+          case BinOp::kSub: return broadcast_binary<T, T>(ctx, a.dtype(), [](T x, T y) { return apply<T>(BinOp::kSub, x, y, false); });
+          case BinOp::kMul: return broadcast_binary<T, T>(ctx, a.dtype(), [](T x, T y) { return apply<T>(BinOp::kMul, x, y, false); });
+          case BinOp::kDiv: return broadcast_binary<T, T>(ctx, a.dtype(), [](T x, T y) { return apply<T>(BinOp::kDiv, x, y, false); });
+          default:
+            return broadcast_binary<T, T>(ctx, a.dtype(), [op, fmod](T x, T y) { return apply<T>(op, x, y, fmod != 0); });
+        }
       }
     });
   };

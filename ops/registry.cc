@@ -32,6 +32,11 @@ void OpRegistry::add(OpSchema schema) {
   ops_[key] = std::move(schema);
 }
 
+void OpRegistry::add_impl(const std::string& domain, const std::string& op_type, KernelImpl impl) {
+  auto it = ops_.find({domain, op_type});
+  if (it != ops_.end()) it->second.impls.push_back(std::move(impl));
+}
+
 const OpSchema* OpRegistry::find(const std::string& domain, const std::string& op_type) const {
   auto it = ops_.find({domain == "ai.onnx" ? "" : domain, op_type});
   return it == ops_.end() ? nullptr : &it->second;

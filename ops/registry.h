@@ -41,6 +41,22 @@ class KernelContext {
 
 using KernelFn = std::function<Status(KernelContext&)>;
 
+// What an implementation may consult when deciding whether it can run a node.
+struct ImplContext {
+  uint32_t isa_cap = 0;  // jit::Isa bits the session may use
+  int threads = 1;
+};
+
+// A fast implementation of an op. try_create inspects the node (its constant
+// inputs and static types in `graph`) and returns a kernel, or a Status saying
+// why it declines ("B is not a constant", "isa: needs avx512_vnni"), so the
+// choice is never silent. A kernel must handle every input the node can get at
+// run time (falling back to the reference kernel for cases it does not cover).
+struct KernelImpl {
+  std::string name;  // e.g. "onednn_matmul_f32"
+  std::function<StatusOr<KernelFn>(const Node&, const Graph&, const ImplContext&)> try_create;
+};
+
 struct OpSchema {
   std::string domain;  // "" = ai.onnx, "com.microsoft", ...
   std::string op_type;
@@ -49,6 +65,8 @@ struct OpSchema {
   int min_outputs = 1;
   int max_outputs = 1;
   KernelFn reference;
+  // Tried in order before the reference kernel (which always comes last).
+  std::vector<KernelImpl> impls = {};
 };
 
 class OpRegistry {
@@ -57,6 +75,8 @@ class OpRegistry {
   static const OpRegistry& global();
 
   void add(OpSchema schema);
+  // Appends a fast implementation to an already registered op.
+  void add_impl(const std::string& domain, const std::string& op_type, KernelImpl impl);
   const OpSchema* find(const std::string& domain, const std::string& op_type) const;
   std::vector<const OpSchema*> all() const;
 

@@ -138,6 +138,16 @@ Status transpose_kernel(KernelContext& ctx) {
     const char* src = static_cast<const char*>(x.raw_data());
     char* dst = static_cast<char*>(y->raw_data());
     if (rank == 0) { std::memcpy(dst, src, es); return Status::OK(); }
+    if (rank >= 2 && perm[rank - 1] == rank - 1) {
+      // The last axis stays last (BERT's head split/merge): copy whole rows.
+      const size_t row = static_cast<size_t>(out[rank - 1]) * es;
+      Shape rows(out.begin(), out.end() - 1);
+      std::vector<std::vector<int64_t>> rst(1, std::vector<int64_t>(st[0].begin(), st[0].end() - 1));
+      if (row) for_each_broadcast(rows, rst, [&](int64_t i, const std::vector<int64_t>& off) {
+        std::memcpy(dst + i * row, src + off[0] * es, row);
+      });
+      return Status::OK();
+    }
     for_each_broadcast(out, st, [&](int64_t i, const std::vector<int64_t>& off) {
       std::memcpy(dst + i * es, src + off[0] * es, es);
     });

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <thread>
 
@@ -77,6 +78,24 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
     p.schema = registry.find(n.domain, n.op_type);
     p.kernel = p.schema->reference;
     p.kernel_name = "reference";
+    // Level 0 is the reference plan: no passes and reference kernels only.
+    if (options.optimization_level > 0) {
+      ImplContext ictx{plan->isa_cap, plan->threads};
+      for (const KernelImpl& impl : p.schema->impls) {
+        auto k = impl.try_create(n, graph, ictx);
+        if (k.ok()) {
+          p.kernel = std::move(k).value();
+          p.kernel_name = impl.name;
+          break;
+        }
+        p.declined.push_back(impl.name + ": " + k.status().message());
+      }
+    }
+    if (options.verbose) {
+      std::string why;
+      for (const std::string& d : p.declined) why += "; declined " + d;
+      std::fprintf(stderr, "[sparsert] %s -> %s%s\n", n.describe().c_str(), p.kernel_name.c_str(), why.c_str());
+    }
     plan->steps.push_back(std::move(p));
   }
   for (size_t v = 0; v < graph.num_values(); ++v) {

@@ -1,5 +1,7 @@
 #include "runtime/executor.h"
 
+#include <omp.h>
+
 #include <fstream>
 #include <functional>
 #include <map>
@@ -94,6 +96,8 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
   Status status;
   std::vector<ProfileEvent> local_events;
   arena_.execute([&] {
+    // oneDNN (Debian's build) threads with OpenMP: give its parallel regions the session's count.
+    omp_set_num_threads(plan_.threads);
     std::vector<const Tensor*> in_ptrs;
     std::vector<Tensor> outs;
     for (const PlannedNode& step : plan_.steps) {

@@ -15,7 +15,8 @@ struct PlannedNode {
   NodeId node;
   const OpSchema* schema;
   KernelFn kernel;                  // the chosen implementation
-  std::string kernel_name;          // "reference", later "jit:...", "onednn:..."
+  std::string kernel_name;          // "reference", "onednn_linear_f32", ...
+  std::vector<std::string> declined;   // "impl: why", for every implementation tried before
   std::vector<ValueId> release_after;  // values whose last reader is this node
 };
 

@@ -79,6 +79,29 @@ std::string Session::op_summary() const {
   return s;
 }
 
+std::string Session::kernel_summary() const {
+  std::map<std::string, int> counts;
+  for (const PlannedNode& p : plan_->steps) ++counts[p.kernel_name];
+  std::vector<std::pair<int, std::string>> sorted;
+  for (const auto& [k, n] : counts) sorted.push_back({-n, k});
+  std::sort(sorted.begin(), sorted.end());
+  std::string s;
+  for (const auto& [n, k] : sorted) s += (s.empty() ? "" : ", ") + k + " x" + std::to_string(-n);
+  return s;
+}
+
+std::vector<std::string> Session::kernel_report() const {
+  std::vector<std::string> out;
+  for (const PlannedNode& p : plan_->steps) {
+    const Node& n = plan_->graph.node(p.node);
+    std::string line = n.name + " (" + n.op_type + "): " + p.kernel_name;
+    for (size_t i = 0; i < p.declined.size(); ++i) line += (i ? "; " : " [declined ") + p.declined[i];
+    if (!p.declined.empty()) line += "]";
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
 std::string Session::isa() const { return jit::isa_name(plan_->isa_cap); }
 int Session::threads() const { return plan_->threads; }
 std::string Session::EndProfiling() { return executor_->write_profile(); }

@@ -65,6 +65,10 @@ class Session {
   // Number of nodes in the plan, and a per-op-type count ("MatMul x72, Add x96, ...").
   size_t num_nodes() const;
   std::string op_summary() const;
+  // Kernels chosen, by count ("onednn_linear_f32 x73, reference x83").
+  std::string kernel_summary() const;
+  // One line per node: "name (Op): kernel [declined impl: reason; ...]".
+  std::vector<std::string> kernel_report() const;
   // The ISA cap in force ("avx2", ...), and the thread count.
   std::string isa() const;
   int threads() const;

@@ -11,7 +11,8 @@ struct SessionOptions {
   int threads = 0;
   // ISA cap: "" = detected (limited by SPARSERT_ISA), or avx512_vnni|avx512|avx_vnni|avx2|generic.
   std::string isa;
-  // 0 = no graph passes (the reference plan); >= 1 = the full pipeline.
+  // 0 = the reference plan (no graph passes, reference kernels only: the
+  // accuracy baseline); >= 1 = the full pipeline and the fastest kernels.
   int optimization_level = 99;
   // Pass names to skip (see `sparse_run inspect` for the names).
   std::set<std::string> disabled_passes;

@@ -91,6 +91,7 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
   std::printf("model    %s\n", cfg.model.c_str());
   std::printf("session  %zu nodes (%s), created in %.1f ms, ISA cap %s, %d thread(s)\n", session->num_nodes(),
               session->op_summary().c_str(), load_ms, session->isa().c_str(), session->threads());
+  std::printf("kernels  %s\n", session->kernel_summary().c_str());
   if (cfg.dump_graph) std::printf("%s", session->graph_dump().c_str());
   SPARSERT_ASSIGN_OR_RETURN(auto inputs, session->RandomInputs(dims, 0));
   for (const NamedTensor& in : inputs) std::printf("input    %s: %s\n", in.name.c_str(), in.tensor.type_string().c_str());

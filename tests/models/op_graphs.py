@@ -50,6 +50,21 @@ def elementwise_broadcast():
                   [("div", F), ("pow", F), ("min", F)], [_init("two", np.float32(2.0))])
 
 
+def broadcast_layouts():
+    # Every fast layout of the binary kernels, on both sides, with odd sizes:
+    # bias rows [N] and [S,N], per-row values [B,S,1] and [B,S,1,1], a scalar, and a
+    # middle broadcast [B,1,N] that must take the general path.
+    nodes = [h.make_node("Add", ["x", "row"], ["a1"]), h.make_node("Sub", ["row", "x"], ["a2"]),
+             h.make_node("Mul", ["x", "rows2"], ["a3"]), h.make_node("Div", ["x", "perrow"], ["a4"]),
+             h.make_node("Sub", ["perrow", "x"], ["a5"]), h.make_node("Mul", ["x4", "perrow4"], ["a6"]),
+             h.make_node("Add", ["x", "mid"], ["a7"]), h.make_node("Div", ["s", "x"], ["a8"]),
+             h.make_node("Pow", ["x", "s"], ["a9"]), h.make_node("Less", ["x", "row"], ["a10"])]
+    return _model("broadcast_layouts", nodes,
+                  [("x", F, [3, 5, 7]), ("row", F, [7]), ("rows2", F, [5, 7]), ("perrow", F, [3, 5, 1]),
+                   ("x4", F, [2, 3, 5, 7]), ("perrow4", F, [2, 3, 1, 1]), ("mid", F, [3, 1, 7]), ("s", F, [])],
+                  [(f"a{i}", F) for i in range(1, 10)] + [("a10", B)])
+
+
 def compare_logic_where():
     nodes = [h.make_node("Less", ["a", "b"], ["lt"]), h.make_node("Greater", ["a", "b"], ["gt"]),
              h.make_node("Equal", ["ia", "ib"], ["eq"]), h.make_node("Not", ["lt"], ["nlt"]),
@@ -216,5 +231,5 @@ def pad_modes():
 
 
 CASES: Dict[str, Callable[[], onnx.ModelProto]] = {f.__name__: f for f in [
-    elementwise_broadcast, compare_logic_where, unary_activations, clip_cast, matmul_gemm, conv_variants, pooling,
+    elementwise_broadcast, broadcast_layouts, compare_logic_where, unary_activations, clip_cast, matmul_gemm, conv_variants, pooling,
     reductions, shape_chain, slice_gather, pad_modes, normalization, split_concat_range, legacy_opset11, legacy_opset9]}

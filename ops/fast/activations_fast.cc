@@ -1,0 +1,66 @@
+// Vectorizable float implementations of Softmax (last axis), Erf, Sigmoid and
+// Gelu, using fast::exp_f32 / fast::erf_f32. Registered ahead of the exact
+// reference kernels; anything they do not cover runs the reference.
+#include "ops/fast/vector_math.h"
+#include "ops/op_util.h"
+#include "ops/register_all.h"
+#include "ops/registry.h"
+
+namespace sparsert {
+namespace {
+
+KernelFn reference_of(const Node& n) { return OpRegistry::global().find(n.domain, n.op_type)->reference; }
+
+using ArrayFn = void (*)(const float*, float*, int64_t) noexcept;
+
+KernelImpl elementwise_impl(ArrayFn f) {
+  return {"fast_f32", [f](const Node& n, const Graph&, const ImplContext&) -> StatusOr<KernelFn> {
+            if (n.op_type == "Gelu") {
+              auto approx = n.attrs.get_string("approximate", "none");
+              if (!approx.ok() || *approx != "none") return Unimplemented("only approximate='none'");
+            }
+            KernelFn ref = reference_of(n);
+            return KernelFn([f, ref](KernelContext& ctx) -> Status {
+              const Tensor& x = *ctx.input(0);
+              if (x.dtype() != DType::kFloat32) return ref(ctx);
+              SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+              f(x.data<float>(), y->data<float>(), x.num_elements());
+              return Status::OK();
+            });
+          }};
+}
+
+StatusOr<KernelFn> softmax_last_axis(const Node& n, const Graph&, const ImplContext&) {
+  if (n.opset < 13) return Unimplemented("opset < 13 flattens at axis (reference handles it)");
+  SPARSERT_ASSIGN_OR_RETURN(int64_t axis, n.attrs.get_int("axis", -1));
+  KernelFn ref = reference_of(n);
+  return KernelFn([axis, ref](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != DType::kFloat32 || x.rank() == 0 || (axis != -1 && axis != x.rank() - 1)) return ref(ctx);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+    const int64_t w = x.shape().back();
+    if (w == 0) return Status::OK();
+    const int64_t rows = x.num_elements() / w;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* src = x.data<float>() + r * w;
+      float* dst = y->data<float>() + r * w;
+      float mx = src[0];
+      for (int64_t i = 1; i < w; ++i) mx = src[i] > mx ? src[i] : mx;
+      const float inv = 1.f / fast::exp_shifted_sum(src, mx, dst, w);
+      for (int64_t i = 0; i < w; ++i) dst[i] *= inv;
+    }
+    return Status::OK();
+  });
+}
+
+}  // namespace
+
+void register_fast_impls(OpRegistry& r) {
+  r.add_impl("", "Softmax", {"fast_softmax_f32", softmax_last_axis});
+  r.add_impl("", "Erf", elementwise_impl(fast::erf_array));
+  r.add_impl("", "Sigmoid", elementwise_impl(fast::sigmoid_array));
+  r.add_impl("", "Gelu", elementwise_impl(fast::gelu_erf_array));
+  r.add_impl("com.microsoft", "Gelu", elementwise_impl(fast::gelu_erf_array));
+}
+
+}  // namespace sparsert

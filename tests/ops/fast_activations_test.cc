@@ -1,0 +1,85 @@
+// The fast (polynomial) float kernels against their exact reference twins, over
+// wide input ranges and odd sizes; also checks the fast kernel really was chosen.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "ops/fast/vector_math.h"
+#include "runtime/session.h"
+#include "tests/onnx_builder.h"
+#include "tests/test_util.h"
+
+namespace sparsert {
+namespace {
+
+using testing::OnnxBuilder;
+
+TEST(FastMath, exp_matches_std_exp) {
+  double worst = 0;
+  for (float x = -87.f; x <= 88.f; x += 0.0137f) {
+    const double rel = std::fabs(fast::exp_f32(x) - std::exp(static_cast<double>(x))) / std::exp(static_cast<double>(x));
+    worst = std::max(worst, rel);
+  }
+  EXPECT_LT(worst, 4e-7);
+  EXPECT_EQ(fast::exp_f32(-1000.f), fast::exp_f32(-87.3365478515625f));  // clamped, not garbage
+  EXPECT_TRUE(std::isfinite(fast::exp_f32(1000.f)));
+}
+
+TEST(FastMath, erf_matches_std_erf) {
+  double worst = 0;
+  for (float x = -8.f; x <= 8.f; x += 0.00731f) worst = std::max(worst, std::fabs(fast::erf_f32(x) - std::erf(double{x})));
+  EXPECT_LT(worst, 5e-7);  // 1.5e-7 in exact arithmetic; float rounding adds the rest
+  EXPECT_EQ(fast::erf_f32(0.f), 0.f);
+}
+
+struct Case {
+  const char* op;
+  std::vector<int64_t> shape;
+  float range;  // inputs uniform in [-range, range]
+  double tol;   // relative to output scale
+};
+
+class FastVsReference : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FastVsReference, agrees_and_is_chosen) {
+  const Case& c = GetParam();
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, c.shape).output("y");
+  b.node(c.op, {"x"}, {"y"}, "op");
+  std::string bytes = b.bytes();
+  SessionOptions fast_opts, ref_opts;
+  ref_opts.optimization_level = 0;
+  auto fast_s = Session::CreateFromBytes(bytes.data(), bytes.size(), fast_opts);
+  auto ref_s = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
+  ASSERT_TRUE(fast_s.ok() && ref_s.ok());
+  EXPECT_NE((*fast_s)->kernel_summary().find("fast_"), std::string::npos) << (*fast_s)->kernel_summary();
+  EXPECT_EQ((*ref_s)->kernel_summary(), "reference x1");
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> dist(-c.range, c.range);
+  auto x = Tensor::allocate(DType::kFloat32, c.shape);
+  ASSERT_TRUE(x.ok());
+  for (int64_t i = 0; i < x->num_elements(); ++i) x->data<float>()[i] = dist(rng);
+  if (x->num_elements() > 2) {
+    x->data<float>()[0] = 0.f;
+    x->data<float>()[1] = -c.range * 3;  // beyond the range: saturation
+  }
+  auto got = (*fast_s)->Run({{"x", *x}});
+  auto want = (*ref_s)->Run({{"x", *x}});
+  ASSERT_TRUE(got.ok() && want.ok());
+  EXPECT_EQ(testing::compare_tensors((*got)[0].tensor, (*want)[0].tensor, c.tol), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ops, FastVsReference,
+    ::testing::Values(Case{"Erf", {3, 37}, 6.f, 5e-7}, Case{"Erf", {1}, 0.5f, 5e-7},
+                      Case{"Sigmoid", {5, 13}, 30.f, 3e-7}, Case{"Gelu", {2, 3, 17}, 10.f, 1e-6},
+                      Case{"Softmax", {4, 129}, 20.f, 1e-6}, Case{"Softmax", {2, 3, 1}, 5.f, 1e-6},
+                      Case{"Softmax", {7}, 80.f, 1e-6}),
+    [](const ::testing::TestParamInfo<Case>& i) {
+      std::string s = std::string(i.param.op) + "_" + std::to_string(i.index);
+      return s;
+    });
+
+}  // namespace
+}  // namespace sparsert
