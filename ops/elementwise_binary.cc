@@ -82,45 +82,46 @@ Layout layout_of(const Shape& in, const Shape& out) {
   return {Layout::kOther, 1};
 }
 
-// The loops alone, noexcept and free of Status handling so they vectorize.
+// One block of output rows of width w for the fast layouts, noexcept and free
+// of Status handling so the loops vectorize. Pointers are already offset to the
+// block's first row; n = rows * w.
 template <typename TA, typename TOut, typename F>
-void binary_loops(const Shape& as, const Shape& bs, const Shape& out, const TA* __restrict pa, const TA* __restrict pb,
-                  TOut* __restrict po, int64_t n, F f) noexcept {
-  const Layout la = layout_of(as, out), lb = layout_of(bs, out);
+void binary_block(Layout::Kind ka, Layout::Kind kb, const TA* __restrict pa, const TA* __restrict pb,
+                  TOut* __restrict po, int64_t n, int64_t w, F f) noexcept {
   using L = Layout;
-  if (la.kind == L::kFull && lb.kind == L::kFull) {
+  if (ka == L::kFull && kb == L::kFull) {
     for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
-  } else if (la.kind == L::kFull && lb.kind == L::kScalar) {
+  } else if (ka == L::kFull && kb == L::kScalar) {
     const TA y = pb[0];
     for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], y);
-  } else if (la.kind == L::kScalar && lb.kind == L::kFull) {
+  } else if (ka == L::kScalar && kb == L::kFull) {
     const TA x = pa[0];
     for (int64_t i = 0; i < n; ++i) po[i] = f(x, pb[i]);
-  } else if (la.kind == L::kFull && lb.kind == L::kRepeatRows) {
-    const int64_t w = lb.inner;
+  } else if (ka == L::kFull && kb == L::kRepeatRows) {
     for (int64_t r = 0; r < n; r += w)
       for (int64_t j = 0; j < w; ++j) po[r + j] = f(pa[r + j], pb[j]);
-  } else if (la.kind == L::kRepeatRows && lb.kind == L::kFull) {
-    const int64_t w = la.inner;
+  } else if (ka == L::kRepeatRows && kb == L::kFull) {
     for (int64_t r = 0; r < n; r += w)
       for (int64_t j = 0; j < w; ++j) po[r + j] = f(pa[j], pb[r + j]);
-  } else if (la.kind == L::kFull && lb.kind == L::kPerRow) {
-    const int64_t w = lb.inner;
+  } else if (ka == L::kFull && kb == L::kPerRow) {
     for (int64_t r = 0; r < n / w; ++r) {
       const TA y = pb[r];
       for (int64_t j = 0; j < w; ++j) po[r * w + j] = f(pa[r * w + j], y);
     }
-  } else if (la.kind == L::kPerRow && lb.kind == L::kFull) {
-    const int64_t w = la.inner;
+  } else if (ka == L::kPerRow && kb == L::kFull) {
     for (int64_t r = 0; r < n / w; ++r) {
       const TA x = pa[r];
       for (int64_t j = 0; j < w; ++j) po[r * w + j] = f(x, pb[r * w + j]);
     }
-  } else {
-    std::vector<std::vector<int64_t>> strides = {broadcast_strides(as, out), broadcast_strides(bs, out)};
-    for_each_broadcast(out, strides, [&](int64_t i, const std::vector<int64_t>& off) {
-      po[i] = f(pa[off[0]], pb[off[1]]);
-    });
+  }
+}
+
+// Offset of a block starting at output row r (width w) into an operand of this layout.
+inline int64_t block_offset(const Layout& l, int64_t r, int64_t w) {
+  switch (l.kind) {
+    case Layout::kFull: return r * w;
+    case Layout::kPerRow: return r;
+    default: return 0;  // scalar, repeated row
   }
 }
 
@@ -139,7 +140,25 @@ Status broadcast_binary(KernelContext& ctx, DType out_type, F&& f) {
   TOut* po = out->data<TOut>();
   const int64_t n = out->num_elements();
   if (n == 0) return Status::OK();
-  binary_loops<TA, TOut>(a.shape(), b.shape(), *shape, pa, pb, po, n, f);
+  const Layout la = layout_of(a.shape(), *shape), lb = layout_of(b.shape(), *shape);
+  using L = Layout;
+  const bool fast = (la.kind == L::kFull && lb.kind != L::kOther) || (lb.kind == L::kFull && la.kind != L::kOther);
+  if (!fast) {
+    std::vector<std::vector<int64_t>> strides = {broadcast_strides(a.shape(), *shape),
+                                                 broadcast_strides(b.shape(), *shape)};
+    for_each_broadcast(*shape, strides, [&](int64_t i, const std::vector<int64_t>& off) {
+      po[i] = f(pa[off[0]], pb[off[1]]);
+    });
+    return Status::OK();
+  }
+  // Rows of width w: the repeated row or per-row span; blocks never split a row.
+  int64_t w = 1;
+  if (la.kind == L::kRepeatRows || la.kind == L::kPerRow) w = la.inner;
+  if (lb.kind == L::kRepeatRows || lb.kind == L::kPerRow) w = lb.inner;
+  parallel_for(n / w, std::max<int64_t>(1, 32768 / w), [&](int64_t r0, int64_t r1) {
+    binary_block<TA, TOut>(la.kind, lb.kind, pa + block_offset(la, r0, w), pb + block_offset(lb, r0, w), po + r0 * w,
+                           (r1 - r0) * w, w, f);
+  });
   return Status::OK();
 }
 

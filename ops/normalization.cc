@@ -72,20 +72,23 @@ Status layer_norm_kernel(KernelContext& ctx) {
   Tensor* inv_std_out = nullptr;
   if (ctx.output_wanted(1)) { SPARSERT_ASSIGN_OR_RETURN(mean_out, ctx.allocate_output(1, DType::kFloat32, stat_shape)); }
   if (ctx.output_wanted(2)) { SPARSERT_ASSIGN_OR_RETURN(inv_std_out, ctx.allocate_output(2, DType::kFloat32, stat_shape)); }
-  for (int64_t o = 0; o < outer; ++o) {
-    const float* src = x.data<float>() + o * inner;
-    float* dst = y->data<float>() + o * inner;
-    double mean = 0, var = 0;
-    for (int64_t i = 0; i < inner; ++i) mean += src[i];
-    mean /= static_cast<double>(inner);
-    for (int64_t i = 0; i < inner; ++i) var += (src[i] - mean) * (src[i] - mean);
-    var /= static_cast<double>(inner);
-    const double inv_std = 1.0 / std::sqrt(var + eps);
-    for (int64_t i = 0; i < inner; ++i)
-      dst[i] = static_cast<float>((src[i] - mean) * inv_std * scale.data<float>()[i] + (bias ? bias->data<float>()[i] : 0.f));
-    if (mean_out) mean_out->data<float>()[o] = static_cast<float>(mean);
-    if (inv_std_out) inv_std_out->data<float>()[o] = static_cast<float>(inv_std);
-  }
+  // Rows are independent: spread them over the session's threads.
+  parallel_for(outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)), [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const float* src = x.data<float>() + o * inner;
+      float* dst = y->data<float>() + o * inner;
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < inner; ++i) mean += src[i];
+      mean /= static_cast<double>(inner);
+      for (int64_t i = 0; i < inner; ++i) var += (src[i] - mean) * (src[i] - mean);
+      var /= static_cast<double>(inner);
+      const double inv_std = 1.0 / std::sqrt(var + eps);
+      for (int64_t i = 0; i < inner; ++i)
+        dst[i] = static_cast<float>((src[i] - mean) * inv_std * scale.data<float>()[i] + (bias ? bias->data<float>()[i] : 0.f));
+      if (mean_out) mean_out->data<float>()[o] = static_cast<float>(mean);
+      if (inv_std_out) inv_std_out->data<float>()[o] = static_cast<float>(inv_std);
+    }
+  });
   return Status::OK();
 }
 

@@ -66,6 +66,11 @@ Status dispatch_numeric(DType dt, const Node& node, F&& f) {
   }
 }
 
+// Runs f(begin, end) over chunks of [0, n) of at least `grain` items on the
+// session's threads (OpenMP; the executor sets the count from
+// SessionOptions::threads for each run); serial when n <= grain.
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& f);
+
 // Any type, by element size: for ops that only move data (Transpose, Gather, Concat...).
 Status dispatch_by_size(DType dt, const Node& node, const std::function<Status(size_t elem_bytes)>& f);
 

@@ -14,6 +14,7 @@ void register_all_ops(OpRegistry& r) {
   register_reduce_ops(r);
   register_conv_pool_ops(r);
   register_pad_ops(r);
+  register_quantize_ops(r);
   register_onednn_impls(r);
   register_fast_impls(r);
 }

@@ -14,6 +14,7 @@ void register_normalization_ops(OpRegistry& r);
 void register_reduce_ops(OpRegistry& r);
 void register_conv_pool_ops(OpRegistry& r);
 void register_pad_ops(OpRegistry& r);
+void register_quantize_ops(OpRegistry& r);
 // Fast implementations (after every schema exists).
 void register_onednn_impls(OpRegistry& r);
 void register_fast_impls(OpRegistry& r);

@@ -145,7 +145,7 @@ Status transpose_kernel(KernelContext& ctx) {
       std::vector<std::vector<int64_t>> rst(1, std::vector<int64_t>(st[0].begin(), st[0].end() - 1));
       if (row) for_each_broadcast(rows, rst, [&](int64_t i, const std::vector<int64_t>& off) {
         std::memcpy(dst + i * row, src + off[0] * es, row);
-      });
+      });  // memory-bound; a parallel split gains little at BERT sizes
       return Status::OK();
     }
     for_each_broadcast(out, st, [&](int64_t i, const std::vector<int64_t>& off) {

@@ -24,7 +24,6 @@ std::string json_escape(const std::string& s) {
 
 Executor::Executor(const Plan& plan)
     : plan_(plan),
-      arena_(plan.threads),
       profiling_(!plan.options.profile_file.empty()),
       epoch_(std::chrono::steady_clock::now()) {}
 
@@ -95,8 +94,8 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
 
   Status status;
   std::vector<ProfileEvent> local_events;
-  arena_.execute([&] {
-    // oneDNN (Debian's build) threads with OpenMP: give its parallel regions the session's count.
+  [&] {
+    // Every parallel region of this run (ours and oneDNN's) uses the session's count.
     omp_set_num_threads(plan_.threads);
     std::vector<const Tensor*> in_ptrs;
     std::vector<Tensor> outs;
@@ -130,7 +129,7 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
       }
       for (ValueId v : step.release_after) env[v] = Tensor();
     }
-  });
+  }();
   if (!status.ok()) return status;
   if (profiling_) {
     std::lock_guard<std::mutex> lock(profile_mu_);

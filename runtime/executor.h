@@ -1,6 +1,7 @@
 // Executor: runs a Plan. Run() keeps all per-call state on its own stack, so
-// concurrent calls are safe; intra-op work runs in a oneTBB arena sized by the
-// session's thread count. Optional per-node profiling (Chrome trace events).
+// concurrent calls are safe. Intra-op parallelism is OpenMP with the session's
+// thread count (the runtime Debian's oneDNN uses; see ops/op_util.cc for why
+// not a second, oneTBB pool). Optional per-node profiling (Chrome trace events).
 #pragma once
 
 #include <chrono>
@@ -8,8 +9,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <oneapi/tbb/task_arena.h>
 
 #include "runtime/plan.h"
 
@@ -36,7 +35,6 @@ class Executor {
   Status validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value) const;
 
   const Plan& plan_;
-  mutable oneapi::tbb::task_arena arena_;
   const bool profiling_;
   std::chrono::steady_clock::time_point epoch_;
   mutable std::mutex profile_mu_;

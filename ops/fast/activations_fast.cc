@@ -24,7 +24,9 @@ KernelImpl elementwise_impl(ArrayFn f) {
               const Tensor& x = *ctx.input(0);
               if (x.dtype() != DType::kFloat32) return ref(ctx);
               SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
-              f(x.data<float>(), y->data<float>(), x.num_elements());
+              const float* px = x.data<float>();
+              float* py = y->data<float>();
+              parallel_for(x.num_elements(), 16384, [&](int64_t b, int64_t e) { f(px + b, py + b, e - b); });
               return Status::OK();
             });
           }};
@@ -41,14 +43,16 @@ StatusOr<KernelFn> softmax_last_axis(const Node& n, const Graph&, const ImplCont
     const int64_t w = x.shape().back();
     if (w == 0) return Status::OK();
     const int64_t rows = x.num_elements() / w;
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* src = x.data<float>() + r * w;
-      float* dst = y->data<float>() + r * w;
-      float mx = src[0];
-      for (int64_t i = 1; i < w; ++i) mx = src[i] > mx ? src[i] : mx;
-      const float inv = 1.f / fast::exp_shifted_sum(src, mx, dst, w);
-      for (int64_t i = 0; i < w; ++i) dst[i] *= inv;
-    }
+    parallel_for(rows, std::max<int64_t>(1, 8192 / w), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* src = x.data<float>() + r * w;
+        float* dst = y->data<float>() + r * w;
+        float mx = src[0];
+        for (int64_t i = 1; i < w; ++i) mx = src[i] > mx ? src[i] : mx;
+        const float inv = 1.f / fast::exp_shifted_sum(src, mx, dst, w);
+        for (int64_t i = 0; i < w; ++i) dst[i] *= inv;
+      }
+    });
     return Status::OK();
   });
 }

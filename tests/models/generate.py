@@ -55,9 +55,9 @@ class Writer:
         os.makedirs(os.path.dirname(p), exist_ok=True)
         return p
 
-    def case(self, rel_model: str, dims=None, tol=FP32_TOL) -> None:
+    def case(self, rel_model: str, dims=None, tol=FP32_TOL, optimize=True) -> None:
         rel_case = rel_model[:-len(".onnx")] + ".case"
-        oracle.make_case(self.path(rel_model), self.path(rel_case + "/x")[:-2], dims, seed=0)
+        oracle.make_case(self.path(rel_model), self.path(rel_case + "/x")[:-2], dims, seed=0, optimize=optimize)
         self.manifest.append(f"{rel_model} {rel_case} {tol}")
 
     def pruned(self, rel_src: str, sparsity: float, pattern: str) -> str:
@@ -88,6 +88,16 @@ def gen_default(w: Writer) -> None:
     for src, sp, pat in (("bert_tiny_op17.onnx", 0.9, "4x1"), ("bert_tiny_op17.onnx", 0.9, "unstructured"),
                          ("bert_tiny_op13.onnx", 0.8, "1x4"), ("convnet_tiny_op17.onnx", 0.9, "unstructured")):
         w.case(w.pruned(src, sp, pat), bdims if src.startswith("bert") else {"batch": 2})
+    # Quantized with ONNX Runtime's own tools. QDQ is checked against ORT with its
+    # optimizer off: the graph's literal semantics (ORT's fused int8 kernels differ
+    # from them by ~2.7% of output scale, measured).
+    from tests.models import quantize
+    for name, fn, optimize in (("dynamic_int8", quantize.dynamic_int8, True),
+                               ("qdq_int8", lambda s, d: quantize.qdq_int8(s, d, bdims), False),
+                               ("int4_nbits", quantize.int4_nbits, True)):
+        rel = f"bert_tiny_op17_{name}.onnx"
+        fn(w.path("bert_tiny_op17.onnx"), w.path(rel))
+        w.case(rel, bdims, tol=FP32_TOL, optimize=optimize)
     # The demo: `sparse_run` with no arguments runs these two.
     bert.export(w.path("demo/bert_tiny.onnx"), bert.TINY, 17)
     prune.prune_file(w.path("demo/bert_tiny.onnx"), w.path("demo/bert_tiny_4x1_90.onnx"), 0.9, "4x1")

@@ -230,6 +230,26 @@ def pad_modes():
                   [("const", F), ("reflect", F), ("edge", F), ("crop_out", F), ("axes_out", F)], inits, opset=18)
 
 
+def quantize_ops():
+    r = _rng()
+    w = r.integers(-128, 128, (5, 6)).astype(np.int8)
+    inits = [_init("s", np.float32(0.05)), _init("zp", np.uint8(128)), _init("s_ax", np.array([0.1, 0.02, 0.3], np.float32)),
+             _init("zp_ax", np.array([-3, 0, 7], np.int8)), _init("w", w), _init("w_scale", np.float32(0.01)),
+             _init("w_zp", np.int8(2)), _init("y_scale", np.float32(0.2)), _init("y_zp", np.uint8(100)),
+             _init("s_i32", np.float32(0.001)), _init("acc", np.array([-70000, 5, 123456], np.int32))]
+    nodes = [h.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"]),
+             h.make_node("DequantizeLinear", ["q", "s", "zp"], ["dq"]),
+             h.make_node("QuantizeLinear", ["x3", "s_ax", "zp_ax"], ["q_ax"], axis=1),
+             h.make_node("DequantizeLinear", ["q_ax", "s_ax", "zp_ax"], ["dq_ax"], axis=1),
+             h.make_node("QLinearMatMul", ["q", "s", "zp", "w", "w_scale", "w_zp", "y_scale", "y_zp"], ["qmm"]),
+             h.make_node("MatMulInteger", ["q", "w", "zp", "w_zp"], ["mmi"]),
+             h.make_node("DynamicQuantizeLinear", ["x"], ["dy", "dy_s", "dy_zp"]),
+             h.make_node("DequantizeLinear", ["acc", "s_i32"], ["dq_i32"])]
+    return _model("quantize_ops", nodes, [("x", F, [4, 5]), ("x3", F, [2, 3, 4])],
+                  [("dq", F), ("dq_ax", F), ("qmm", TP.UINT8), ("mmi", TP.INT32), ("dy", TP.UINT8), ("dy_s", F),
+                   ("dy_zp", TP.UINT8), ("dq_i32", F), ("q_ax", TP.INT8)], inits, opset=13)
+
+
 CASES: Dict[str, Callable[[], onnx.ModelProto]] = {f.__name__: f for f in [
     elementwise_broadcast, broadcast_layouts, compare_logic_where, unary_activations, clip_cast, matmul_gemm, conv_variants, pooling,
-    reductions, shape_chain, slice_gather, pad_modes, normalization, split_concat_range, legacy_opset11, legacy_opset9]}
+    reductions, shape_chain, slice_gather, pad_modes, quantize_ops, normalization, split_concat_range, legacy_opset11, legacy_opset9]}
