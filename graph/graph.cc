@@ -37,12 +37,7 @@ ValueId Graph::add_value(const std::string& name, ValueType type) {
 
 ValueId Graph::add_constant(const std::string& name, Tensor tensor) {
   ValueId id = add_value(name);
-  Value& v = values_[id];
-  v.type.dtype = tensor.dtype();
-  v.type.has_shape = true;
-  v.type.dims.clear();
-  for (int64_t d : tensor.shape()) v.type.dims.push_back(Dim::of(d));
-  v.constant = std::move(tensor);
+  set_constant(id, std::move(tensor));
   return id;
 }
 

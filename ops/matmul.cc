@@ -29,34 +29,15 @@ Status matmul_kernel(KernelContext& ctx) {
   SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 1, {DType::kFloat32}));
   const Tensor& a = *ctx.input(0);
   const Tensor& b = *ctx.input(1);
-  if (a.rank() == 0 || b.rank() == 0)
-    return InvalidArgument(ctx.node().describe(), ": MatMul inputs must have rank >= 1, got ", a.type_string(), " and ",
-                           b.type_string());
-  Shape sa = a.shape(), sb = b.shape();
-  const bool a_vec = sa.size() == 1, b_vec = sb.size() == 1;
-  if (a_vec) sa.insert(sa.begin(), 1);
-  if (b_vec) sb.push_back(1);
-  const int64_t M = sa[sa.size() - 2], K = sa.back(), N = sb.back();
-  if (sb[sb.size() - 2] != K)
-    return InvalidArgument(ctx.node().describe(), ": inner dimensions differ: A is ", a.type_string(), ", B is ",
-                           b.type_string());
-  Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
-  auto batch = broadcast_shapes(batch_a, batch_b);
-  if (!batch.ok()) return batch.status().with_context(ctx.node().describe() + " batch dimensions");
-  Shape out_shape = *batch;
-  if (!a_vec) out_shape.push_back(M);
-  if (!b_vec) out_shape.push_back(N);
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kFloat32, out_shape));
-  Shape full = *batch;
-  std::vector<std::vector<int64_t>> strides = {broadcast_strides(batch_a, full), broadcast_strides(batch_b, full)};
+  SPARSERT_ASSIGN_OR_RETURN(MatmulShapes m, matmul_shapes(ctx.node(), a, b));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kFloat32, m.out));
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   float* pc = out->data<float>();
-  auto one = [&](int64_t bi, int64_t oa, int64_t ob) {
-    gemm_ref(M, N, K, pa + oa * M * K, K, false, pb + ob * K * N, N, false, 1.f, pc + bi * M * N, N);
-  };
-  if (full.empty()) one(0, 0, 0);
-  else for_each_broadcast(full, strides, [&](int64_t i, const std::vector<int64_t>& off) { one(i, off[0], off[1]); });
+  m.for_each_batch([&](int64_t bi, int64_t oa, int64_t ob) {
+    gemm_ref(m.M, m.N, m.K, pa + oa * m.M * m.K, m.K, false, pb + ob * m.K * m.N, m.N, false, 1.f,
+             pc + bi * m.M * m.N, m.N);
+  });
   return Status::OK();
 }
 

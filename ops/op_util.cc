@@ -46,6 +46,41 @@ StatusOr<std::vector<int64_t>> tensor_to_int64s(const Tensor& t, const char* wha
   return v;
 }
 
+StatusOr<MatmulShapes> matmul_shapes(const Node& node, const Tensor& a, const Tensor& b) {
+  if (a.rank() == 0 || b.rank() == 0)
+    return InvalidArgument(node.describe(), ": MatMul inputs must have rank >= 1, got ", a.type_string(), " and ",
+                           b.type_string());
+  Shape sa = a.shape(), sb = b.shape();
+  const bool a_vec = sa.size() == 1, b_vec = sb.size() == 1;
+  if (a_vec) sa.insert(sa.begin(), 1);
+  if (b_vec) sb.push_back(1);
+  MatmulShapes m;
+  m.M = sa[sa.size() - 2];
+  m.K = sa.back();
+  m.N = sb.back();
+  if (sb[sb.size() - 2] != m.K)
+    return InvalidArgument(node.describe(), ": inner dimensions differ: A is ", a.type_string(), ", B is ",
+                           b.type_string());
+  m.batch_a.assign(sa.begin(), sa.end() - 2);
+  m.batch_b.assign(sb.begin(), sb.end() - 2);
+  auto batch = broadcast_shapes(m.batch_a, m.batch_b);
+  if (!batch.ok()) return batch.status().with_context(node.describe() + " batch dimensions");
+  m.batch = *batch;
+  m.out = m.batch;
+  if (!a_vec) m.out.push_back(m.M);
+  if (!b_vec) m.out.push_back(m.N);
+  return m;
+}
+
+void MatmulShapes::for_each_batch(const std::function<void(int64_t, int64_t, int64_t)>& f) const {
+  if (batch.empty()) {
+    f(0, 0, 0);
+    return;
+  }
+  std::vector<std::vector<int64_t>> strides = {broadcast_strides(batch_a, batch), broadcast_strides(batch_b, batch)};
+  for_each_broadcast(batch, strides, [&](int64_t i, const std::vector<int64_t>& off) { f(i, off[0], off[1]); });
+}
+
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& f) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);

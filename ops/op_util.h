@@ -66,6 +66,17 @@ Status dispatch_numeric(DType dt, const Node& node, F&& f) {
   }
 }
 
+// MatMul's numpy semantics: 1-D operands are promoted to matrices (and that dim
+// dropped from the output), batch dims broadcast.
+struct MatmulShapes {
+  int64_t M = 0, K = 0, N = 0;
+  Shape batch_a, batch_b, batch;  // batch dims of A, B, and their broadcast
+  Shape out;
+  // Calls f(batch index, A matrix index, B matrix index) for every output matrix.
+  void for_each_batch(const std::function<void(int64_t, int64_t, int64_t)>& f) const;
+};
+StatusOr<MatmulShapes> matmul_shapes(const Node& node, const Tensor& a, const Tensor& b);
+
 // Runs f(begin, end) over chunks of [0, n) of at least `grain` items on the
 // session's threads (OpenMP; the executor sets the count from
 // SessionOptions::threads for each run); serial when n <= grain.

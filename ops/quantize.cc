@@ -128,33 +128,22 @@ StatusOr<IntMatmul> int_matmul(const KernelContext& ctx, const Tensor& a, const 
   for (const Tensor* t : {&a, &b})
     if (t->dtype() != DType::kUInt8 && t->dtype() != DType::kInt8)
       return Unimplemented(ctx.node().describe(), ": integer matmul input ", t->type_string());
-  if (a.rank() < 1 || b.rank() < 1) return InvalidArgument(ctx.node().describe(), ": inputs must have rank >= 1");
-  Shape sa = a.shape(), sb = b.shape();
-  const bool a_vec = sa.size() == 1, b_vec = sb.size() == 1;
-  if (a_vec) sa.insert(sa.begin(), 1);
-  if (b_vec) sb.push_back(1);
-  const int64_t M = sa[sa.size() - 2], K = sa.back(), N = sb.back();
-  if (sb[sb.size() - 2] != K)
-    return InvalidArgument(ctx.node().describe(), ": inner dimensions differ: ", a.type_string(), " vs ", b.type_string());
+  SPARSERT_ASSIGN_OR_RETURN(MatmulShapes ms, matmul_shapes(ctx.node(), a, b));
+  const int64_t M = ms.M, K = ms.K, N = ms.N;
   if (a_zp && a_zp->num_elements() != 1 && a_zp->num_elements() != M)
     return InvalidArgument(ctx.node().describe(), ": A zero point ", a_zp->type_string(), " must be scalar or per row");
   if (b_zp && b_zp->num_elements() != 1 && b_zp->num_elements() != N)
     return InvalidArgument(ctx.node().describe(), ": B zero point ", b_zp->type_string(), " must be scalar or per column");
-  Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
-  SPARSERT_ASSIGN_OR_RETURN(Shape batch, broadcast_shapes(ba, bb));
   IntMatmul r;
   r.M = M;
   r.N = N;
-  r.out_shape = batch;
-  if (!a_vec) r.out_shape.push_back(M);
-  if (!b_vec) r.out_shape.push_back(N);
+  r.out_shape = ms.out;
   int64_t nb = 1;
-  for (int64_t d : batch) nb *= d;
+  for (int64_t d : ms.batch) nb *= d;
   r.acc.assign(static_cast<size_t>(nb * M * N), 0);
   auto azp = [&](int64_t m) { return a_zp ? static_cast<int32_t>(a_zp->element_as_int64(a_zp->num_elements() == 1 ? 0 : m)) : 0; };
   auto bzp = [&](int64_t n) { return b_zp ? static_cast<int32_t>(b_zp->element_as_int64(b_zp->num_elements() == 1 ? 0 : n)) : 0; };
-  std::vector<std::vector<int64_t>> st = {broadcast_strides(ba, batch), broadcast_strides(bb, batch)};
-  auto one = [&](int64_t bi, int64_t oa, int64_t ob) {
+  ms.for_each_batch([&](int64_t bi, int64_t oa, int64_t ob) {
     for (int64_t m = 0; m < M; ++m)
       for (int64_t k = 0; k < K; ++k) {
         const int32_t av = static_cast<int32_t>(a.element_as_int64((oa * M + m) * K + k)) - azp(m);
@@ -162,9 +151,7 @@ StatusOr<IntMatmul> int_matmul(const KernelContext& ctx, const Tensor& a, const 
         for (int64_t n = 0; n < N; ++n)
           row[n] += av * (static_cast<int32_t>(b.element_as_int64((ob * K + k) * N + n)) - bzp(n));
       }
-  };
-  if (batch.empty()) one(0, 0, 0);
-  else for_each_broadcast(batch, st, [&](int64_t i, const std::vector<int64_t>& off) { one(i, off[0], off[1]); });
+  });
   return r;
 }
 

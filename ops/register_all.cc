@@ -16,6 +16,7 @@ void register_all_ops(OpRegistry& r) {
   register_pad_ops(r);
   register_quantize_ops(r);
   register_onednn_impls(r);
+  register_onednn_conv_impls(r);
   register_fast_impls(r);
 }
 

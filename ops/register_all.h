@@ -17,5 +17,6 @@ void register_pad_ops(OpRegistry& r);
 void register_quantize_ops(OpRegistry& r);
 // Fast implementations (after every schema exists).
 void register_onednn_impls(OpRegistry& r);
+void register_onednn_conv_impls(OpRegistry& r);
 void register_fast_impls(OpRegistry& r);
 }  // namespace sparsert

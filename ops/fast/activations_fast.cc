@@ -1,6 +1,8 @@
 // Vectorizable float implementations of Softmax (last axis), Erf, Sigmoid and
 // Gelu, using fast::exp_f32 / fast::erf_f32. Registered ahead of the exact
 // reference kernels; anything they do not cover runs the reference.
+#include <limits>
+
 #include "ops/fast/vector_math.h"
 #include "ops/op_util.h"
 #include "ops/register_all.h"
@@ -57,11 +59,38 @@ StatusOr<KernelFn> softmax_last_axis(const Node& n, const Graph&, const ImplCont
   });
 }
 
+// Clip on floats with constant (or absent) bounds. NaN handling differs from
+// the reference's comparisons only for NaN inputs, which both pass through
+// std::max/min as the reference's ternaries do (x < lo is false for NaN).
+StatusOr<KernelFn> clip_f32(const Node& n, const Graph& g, const ImplContext&) {
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  for (size_t i = 1; i < 3 && i < n.inputs.size(); ++i) {
+    if (n.inputs[i] == kNoValue) continue;
+    const Value& v = g.value(n.inputs[i]);
+    if (!v.constant) return Unimplemented(i == 1 ? "min" : "max", " is not a constant");
+    if (v.constant->dtype() != DType::kFloat32 || v.constant->num_elements() != 1)
+      return Unimplemented(i == 1 ? "min" : "max", " is ", v.constant->type_string(), ", not a float scalar");
+    (i == 1 ? lo : hi) = v.constant->data<float>()[0];
+  }
+  KernelFn ref = reference_of(n);
+  return KernelFn([lo, hi, ref](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != DType::kFloat32) return ref(ctx);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+    const float* px = x.data<float>();
+    float* py = y->data<float>();
+    parallel_for(x.num_elements(), 16384, [&](int64_t b, int64_t e) { fast::clip_array(px + b, py + b, e - b, lo, hi); });
+    return Status::OK();
+  });
+}
+
 }  // namespace
 
 void register_fast_impls(OpRegistry& r) {
   r.add_impl("", "Softmax", {"fast_softmax_f32", softmax_last_axis});
   r.add_impl("", "Erf", elementwise_impl(fast::erf_array));
+  r.add_impl("", "Relu", elementwise_impl(fast::relu_array));
+  r.add_impl("", "Clip", {"fast_clip_f32", clip_f32});
   r.add_impl("", "Sigmoid", elementwise_impl(fast::sigmoid_array));
   r.add_impl("", "Gelu", elementwise_impl(fast::gelu_erf_array));
   r.add_impl("com.microsoft", "Gelu", elementwise_impl(fast::gelu_erf_array));

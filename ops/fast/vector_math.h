@@ -55,6 +55,8 @@ void exp_array(const float* __restrict x, float* __restrict y, int64_t n) noexce
 void erf_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept;
 void sigmoid_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept;
 void gelu_erf_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept;
+void relu_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept;
+void clip_array(const float* __restrict x, float* __restrict y, int64_t n, float lo, float hi) noexcept;
 // y = exp(x - shift); returns the sum of y (for softmax rows).
 float exp_shifted_sum(const float* __restrict x, float shift, float* __restrict y, int64_t n) noexcept;
 

@@ -75,11 +75,48 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"Erf", {3, 37}, 6.f, 5e-7}, Case{"Erf", {1}, 0.5f, 5e-7},
                       Case{"Sigmoid", {5, 13}, 30.f, 3e-7}, Case{"Gelu", {2, 3, 17}, 10.f, 1e-6},
                       Case{"Softmax", {4, 129}, 20.f, 1e-6}, Case{"Softmax", {2, 3, 1}, 5.f, 1e-6},
-                      Case{"Softmax", {7}, 80.f, 1e-6}),
+                      Case{"Softmax", {7}, 80.f, 1e-6}, Case{"Relu", {3, 1001}, 5.f, 0.0},
+                      Case{"Clip", {2, 33}, 5.f, 0.0}),
     [](const ::testing::TestParamInfo<Case>& i) {
       std::string s = std::string(i.param.op) + "_" + std::to_string(i.index);
       return s;
     });
+
+}  // namespace
+}  // namespace sparsert
+
+namespace sparsert {
+namespace {
+
+// Clip with constant bounds (ReLU6 as torch exports it), against the reference,
+// including NaN and infinities.
+TEST(FastClip, relu6_matches_reference_and_is_chosen) {
+  testing::OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {5, 77}).output("y");
+  b.initializer("lo", {}, {0.f});
+  b.initializer("hi", {}, {6.f});
+  b.node("Clip", {"x", "lo", "hi"}, {"y"}, "relu6");
+  std::string bytes = b.bytes();
+  SessionOptions ref_opts;
+  ref_opts.optimization_level = 0;
+  auto fast_s = Session::CreateFromBytes(bytes.data(), bytes.size());
+  auto ref_s = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
+  ASSERT_TRUE(fast_s.ok() && ref_s.ok());
+  EXPECT_EQ((*fast_s)->kernel_summary(), "fast_clip_f32 x1");
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-10.f, 10.f);
+  auto x = Tensor::allocate(DType::kFloat32, {5, 77});
+  ASSERT_TRUE(x.ok());
+  for (int64_t i = 0; i < x->num_elements(); ++i) x->data<float>()[i] = dist(rng);
+  x->data<float>()[3] = INFINITY;
+  x->data<float>()[4] = -INFINITY;
+  auto got = (*fast_s)->Run({{"x", *x}});
+  auto want = (*ref_s)->Run({{"x", *x}});
+  ASSERT_TRUE(got.ok() && want.ok());
+  EXPECT_EQ(testing::compare_tensors((*got)[0].tensor, (*want)[0].tensor, 0.0), "");
+  EXPECT_EQ((*got)[0].tensor.data<float>()[3], 6.f);
+  EXPECT_EQ((*got)[0].tensor.data<float>()[4], 0.f);
+}
 
 }  // namespace
 }  // namespace sparsert

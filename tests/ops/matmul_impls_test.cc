@@ -7,49 +7,17 @@
 
 #include "runtime/session.h"
 #include "tests/onnx_builder.h"
-#include "tests/test_util.h"
+#include "tests/ops/impl_tester.h"
 
 namespace sparsert {
 namespace {
 
+using testing::numel;
 using testing::OnnxBuilder;
+using testing::randn;
 
-std::vector<float> randn(int64_t n, std::mt19937& rng) {
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
-int64_t numel(const std::vector<int64_t>& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
-struct Compared {
-  std::string kernels;
-  std::vector<std::string> report;
-};
-
-// Runs `bytes` with kernels chosen (level 99) and with the reference plan, on `inputs`.
-Compared compare(const std::string& bytes, const std::vector<NamedTensor>& inputs, double tol = 1e-5) {
-  SessionOptions ref_opts;
-  ref_opts.optimization_level = 0;
-  auto fast_s = Session::CreateFromBytes(bytes.data(), bytes.size());
-  auto ref_s = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
-  EXPECT_TRUE(fast_s.ok()) << fast_s.status().to_string();
-  EXPECT_TRUE(ref_s.ok()) << ref_s.status().to_string();
-  if (!fast_s.ok() || !ref_s.ok()) return {};
-  auto got = (*fast_s)->Run(inputs);
-  auto want = (*ref_s)->Run(inputs);
-  EXPECT_TRUE(got.ok()) << got.status().to_string();
-  EXPECT_TRUE(want.ok()) << want.status().to_string();
-  if (got.ok() && want.ok()) {
-    for (size_t i = 0; i < got->size(); ++i)
-      EXPECT_EQ(testing::compare_tensors((*got)[i].tensor, (*want)[i].tensor, tol), "") << "output " << i;
-  }
-  return {(*fast_s)->kernel_summary(), (*fast_s)->kernel_report()};
+testing::ImplRun compare(const std::string& bytes, const std::vector<NamedTensor>& inputs) {
+  return testing::compare_with_reference(bytes, inputs);
 }
 
 TEST(OnednnMatmul, constant_weight_linear_random_shapes) {

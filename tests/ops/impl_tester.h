@@ -1,0 +1,55 @@
+// Shared by the implementation tests: run a model with kernels chosen (level 99)
+// and as the reference plan (level 0) on the same inputs, compare, and report
+// which kernels were chosen and why others declined.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/session.h"
+#include "tests/test_util.h"
+
+namespace sparsert::testing {
+
+inline std::vector<float> randn(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+inline int64_t numel(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+struct ImplRun {
+  std::string kernels;              // Session::kernel_summary() of the optimized session
+  std::vector<std::string> report;  // Session::kernel_report()
+};
+
+inline ImplRun compare_with_reference(const std::string& bytes, const std::vector<NamedTensor>& inputs,
+                                      double tol = 1e-5) {
+  SessionOptions ref_opts;
+  ref_opts.optimization_level = 0;
+  auto fast_s = Session::CreateFromBytes(bytes.data(), bytes.size());
+  auto ref_s = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
+  EXPECT_TRUE(fast_s.ok()) << fast_s.status().to_string();
+  EXPECT_TRUE(ref_s.ok()) << ref_s.status().to_string();
+  if (!fast_s.ok() || !ref_s.ok()) return {};
+  auto got = (*fast_s)->Run(inputs);
+  auto want = (*ref_s)->Run(inputs);
+  EXPECT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_TRUE(want.ok()) << want.status().to_string();
+  if (got.ok() && want.ok()) {
+    for (size_t i = 0; i < got->size(); ++i)
+      EXPECT_EQ(compare_tensors((*got)[i].tensor, (*want)[i].tensor, tol), "") << "output " << i;
+  }
+  return {(*fast_s)->kernel_summary(), (*fast_s)->kernel_report()};
+}
+
+}  // namespace sparsert::testing
