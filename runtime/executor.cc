@@ -92,45 +92,37 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
     else if (g.value(static_cast<ValueId>(v)).constant) env[v] = *g.value(static_cast<ValueId>(v)).constant;
   }
 
-  Status status;
+  // Every parallel region of this run (ours and oneDNN's) uses the session's count.
+  omp_set_num_threads(plan_.threads);
   std::vector<ProfileEvent> local_events;
-  [&] {
-    // Every parallel region of this run (ours and oneDNN's) uses the session's count.
-    omp_set_num_threads(plan_.threads);
-    std::vector<const Tensor*> in_ptrs;
-    std::vector<Tensor> outs;
-    for (const PlannedNode& step : plan_.steps) {
-      const Node& node = g.node(step.node);
-      in_ptrs.clear();
-      for (ValueId in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &env[in]);
-      outs.assign(node.outputs.size(), Tensor());
-      KernelContext ctx(node, in_ptrs, &outs);
-      auto t0 = std::chrono::steady_clock::now();
-      status = step.kernel(ctx);
-      if (!status.ok()) {
-        if (status.message().find(node.describe()) == std::string::npos) status = status.with_context(node.describe());
-        return;
-      }
-      if (profiling_) {
-        auto t1 = std::chrono::steady_clock::now();
-        local_events.push_back(
-            {node.name, node.op_type, step.kernel_name,
-             std::chrono::duration_cast<std::chrono::microseconds>(t0 - epoch_).count(),
-             std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
-             std::hash<std::thread::id>()(std::this_thread::get_id())});
-      }
-      for (size_t i = 0; i < node.outputs.size(); ++i) {
-        if (node.outputs[i] == kNoValue) continue;
-        if (outs[i].empty()) {
-          status = Internal(node.describe(), ": kernel did not produce output ", i);
-          return;
-        }
-        env[node.outputs[i]] = std::move(outs[i]);
-      }
-      for (ValueId v : step.release_after) env[v] = Tensor();
+  std::vector<const Tensor*> in_ptrs;
+  std::vector<Tensor> outs;
+  for (const PlannedNode& step : plan_.steps) {
+    const Node& node = g.node(step.node);
+    in_ptrs.clear();
+    for (ValueId in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &env[in]);
+    outs.assign(node.outputs.size(), Tensor());
+    KernelContext ctx(node, in_ptrs, &outs);
+    auto t0 = std::chrono::steady_clock::now();
+    Status status = step.kernel(ctx);
+    if (!status.ok()) {
+      if (status.message().find(node.describe()) == std::string::npos) status = status.with_context(node.describe());
+      return status;
     }
-  }();
-  if (!status.ok()) return status;
+    if (profiling_) {
+      auto t1 = std::chrono::steady_clock::now();
+      local_events.push_back({node.name, node.op_type, step.kernel_name,
+                              std::chrono::duration_cast<std::chrono::microseconds>(t0 - epoch_).count(),
+                              std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
+                              std::hash<std::thread::id>()(std::this_thread::get_id())});
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      if (node.outputs[i] == kNoValue) continue;
+      if (outs[i].empty()) return Internal(node.describe(), ": kernel did not produce output ", i);
+      env[node.outputs[i]] = std::move(outs[i]);
+    }
+    for (ValueId v : step.release_after) env[v] = Tensor();
+  }
   if (profiling_) {
     std::lock_guard<std::mutex> lock(profile_mu_);
     events_.insert(events_.end(), local_events.begin(), local_events.end());
