@@ -4,6 +4,12 @@
 
 namespace sparsert {
 
+const Tensor* constant_input(const Node& node, const Graph& graph, size_t i) {
+  if (i >= node.inputs.size() || node.inputs[i] == kNoValue) return nullptr;
+  const Value& v = graph.value(node.inputs[i]);
+  return v.constant ? &*v.constant : nullptr;
+}
+
 StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   size_t rank = std::max(a.size(), b.size());
   Shape out(rank);

@@ -11,6 +11,10 @@
 
 namespace sparsert {
 
+// The constant tensor feeding input i of `node`, or nullptr when that input is
+// absent or computed at run time.
+const Tensor* constant_input(const Node& node, const Graph& graph, size_t i);
+
 // Numpy/ONNX multidirectional broadcast of shapes; error names both shapes.
 StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b);
 // Element strides of `in` laid against `out` (0 where `in` is broadcast).

@@ -48,6 +48,10 @@ std::vector<const OpSchema*> OpRegistry::all() const {
   return out;
 }
 
+KernelFn reference_kernel(const Node& node) {
+  return OpRegistry::global().find(node.domain, node.op_type)->reference;
+}
+
 Status check_arity(const OpSchema& s, const Node& n) {
   int nin = static_cast<int>(n.inputs.size());
   int nout = static_cast<int>(n.outputs.size());

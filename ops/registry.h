@@ -84,6 +84,10 @@ class OpRegistry {
   std::map<std::pair<std::string, std::string>, OpSchema> ops_;
 };
 
+// The reference kernel of a node's op (implementations fall back to it for
+// inputs they do not cover). The op must be registered.
+KernelFn reference_kernel(const Node& node);
+
 // Checks a node's input/output counts against its schema.
 Status check_arity(const OpSchema& schema, const Node& node);
 

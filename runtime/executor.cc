@@ -145,7 +145,6 @@ std::string Executor::write_profile() {
       << "\n";
   }
   f << "]\n";
-  profile_written_ = true;
   return plan_.options.profile_file;
 }
 

@@ -39,7 +39,6 @@ class Executor {
   std::chrono::steady_clock::time_point epoch_;
   mutable std::mutex profile_mu_;
   mutable std::vector<ProfileEvent> events_;
-  bool profile_written_ = false;
 };
 
 }  // namespace sparsert

@@ -11,8 +11,6 @@
 namespace sparsert {
 namespace {
 
-KernelFn reference_of(const Node& n) { return OpRegistry::global().find(n.domain, n.op_type)->reference; }
-
 using ArrayFn = void (*)(const float*, float*, int64_t) noexcept;
 
 KernelImpl elementwise_impl(ArrayFn f) {
@@ -21,7 +19,7 @@ KernelImpl elementwise_impl(ArrayFn f) {
               auto approx = n.attrs.get_string("approximate", "none");
               if (!approx.ok() || *approx != "none") return Unimplemented("only approximate='none'");
             }
-            KernelFn ref = reference_of(n);
+            KernelFn ref = reference_kernel(n);
             return KernelFn([f, ref](KernelContext& ctx) -> Status {
               const Tensor& x = *ctx.input(0);
               if (x.dtype() != DType::kFloat32) return ref(ctx);
@@ -37,7 +35,7 @@ KernelImpl elementwise_impl(ArrayFn f) {
 StatusOr<KernelFn> softmax_last_axis(const Node& n, const Graph&, const ImplContext&) {
   if (n.opset < 13) return Unimplemented("opset < 13 flattens at axis (reference handles it)");
   SPARSERT_ASSIGN_OR_RETURN(int64_t axis, n.attrs.get_int("axis", -1));
-  KernelFn ref = reference_of(n);
+  KernelFn ref = reference_kernel(n);
   return KernelFn([axis, ref](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kFloat32 || x.rank() == 0 || (axis != -1 && axis != x.rank() - 1)) return ref(ctx);
@@ -66,13 +64,13 @@ StatusOr<KernelFn> clip_f32(const Node& n, const Graph& g, const ImplContext&) {
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
   for (size_t i = 1; i < 3 && i < n.inputs.size(); ++i) {
     if (n.inputs[i] == kNoValue) continue;
-    const Value& v = g.value(n.inputs[i]);
-    if (!v.constant) return Unimplemented(i == 1 ? "min" : "max", " is not a constant");
-    if (v.constant->dtype() != DType::kFloat32 || v.constant->num_elements() != 1)
-      return Unimplemented(i == 1 ? "min" : "max", " is ", v.constant->type_string(), ", not a float scalar");
-    (i == 1 ? lo : hi) = v.constant->data<float>()[0];
+    const Tensor* bound = constant_input(n, g, i);
+    if (!bound) return Unimplemented(i == 1 ? "min" : "max", " is not a constant");
+    if (bound->dtype() != DType::kFloat32 || bound->num_elements() != 1)
+      return Unimplemented(i == 1 ? "min" : "max", " is ", bound->type_string(), ", not a float scalar");
+    (i == 1 ? lo : hi) = bound->data<float>()[0];
   }
-  KernelFn ref = reference_of(n);
+  KernelFn ref = reference_kernel(n);
   return KernelFn([lo, hi, ref](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kFloat32) return ref(ctx);

@@ -114,16 +114,17 @@ class OnednnConv {
 };
 
 StatusOr<KernelFn> conv_impl(const Node& n, const Graph& g, const ImplContext&) {
-  if (n.inputs.size() < 2 || !g.value(n.inputs[1]).constant) return Unimplemented("weights are not a constant");
-  const Tensor& w = *g.value(n.inputs[1]).constant;
+  const Tensor* wp = constant_input(n, g, 1);
+  if (!wp) return Unimplemented("weights are not a constant");
+  const Tensor& w = *wp;
   if (w.dtype() != DType::kFloat32 || w.rank() != 4) return Unimplemented("weights ", w.type_string(), ": 2-D float conv only");
   std::optional<Tensor> bias;
   if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const Value& b = g.value(n.inputs[2]);
-    if (!b.constant) return Unimplemented("bias is not a constant");
-    if (b.constant->dtype() != DType::kFloat32 || b.constant->num_elements() != w.dim(0))
-      return Unimplemented("bias ", b.constant->type_string(), " does not match ", w.dim(0), " output channels");
-    bias = *b.constant;
+    const Tensor* b = constant_input(n, g, 2);
+    if (!b) return Unimplemented("bias is not a constant");
+    if (b->dtype() != DType::kFloat32 || b->num_elements() != w.dim(0))
+      return Unimplemented("bias ", b->type_string(), " does not match ", w.dim(0), " output channels");
+    bias = *b;
   }
   ConvParams p;
   SPARSERT_ASSIGN_OR_RETURN(std::string auto_pad, n.attrs.get_string("auto_pad", "NOTSET"));
@@ -141,7 +142,7 @@ StatusOr<KernelFn> conv_impl(const Node& n, const Graph& g, const ImplContext&) 
   for (int64_t v : p.pads) if (v < 0) return Unimplemented("negative pad");
   if (p.group <= 0 || w.dim(0) % p.group != 0) return Unimplemented("group=", p.group, " does not divide ", w.dim(0));
   auto conv = std::make_shared<OnednnConv>(w, bias, p);
-  KernelFn ref = OpRegistry::global().find(n.domain, n.op_type)->reference;
+  KernelFn ref = reference_kernel(n);
   const int64_t cin = w.dim(1) * p.group;
   return KernelFn([conv, ref, cin](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);

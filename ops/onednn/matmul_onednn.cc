@@ -91,14 +91,6 @@ class ConstWeightLinear {
   onednn::ShapeCache<Entry> cache_;
 };
 
-const Tensor* constant_input(const Node& n, const Graph& g, size_t i) {
-  if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;
-  const Value& v = g.value(n.inputs[i]);
-  return v.constant ? &*v.constant : nullptr;
-}
-
-KernelFn reference_of(const Node& n) { return OpRegistry::global().find(n.domain, n.op_type)->reference; }
-
 StatusOr<KernelFn> linear_matmul(const Node& n, const Graph& g, const ImplContext&) {
   const Tensor* w = constant_input(n, g, 1);
   if (!w) return Unimplemented("B is not a constant");
@@ -106,7 +98,7 @@ StatusOr<KernelFn> linear_matmul(const Node& n, const Graph& g, const ImplContex
     return Unimplemented("B is ", w->type_string(), ", needs a 2-D float constant");
   if (constant_input(n, g, 0)) return Unimplemented("A is constant (folded instead)");
   SPARSERT_ASSIGN_OR_RETURN(auto lin, ConstWeightLinear::create(*w, false, std::nullopt));
-  KernelFn ref = reference_of(n);
+  KernelFn ref = reference_kernel(n);
   return KernelFn([lin, ref](KernelContext& ctx) -> Status {
     const Tensor& a = *ctx.input(0);
     if (a.dtype() != DType::kFloat32 || a.rank() < 1 || a.shape().back() != lin->K()) return ref(ctx);
@@ -139,7 +131,7 @@ StatusOr<KernelFn> linear_gemm(const Node& n, const Graph& g, const ImplContext&
     bias = *c;
   }
   SPARSERT_ASSIGN_OR_RETURN(auto lin, ConstWeightLinear::create(*w, trans_b != 0, bias));
-  KernelFn ref = reference_of(n);
+  KernelFn ref = reference_kernel(n);
   return KernelFn([lin, ref](KernelContext& ctx) -> Status {
     const Tensor& a = *ctx.input(0);
     if (a.dtype() != DType::kFloat32 || a.rank() != 2 || a.dim(1) != lin->K()) return ref(ctx);
@@ -194,7 +186,7 @@ class BatchedMatmul {
 StatusOr<KernelFn> batched_matmul(const Node& n, const Graph& g, const ImplContext&) {
   if (constant_input(n, g, 1)) return Unimplemented("B is constant (onednn_linear_f32 covers it)");
   auto mm = std::make_shared<BatchedMatmul>();
-  KernelFn ref = reference_of(n);
+  KernelFn ref = reference_kernel(n);
   return KernelFn([mm, ref](KernelContext& ctx) -> Status {
     const Tensor& a = *ctx.input(0);
     const Tensor& b = *ctx.input(1);
