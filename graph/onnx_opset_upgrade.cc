@@ -61,6 +61,15 @@ Status upgrade_attributes_to_inputs(Graph& g, NodeId id) {
   } else if (op == "Clip" && opset < 11) {
     st = move_float_scalar(g, id, "min", 1);
     if (st.ok()) st = move_float_scalar(g, id, "max", 2);
+  } else if (op == "Resize" && opset < 11) {
+    // Resize-10 (X, scales) is Resize-11 with no roi, asymmetric coordinates and
+    // floor for nearest (the ONNX version converter's mapping).
+    Node& m = g.node(id);
+    if (m.inputs.size() == 2) {
+      m.inputs = {m.inputs[0], kNoValue, m.inputs[1]};
+      m.attrs.set("coordinate_transformation_mode", std::string("asymmetric"));
+      m.attrs.set("nearest_mode", std::string("floor"));
+    }
   } else if (op == "TopK" && opset < 10) {
     Node& m = g.node(id);
     if (m.attrs.has("k")) {

@@ -1,4 +1,4 @@
-// Indexing ops: Gather and Slice.
+// Indexing ops: Gather, GatherElements and Slice.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -94,11 +94,56 @@ Status slice_kernel(KernelContext& ctx) {
   });
 }
 
+
+// out[i0..][j]..[in] = data[..][indices[i0..][j]..][..] along `axis`; indices has data's rank.
+Status gather_elements_kernel(KernelContext& ctx) {
+  const Tensor& data = *ctx.input(0);
+  const Tensor& indices = *ctx.input(1);
+  SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 1, {DType::kInt64, DType::kInt32}));
+  if (data.rank() == 0 || indices.rank() != data.rank())
+    return InvalidArgument(ctx.node().describe(), ": data ", data.type_string(), " and indices ", indices.type_string(),
+                           " must have the same rank >= 1");
+  SPARSERT_ASSIGN_OR_RETURN(int64_t axis_attr, ctx.attrs().get_int("axis", 0));
+  SPARSERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(axis_attr, data.rank(), ctx.node()));
+  for (int d = 0; d < data.rank(); ++d)
+    if (d != axis && indices.dim(d) > data.dim(d))
+      return InvalidArgument(ctx.node().describe(), ": indices ", indices.type_string(), " exceed data ",
+                             data.type_string(), " in dim ", d);
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, data.dtype(), indices.shape()));
+  return dispatch_by_size(data.dtype(), ctx.node(), [&](size_t es) -> Status {
+    const std::vector<int64_t> dstr = contiguous_strides(data.shape());
+    const int64_t dim = data.dim(static_cast<int>(axis));
+    const char* src = static_cast<const char*>(data.raw_data());
+    char* dst = static_cast<char*>(y->raw_data());
+    Status status;
+    // Walk the indices' multi-index; the data offset is the same multi-index with the
+    // axis coordinate replaced by the index value.
+    std::vector<int64_t> idx(static_cast<size_t>(indices.rank()), 0);
+    for (int64_t i = 0, n = indices.num_elements(); i < n && status.ok(); ++i) {
+      int64_t ix = indices.element_as_int64(i);
+      if (ix < -dim || ix >= dim) {
+        status = OutOfRange(ctx.node().describe(), ": index ", ix, " is out of range for axis ", axis, " of size ", dim);
+        break;
+      }
+      if (ix < 0) ix += dim;
+      int64_t off = 0;
+      for (size_t d = 0; d < idx.size(); ++d) off += (static_cast<int64_t>(d) == axis ? ix : idx[d]) * dstr[d];
+      std::memcpy(dst + i * static_cast<int64_t>(es), src + off * static_cast<int64_t>(es), es);
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < indices.dim(static_cast<int>(d))) break;
+        idx[d] = 0;
+      }
+    }
+    return status;
+  });
+}
+
 }  // namespace
 
 void register_gather_slice_ops(OpRegistry& r) {
   r.add({"", "Gather", 2, 2, 1, 1, gather_kernel});
   r.add({"", "Slice", 3, 5, 1, 1, slice_kernel});
+  r.add({"", "GatherElements", 2, 2, 1, 1, gather_elements_kernel});
 }
 
 }  // namespace sparsert

@@ -6,16 +6,11 @@
 #include <limits>
 
 #include "ops/op_util.h"
+#include "ops/quant_util.h"
 #include "ops/registry.h"
 
 namespace sparsert {
 namespace {
-
-template <typename Q>
-Q saturate(double v) {
-  const double lo = std::numeric_limits<Q>::lowest(), hi = std::numeric_limits<Q>::max();
-  return static_cast<Q>(v < lo ? lo : (v > hi ? hi : v));
-}
 
 // Per-tensor or per-axis parameters: index into scale/zero point for element i.
 struct AxisParams {
@@ -175,11 +170,9 @@ Status qlinear_matmul(KernelContext& ctx) {
   for (size_t i = 0; i < r.acc.size(); ++i) {
     const int64_t n = static_cast<int64_t>(i) % r.N;
     const double bs = b_scale.data<float>()[b_scale.num_elements() == 1 ? 0 : n];
-    // ORT computes the combined multiplier in float: a_scale * b_scale / y_scale.
-    const float mult = static_cast<float>(as) * static_cast<float>(bs) / static_cast<float>(ys);
-    const double v = std::nearbyint(static_cast<double>(static_cast<float>(r.acc[i]) * mult)) + z;
-    if (y->dtype() == DType::kUInt8) y->data<uint8_t>()[i] = saturate<uint8_t>(v);
-    else y->data<int8_t>()[i] = saturate<int8_t>(v);
+    const float mult = requant_multiplier(static_cast<float>(as), static_cast<float>(bs), static_cast<float>(ys));
+    if (y->dtype() == DType::kUInt8) y->data<uint8_t>()[i] = requantize<uint8_t>(r.acc[i], mult, z);
+    else y->data<int8_t>()[i] = requantize<int8_t>(r.acc[i], mult, z);
   }
   return Status::OK();
 }

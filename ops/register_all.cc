@@ -15,6 +15,10 @@ void register_all_ops(OpRegistry& r) {
   register_conv_pool_ops(r);
   register_pad_ops(r);
   register_quantize_ops(r);
+  register_quantized_conv_ops(r);
+  register_conv_transpose_ops(r);
+  register_resize_ops(r);
+  register_sort_scan_ops(r);
   register_onednn_impls(r);
   register_onednn_conv_impls(r);
   register_fast_impls(r);

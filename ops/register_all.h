@@ -15,6 +15,10 @@ void register_reduce_ops(OpRegistry& r);
 void register_conv_pool_ops(OpRegistry& r);
 void register_pad_ops(OpRegistry& r);
 void register_quantize_ops(OpRegistry& r);
+void register_quantized_conv_ops(OpRegistry& r);
+void register_conv_transpose_ops(OpRegistry& r);
+void register_resize_ops(OpRegistry& r);
+void register_sort_scan_ops(OpRegistry& r);
 // Fast implementations (after every schema exists).
 void register_onednn_impls(OpRegistry& r);
 void register_onednn_conv_impls(OpRegistry& r);

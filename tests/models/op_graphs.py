@@ -250,6 +250,106 @@ def quantize_ops():
                    ("dy_zp", TP.UINT8), ("dq_i32", F), ("q_ax", TP.INT8)], inits, opset=13)
 
 
+def conv_transpose():
+    r = _rng()
+    w = lambda name, *s: _init(name, r.standard_normal(s).astype(np.float32) * 0.3)
+    inits = [w("w", 4, 3, 3, 3), w("wg", 4, 2, 2, 3), w("w1d", 4, 2, 4), _init("b", r.standard_normal(3).astype(np.float32))]
+    nodes = [h.make_node("ConvTranspose", ["x", "w", "b"], ["t1"], strides=[2, 2], pads=[1, 0, 0, 1]),
+             h.make_node("ConvTranspose", ["x", "wg"], ["t2"], group=2, strides=[2, 1], dilations=[1, 2],
+                         output_padding=[1, 0]),
+             h.make_node("ConvTranspose", ["x", "w"], ["t3"], strides=[2, 2], output_shape=[10, 9]),
+             h.make_node("ConvTranspose", ["x", "w"], ["t4"], strides=[2, 3], auto_pad="SAME_UPPER"),
+             h.make_node("ConvTranspose", ["x1d", "w1d"], ["t5"], strides=[3], pads=[1, 2])]
+    return _model("conv_transpose", nodes, [("x", F, [2, 4, 5, 4]), ("x1d", F, [1, 4, 6])],
+                  [("t1", F), ("t2", F), ("t3", F), ("t4", F), ("t5", F)], inits)
+
+
+def resize_modes():
+    f32 = lambda name, v: _init(name, np.array(v, np.float32))
+    i64 = lambda name, v: _init(name, np.array(v, np.int64))
+    R = lambda ins, out, **kw: h.make_node("Resize", ins, [out], **kw)
+    nodes = [R(["x", "", "up"], "n_floor", mode="nearest", nearest_mode="floor", coordinate_transformation_mode="asymmetric"),
+             R(["x", "", "up"], "n_half", mode="nearest"),
+             R(["x", "", "", "sz"], "n_ceil", mode="nearest", nearest_mode="ceil", coordinate_transformation_mode="align_corners"),
+             R(["x", "", "up"], "n_pc", mode="nearest", nearest_mode="round_prefer_ceil"),
+             R(["x", "", "up"], "lin_half", mode="linear"),
+             R(["x", "", "", "sz"], "lin_ac", mode="linear", coordinate_transformation_mode="align_corners"),
+             R(["x", "", "", "sz"], "lin_pt", mode="linear", coordinate_transformation_mode="pytorch_half_pixel"),
+             R(["x", "", "down"], "lin_down", mode="linear"),
+             R(["x", "", "up"], "cubic", mode="cubic"),
+             R(["x", "", "", "sz"], "cubic_ex", mode="cubic", cubic_coeff_a=-0.5, exclude_outside=1,
+               coordinate_transformation_mode="asymmetric"),
+             R(["x", "roi", "", "crop_sz"], "crop", mode="linear", coordinate_transformation_mode="tf_crop_and_resize",
+               extrapolation_value=-2.0),
+             R(["x", "", "", "sz2"], "axes", mode="linear", axes=[3, 2]),
+             R(["x", "", "", "sz2"], "keep", mode="nearest", axes=[2, 3], keep_aspect_ratio_policy="not_larger")]
+    inits = [f32("up", [1, 1, 2, 1.5]), f32("down", [1, 1, 0.5, 0.6]), i64("sz", [2, 3, 7, 9]),
+             f32("roi", [0, 0, -0.2, 0.3, 1, 1, 1.2, 0.8]), i64("crop_sz", [2, 3, 6, 5]), i64("sz2", [8, 11])]
+    return _model("resize_modes", nodes, [("x", F, [2, 3, 5, 4])],
+                  [(o, F) for o in ["n_floor", "n_half", "n_ceil", "n_pc", "lin_half", "lin_ac", "lin_pt", "lin_down",
+                                    "cubic", "cubic_ex", "crop", "axes", "keep"]], inits, opset=18)
+
+
+def resize_opset10():
+    # Resize-10 takes (X, scales); the importer rewrites it to the opset-11 form.
+    nodes = [h.make_node("Resize", ["x", "up"], ["n"], mode="nearest"),
+             h.make_node("Resize", ["x", "up"], ["l"], mode="linear")]
+    return _model("resize_opset10", nodes, [("x", F, [1, 2, 3, 4])], [("n", F), ("l", F)],
+                  [_init("up", np.array([1, 1, 2, 3], np.float32))], opset=10)
+
+
+def sort_scan_index():
+    r = _rng()
+    ties = r.integers(0, 4, (3, 7)).astype(np.float32)  # many equal values: index order decides
+    inits = [_init("k3", np.array([3], np.int64)), _init("k2", np.array([2], np.int64)), _init("ties", ties),
+             _init("ax1", np.int64(1)), _init("ax0", np.array([0], np.int32)), _init("diag", np.int64(-1)),
+             _init("diag2", np.int64(2)), _init("gidx", np.array([[0, -1, 2], [3, 1, -4]], np.int64)),
+             _init("gidx0", np.array([[1, 0, 2, 1, 0], [0, 2, 2, 1, 1]], np.int64))]
+    nodes = [h.make_node("TopK", ["x", "k3"], ["tv", "ti"], axis=1),
+             h.make_node("TopK", ["x", "k2"], ["sv", "si"], axis=-1, largest=0),
+             h.make_node("TopK", ["ties", "k3"], ["tiev", "tiei"]),
+             h.make_node("TopK", ["ties", "k2"], ["tiesv", "tiesi"], axis=0, largest=0),
+             h.make_node("CumSum", ["x", "ax1"], ["cs"]),
+             h.make_node("CumSum", ["x", "ax0"], ["cs_ex_rev"], exclusive=1, reverse=1),
+             h.make_node("Trilu", ["x"], ["triu"]), h.make_node("Trilu", ["x", "diag"], ["tril"], upper=0),
+             h.make_node("Trilu", ["x", "diag2"], ["triu2"]),
+             h.make_node("GatherElements", ["m", "gidx"], ["ge1"], axis=1),
+             h.make_node("GatherElements", ["m", "gidx0"], ["ge0"], axis=0)]
+    return _model("sort_scan_index", nodes, [("x", F, [2, 4, 5]), ("m", F, [3, 5])],
+                  [("tv", F), ("ti", I64), ("sv", F), ("si", I64), ("tiev", F), ("tiei", I64), ("tiesv", F),
+                   ("tiesi", I64), ("cs", F), ("cs_ex_rev", F), ("triu", F), ("tril", F), ("triu2", F), ("ge1", F),
+                   ("ge0", F)], inits)
+
+
+def quantized_conv():
+    # What ORT's quantizer writes for Conv: activations quantized in the graph. ORT runs
+    # QLinearConv with uint8 x/y and int8 weights (per-channel scales, zero points 0).
+    r = _rng()
+    U8 = TP.UINT8
+    # 7-bit weights, as ORT's quantizer makes them with reduce_range: ORT's AVX2 u8s8 kernels
+    # add pairs of products in int16 (vpmaddubsw) and saturate with full-range weights.
+    w = r.integers(-64, 64, (6, 3, 3, 3)).astype(np.int8)
+    wdw = r.integers(-64, 64, (6, 1, 3, 3)).astype(np.int8)
+    inits = [_init("xs", np.float32(0.02)), _init("xz", np.uint8(120)), _init("w", w), _init("wdw", wdw),
+             _init("ws", np.float32(0.004)), _init("wz", np.int8(0)),
+             _init("ws_ch", r.uniform(0.001, 0.01, 6).astype(np.float32)), _init("wz_ch", np.zeros(6, np.int8)),
+             _init("ys", np.float32(0.05)), _init("yz", np.uint8(128)), _init("ys8", np.float32(0.03)),
+             _init("yz8", np.uint8(10)), _init("bias", r.integers(-2000, 2000, 6).astype(np.int32)),
+             _init("w_u8", r.integers(0, 256, (6, 3, 3, 3)).astype(np.uint8)), _init("wz_u8", np.uint8(131))]
+    nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             # ORT's ConvInteger takes uint8 weights only.
+             h.make_node("ConvInteger", ["xq", "w_u8", "xz"], ["ci"], pads=[1, 1, 1, 1]),
+             h.make_node("ConvInteger", ["xq", "w_u8", "xz", "wz_u8"], ["ci_ch"], strides=[2, 2]),
+             h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "bias"], ["qc"], pads=[1, 1, 1, 1]),
+             h.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws_ch", "wz_ch", "ys8", "yz8"], ["qc_ch"],
+                         strides=[2, 1]),
+             h.make_node("QLinearConv", ["qc", "ys", "yz", "wdw", "ws", "wz", "ys", "yz"], ["qc_dw"], group=6,
+                         pads=[1, 1, 1, 1])]
+    return _model("quantized_conv", nodes, [("x", F, [2, 3, 7, 6])],
+                  [("ci", TP.INT32), ("ci_ch", TP.INT32), ("qc", U8), ("qc_ch", U8), ("qc_dw", U8)], inits, opset=13)
+
+
 CASES: Dict[str, Callable[[], onnx.ModelProto]] = {f.__name__: f for f in [
     elementwise_broadcast, broadcast_layouts, compare_logic_where, unary_activations, clip_cast, matmul_gemm, conv_variants, pooling,
-    reductions, shape_chain, slice_gather, pad_modes, quantize_ops, normalization, split_concat_range, legacy_opset11, legacy_opset9]}
+    reductions, shape_chain, slice_gather, pad_modes, quantize_ops, normalization, split_concat_range, legacy_opset11, legacy_opset9,
+    conv_transpose, resize_modes, resize_opset10, sort_scan_index, quantized_conv]}
