@@ -125,16 +125,16 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
   }
   if (profiling_) {
     std::lock_guard<std::mutex> lock(profile_mu_);
-    events_.insert(events_.end(), local_events.begin(), local_events.end());
+    if (profiling_) events_.insert(events_.end(), local_events.begin(), local_events.end());
   }
   std::vector<NamedTensor> result;
   for (ValueId id : wanted) result.push_back({g.value(id).name, env[id]});
   return result;
 }
 
-std::string Executor::write_profile() {
-  if (!profiling_) return "";
+std::string Executor::end_profiling() {
   std::lock_guard<std::mutex> lock(profile_mu_);
+  if (!profiling_.exchange(false)) return "";
   std::ofstream f(plan_.options.profile_file);
   f << "[\n";
   for (size_t i = 0; i < events_.size(); ++i) {

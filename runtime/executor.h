@@ -4,6 +4,7 @@
 // not a second, oneTBB pool). Optional per-node profiling (Chrome trace events).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -28,14 +29,15 @@ class Executor {
   explicit Executor(const Plan& plan);
   StatusOr<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
                                          const std::vector<std::string>& output_names) const;
-  // Writes the Chrome trace; returns the path ("" when profiling is off).
-  std::string write_profile();
+  // Writes the Chrome trace and stops profiling (as ORT's end_profiling does);
+  // returns the path ("" when profiling is off or already ended).
+  std::string end_profiling();
 
  private:
   Status validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value) const;
 
   const Plan& plan_;
-  const bool profiling_;
+  std::atomic<bool> profiling_;
   std::chrono::steady_clock::time_point epoch_;
   mutable std::mutex profile_mu_;
   mutable std::vector<ProfileEvent> events_;

@@ -32,7 +32,7 @@ std::vector<std::string> supported_ops() {
 Session::Session() = default;
 
 Session::~Session() {
-  if (executor_) executor_->write_profile();
+  if (executor_) executor_->end_profiling();
 }
 
 StatusOr<std::unique_ptr<Session>> Session::Create(const std::string& model_path, const SessionOptions& options) {
@@ -104,6 +104,6 @@ std::vector<std::string> Session::kernel_report() const {
 
 std::string Session::isa() const { return jit::isa_name(plan_->isa_cap); }
 int Session::threads() const { return plan_->threads; }
-std::string Session::EndProfiling() { return executor_->write_profile(); }
+std::string Session::EndProfiling() { return executor_->end_profiling(); }
 
 }  // namespace sparsert

@@ -72,7 +72,9 @@ class Session {
   // The ISA cap in force ("avx2", ...), and the thread count.
   std::string isa() const;
   int threads() const;
-  // Writes the profile (if profiling is on) and returns its path ("" when off).
+  // Writes the profile (if profiling is on), stops profiling and returns the
+  // profile's path ("" when off or already ended). A session destroyed with
+  // profiling still on writes it then.
   std::string EndProfiling();
 
  private:

@@ -197,6 +197,10 @@ TEST(Session, profiling_writes_a_chrome_trace) {
   EXPECT_NE(text.find("\"name\":\"relu\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"ph\":\"X\""), std::string::npos) << text;
   std::remove(path.c_str());
+  // Profiling has ended: a second call and the destructor write nothing.
+  EXPECT_EQ(s->EndProfiling(), "");
+  s.reset();
+  EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 }  // namespace
