@@ -1,12 +1,13 @@
 """Generates the test, demo and benchmark models, and their ONNX Runtime reference outputs.
 
   python tests/models/generate.py --set default --out build/models
-      op-family graphs, tiny BERT (opset 13 and 17) and tiny convnet, pruned
+      op-family graphs, tiny BERT, tiny GPT-2 and tiny convnet (opsets 13 and 17), pruned
       variants, the demo models (demo/), and an ORT case per model; manifest.txt
       lists `model case_dir tolerance` for the C++ end-to-end test.
   python tests/models/generate.py --set full --out models/generated
       BERT-base (seq 128), torchvision MobileNetV2 and ResNet-50, opsets 13 and
-      17, and pruned copies (70/80/90%, unstructured and 4x1).
+      17, one GPT-2-small decoder block, and pruned copies (70/80/90%,
+      unstructured and 4x1).
 
 Fixed seeds; nothing is downloaded. A stamp (hash of the generator sources and
 versions) makes a second run with unchanged sources do nothing.
@@ -71,7 +72,7 @@ class Writer:
 
 
 def gen_default(w: Writer) -> None:
-    from tests.models import bert, convnet
+    from tests.models import bert, convnet, gpt2
 
     for name, build in op_graphs.CASES.items():
         rel = f"ops/{name}.onnx"
@@ -85,6 +86,9 @@ def gen_default(w: Writer) -> None:
         crel = f"convnet_tiny_op{opset}.onnx"
         convnet.export_tiny(w.path(crel), opset)
         w.case(crel, {"batch": 2})
+        grel = f"gpt2_tiny_op{opset}.onnx"
+        gpt2.export(w.path(grel), gpt2.TINY, opset)
+        w.case(grel, bdims)
     for src, sp, pat in (("bert_tiny_op17.onnx", 0.9, "4x1"), ("bert_tiny_op17.onnx", 0.9, "unstructured"),
                          ("bert_tiny_op13.onnx", 0.8, "1x4"), ("convnet_tiny_op17.onnx", 0.9, "unstructured")):
         w.case(w.pruned(src, sp, pat), bdims if src.startswith("bert") else {"batch": 2})
@@ -104,7 +108,7 @@ def gen_default(w: Writer) -> None:
 
 
 def gen_full(w: Writer) -> None:
-    from tests.models import bert, convnet
+    from tests.models import bert, convnet, gpt2
 
     for opset in (13, 17):
         rel = f"bert_base_op{opset}.onnx"
@@ -114,6 +118,8 @@ def gen_full(w: Writer) -> None:
             crel = f"{name}_op{opset}.onnx"
             convnet.export_torchvision(name, w.path(crel), opset)
             w.case(crel, {"batch": 1})
+    gpt2.export(w.path("gpt2_block_op17.onnx"), gpt2.BLOCK, 17, seq=128)
+    w.case("gpt2_block_op17.onnx", {"batch": 1, "sequence": 128})
     for sp in (0.7, 0.8, 0.9):
         for pat in ("unstructured", "4x1"):
             w.case(w.pruned("bert_base_op17.onnx", sp, pat), {"batch": 1, "sequence": 128})

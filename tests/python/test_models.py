@@ -6,7 +6,7 @@ import onnx
 import pytest
 import torch
 
-from tests.models import bert, convnet, op_graphs
+from tests.models import bert, convnet, gpt2, op_graphs
 from tests.oracle import oracle
 
 
@@ -35,6 +35,25 @@ def test_bert_export_matches_torch(tmp_path, opset):
         want = bert.build(bert.TINY, seed=3)(torch.from_numpy(ids), torch.from_numpy(mask))
     np.testing.assert_allclose(got["last_hidden_state"], want[0].numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(got["pooler_output"], want[1].numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_gpt2_export_matches_torch(tmp_path, opset):
+    path = str(tmp_path / "gpt2.onnx")
+    gpt2.export(path, gpt2.TINY, opset, seed=4)
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    ops = {n.op_type for n in model.graph.node}
+    # The causal mask: HF's sliced tril buffer at opset 13, ONNX Trilu from opset 14.
+    assert ("Trilu" in ops) == (opset >= 14)
+    assert {"CumSum", "Where", "Tanh", "Split", "Softmax"} <= ops
+    ids = np.random.default_rng(1).integers(0, gpt2.TINY.vocab_size, (2, 11)).astype(np.int64)
+    mask = np.ones((2, 11), np.int64)
+    mask[0, 8:] = 0
+    got = oracle.run(path, {"input_ids": ids, "attention_mask": mask})["logits"]
+    with torch.no_grad():
+        want = gpt2.build(gpt2.TINY, use_trilu=opset >= 14, seed=4)(torch.from_numpy(ids), torch.from_numpy(mask))
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_bert_base_config_is_the_published_shape():
