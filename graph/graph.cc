@@ -108,7 +108,10 @@ std::string Graph::dump() const {
     os << "  ";
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       if (i) os << ", ";
-      os << (n.outputs[i] == kNoValue ? "_" : values_[n.outputs[i]].name);
+      if (n.outputs[i] == kNoValue) { os << "_"; continue; }
+      const Value& v = values_[n.outputs[i]];
+      os << v.name;
+      if (v.type.dtype != DType::kUndefined || v.type.has_shape) os << ": " << v.type.to_string();
     }
     os << " = " << (n.domain.empty() ? "" : n.domain + ".") << n.op_type << "(";
     for (size_t i = 0; i < n.inputs.size(); ++i) {

@@ -19,6 +19,7 @@ void register_all_ops(OpRegistry& r) {
   register_conv_transpose_ops(r);
   register_resize_ops(r);
   register_sort_scan_ops(r);
+  register_shape_rules(r);
   register_onednn_impls(r);
   register_onednn_conv_impls(r);
   register_fast_impls(r);

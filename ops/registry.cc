@@ -37,6 +37,11 @@ void OpRegistry::add_impl(const std::string& domain, const std::string& op_type,
   if (it != ops_.end()) it->second.impls.push_back(std::move(impl));
 }
 
+void OpRegistry::set_shape_rule(const std::string& domain, const std::string& op_type, ShapeRule rule) {
+  auto it = ops_.find({domain, op_type});
+  if (it != ops_.end()) it->second.infer = std::move(rule);
+}
+
 const OpSchema* OpRegistry::find(const std::string& domain, const std::string& op_type) const {
   auto it = ops_.find({domain == "ai.onnx" ? "" : domain, op_type});
   return it == ops_.end() ? nullptr : &it->second;

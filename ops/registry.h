@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "ops/shape_rules.h"
 
 namespace sparsert {
 
@@ -67,6 +68,8 @@ struct OpSchema {
   KernelFn reference;
   // Tried in order before the reference kernel (which always comes last).
   std::vector<KernelImpl> impls = {};
+  // Output types from input types (ops/shape_rules.cc); every op has one.
+  ShapeRule infer = {};
 };
 
 class OpRegistry {
@@ -77,6 +80,8 @@ class OpRegistry {
   void add(OpSchema schema);
   // Appends a fast implementation to an already registered op.
   void add_impl(const std::string& domain, const std::string& op_type, KernelImpl impl);
+  // Sets the shape rule of an already registered op.
+  void set_shape_rule(const std::string& domain, const std::string& op_type, ShapeRule rule);
   const OpSchema* find(const std::string& domain, const std::string& op_type) const;
   std::vector<const OpSchema*> all() const;
 

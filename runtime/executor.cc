@@ -27,9 +27,9 @@ Executor::Executor(const Plan& plan)
       profiling_(!plan.options.profile_file.empty()),
       epoch_(std::chrono::steady_clock::now()) {}
 
-Status Executor::validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value) const {
+Status Executor::validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value,
+                                 std::map<std::string, int64_t>& bound) const {
   const Graph& g = plan_.graph;
-  std::map<std::string, int64_t> bound;  // symbolic dim -> value seen first
   for (const NamedTensor& nt : inputs) {
     ValueId id = g.find_value(nt.name);
     size_t idx = 0;
@@ -69,11 +69,33 @@ Status Executor::validate_inputs(const std::vector<NamedTensor>& inputs, std::ve
   return Status::OK();
 }
 
+Status Executor::check_inferred(const Node& node, const std::vector<Tensor>& outs,
+                                std::map<std::string, int64_t>& bound) const {
+  for (size_t i = 0; i < node.outputs.size() && i < outs.size(); ++i) {
+    if (node.outputs[i] == kNoValue || outs[i].empty()) continue;
+    const Value& v = plan_.graph.value(node.outputs[i]);
+    const Tensor& t = outs[i];
+    bool ok = v.type.dtype == DType::kUndefined || v.type.dtype == t.dtype();
+    ok = ok && (!v.type.has_shape || v.type.dims.size() == static_cast<size_t>(t.rank()));
+    for (size_t d = 0; ok && v.type.has_shape && d < v.type.dims.size(); ++d) {
+      const Dim& want = v.type.dims[d];
+      const int64_t got = t.dim(static_cast<int>(d));
+      if (want.is_static()) ok = want.value == got;
+      else if (!want.symbol.empty()) ok = bound.emplace(want.symbol, got).first->second == got;
+    }
+    if (!ok)
+      return Internal(node.describe(), ": output '", v.name, "' is ", t.type_string(), " but shape inference said ",
+                      v.type.to_string());
+  }
+  return Status::OK();
+}
+
 StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>& inputs,
                                                  const std::vector<std::string>& output_names) const {
   const Graph& g = plan_.graph;
   std::vector<const Tensor*> given(g.num_values(), nullptr);
-  SPARSERT_RETURN_IF_ERROR(validate_inputs(inputs, given));
+  std::map<std::string, int64_t> bound;  // symbolic dim -> its value in this run
+  SPARSERT_RETURN_IF_ERROR(validate_inputs(inputs, given, bound));
 
   std::vector<ValueId> wanted;
   if (output_names.empty()) {
@@ -116,6 +138,7 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
                               std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
                               std::hash<std::thread::id>()(std::this_thread::get_id())});
     }
+    if (plan_.options.check_inferred_shapes) SPARSERT_RETURN_IF_ERROR(check_inferred(node, outs, bound));
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i] == kNoValue) continue;
       if (outs[i].empty()) return Internal(node.describe(), ": kernel did not produce output ", i);

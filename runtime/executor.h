@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,7 +35,9 @@ class Executor {
   std::string end_profiling();
 
  private:
-  Status validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value) const;
+  Status validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value,
+                         std::map<std::string, int64_t>& bound) const;
+  Status check_inferred(const Node& node, const std::vector<Tensor>& outs, std::map<std::string, int64_t>& bound) const;
 
   const Plan& plan_;
   std::atomic<bool> profiling_;

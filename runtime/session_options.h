@@ -21,6 +21,10 @@ struct SessionOptions {
   std::string profile_file;
   // Log passes and kernel choices to stderr.
   bool verbose = false;
+  // Debugging aid: check every node's outputs against the types static shape
+  // inference gave them (dtype, rank, static dims, symbols bound consistently);
+  // a difference fails the run naming node, value and both types.
+  bool check_inferred_shapes = false;
 };
 
 }  // namespace sparsert

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite; exits non-zero on any failure.
 #   ./scripts/test.sh                 Release C++ tests (ctest), Python tests (pytest),
-#                                     then the C++ tests again under ASan+UBSan
+#                                     full-size models vs ORT, then the C++ tests again
+#                                     under ASan+UBSan
 #   ./scripts/test.sh --no-sanitize   skip the sanitizer build (quicker local loop)
 #   ./scripts/test.sh --sanitize      only the sanitizer build and its C++ tests
 # Builds whatever is missing first (scripts/setup.sh must have run once).
@@ -15,7 +16,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-sanitize) RUN_SANITIZE=0 ;;
     --sanitize) RUN_MAIN=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +39,12 @@ if [ "$RUN_MAIN" = 1 ]; then
   ctest --test-dir build --output-on-failure -j "$JOBS"
   log "Python tests"
   SPARSERT_BUILD_DIR="$ROOT/build" .venv/bin/python -m pytest -q tests/python
+  # Full-size BERT-base, MobileNetV2, ResNet-50 (opsets 13/17) and a GPT-2 block
+  # against ORT, optimized and as the reference plan. Release only: the
+  # reference kernels take minutes under the sanitizers.
+  log "full-size models vs ONNX Runtime (Release)"
+  .venv/bin/python tests/models/generate.py --set large --out build/models-large
+  SPARSERT_MODELS_DIR="$ROOT/build/models-large" build/tests/runtime_tests --gtest_filter='GeneratedModels/*' --gtest_brief=1
 fi
 
 if [ "$RUN_SANITIZE" = 1 ]; then

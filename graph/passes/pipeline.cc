@@ -4,6 +4,7 @@
 
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
+#include "graph/passes/shape_inference.h"
 
 namespace sparsert::passes {
 
@@ -25,12 +26,17 @@ Status run_one(const char* name, PassFn fn, Graph& g, PassContext& ctx) {
 }  // namespace
 
 Status run_pipeline(Graph& g, PassContext& ctx, int level) {
+  // Types first, at every level (it annotates, it changes no computation): the
+  // session's output metadata and every later pass read them.
+  SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
   if (level <= 0) return Status::OK();
   // Folding first: it turns static shape chains into constants, which is what
   // every later pattern-matching pass needs to see weights and shapes.
   SPARSERT_RETURN_IF_ERROR(run_one("constant_folding", run_constant_folding, g, ctx));
   // Then drop whatever folding (or the exporter) left without a consumer.
   SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
+  // Again, now that folded shape chains are constants.
+  SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
   return Status::OK();
 }
 

@@ -4,6 +4,8 @@
       op-family graphs, tiny BERT, tiny GPT-2 and tiny convnet (opsets 13 and 17), pruned
       variants, the demo models (demo/), and an ORT case per model; manifest.txt
       lists `model case_dir tolerance` for the C++ end-to-end test.
+  python tests/models/generate.py --set large --out build/models-large
+      the dense full-size models below with ORT cases (Release-only e2e test)
   python tests/models/generate.py --set full --out models/generated
       BERT-base (seq 128), torchvision MobileNetV2 and ResNet-50, opsets 13 and
       17, one GPT-2-small decoder block, and pruned copies (70/80/90%,
@@ -107,7 +109,8 @@ def gen_default(w: Writer) -> None:
     prune.prune_file(w.path("demo/bert_tiny.onnx"), w.path("demo/bert_tiny_4x1_90.onnx"), 0.9, "4x1")
 
 
-def gen_full(w: Writer) -> None:
+def gen_large(w: Writer) -> None:
+    """The full-size dense models, each with an ORT case (the Release-only e2e test)."""
     from tests.models import bert, convnet, gpt2
 
     for opset in (13, 17):
@@ -120,6 +123,11 @@ def gen_full(w: Writer) -> None:
             w.case(crel, {"batch": 1})
     gpt2.export(w.path("gpt2_block_op17.onnx"), gpt2.BLOCK, 17, seq=128)
     w.case("gpt2_block_op17.onnx", {"batch": 1, "sequence": 128})
+
+
+def gen_full(w: Writer) -> None:
+    """The large set plus pruned copies: the benchmark models."""
+    gen_large(w)
     for sp in (0.7, 0.8, 0.9):
         for pat in ("unstructured", "4x1"):
             w.case(w.pruned("bert_base_op17.onnx", sp, pat), {"batch": 1, "sequence": 128})
@@ -129,11 +137,12 @@ def gen_full(w: Writer) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Generate sparsert's test/demo/benchmark models.")
-    p.add_argument("--set", choices=["default", "full"], default="default")
+    p.add_argument("--set", choices=["default", "large", "full"], default="default")
     p.add_argument("--out", default=None, help="output directory (default: build/models or models/generated)")
     p.add_argument("--force", action="store_true", help="regenerate even if the stamp matches")
     a = p.parse_args(argv)
-    out = os.path.abspath(a.out or os.path.join(ROOT, "build/models" if a.set == "default" else "models/generated"))
+    default_out = {"default": "build/models", "large": "build/models-large", "full": "models/generated"}[a.set]
+    out = os.path.abspath(a.out or os.path.join(ROOT, default_out))
     stamp_file = os.path.join(out, f".stamp-{a.set}")
     stamp = _stamp(a.set)
     if not a.force and os.path.exists(stamp_file) and open(stamp_file).read() == stamp:
@@ -143,7 +152,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     warnings.filterwarnings("ignore")
     w = Writer(out)
-    (gen_default if a.set == "default" else gen_full)(w)
+    {"default": gen_default, "large": gen_large, "full": gen_full}[a.set](w)
     w.finish()
     with open(stamp_file, "w") as f:
         f.write(stamp)

@@ -16,6 +16,7 @@ void run_and_compare(const ManifestEntry& e, int opt_level, int threads) {
   SessionOptions opts;
   opts.optimization_level = opt_level;
   opts.threads = threads;
+  opts.check_inferred_shapes = true;  // every inferred type must match what the kernels produce
   auto session = Session::Create(e.model, opts);
   ASSERT_TRUE(session.ok()) << session.status().to_string();
   auto c = testing::read_case(e.case_dir);
