@@ -134,7 +134,7 @@ Status broadcast_binary(KernelContext& ctx, DType out_type, F&& f) {
   const Tensor& b = *ctx.input(1);
   auto shape = broadcast_shapes(a.shape(), b.shape());
   if (!shape.ok()) return shape.status().with_context(ctx.node().describe());
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, out_type, *shape));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, out_type, *shape, OutputInit::kOverwritten));
   const TA* pa = a.data<TA>();
   const TA* pb = b.data<TA>();
   TOut* po = out->data<TOut>();
@@ -177,7 +177,7 @@ KernelFn arithmetic_kernel(BinOp op) {
       if (a.dtype() != DType::kFloat32) return Unimplemented(ctx.node().describe(), ": Pow with mixed types");
       const Tensor& b = *ctx.input(1);
       SPARSERT_ASSIGN_OR_RETURN(Shape shape, broadcast_shapes(a.shape(), b.shape()));
-      SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kFloat32, shape));
+      SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kFloat32, shape, OutputInit::kOverwritten));
       std::vector<std::vector<int64_t>> st = {broadcast_strides(a.shape(), shape), broadcast_strides(b.shape(), shape)};
       float* po = out->data<float>();
       for_each_broadcast(shape, st, [&](int64_t i, const std::vector<int64_t>& off) {
@@ -253,7 +253,7 @@ Status where_kernel(KernelContext& ctx) {
   SPARSERT_ASSIGN_OR_RETURN(Shape s1, broadcast_shapes(c.shape(), x.shape()));
   auto shape = broadcast_shapes(s1, y.shape());
   if (!shape.ok()) return shape.status().with_context(ctx.node().describe());
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x.dtype(), *shape));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x.dtype(), *shape, OutputInit::kOverwritten));
   return dispatch_by_size(x.dtype(), ctx.node(), [&](size_t es) -> Status {
     std::vector<std::vector<int64_t>> st = {broadcast_strides(c.shape(), *shape), broadcast_strides(x.shape(), *shape),
                                             broadcast_strides(y.shape(), *shape)};

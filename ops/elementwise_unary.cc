@@ -48,7 +48,7 @@ float gelu_tanh(float x, float, float) {
 Status float_unary(KernelContext& ctx, FloatFn fn, float alpha, float beta) {
   SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kFloat32}));
   const Tensor& x = *ctx.input(0);
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.shape()));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.shape(), OutputInit::kOverwritten));
   const float* px = x.data<float>();
   float* py = y->data<float>();
   for (int64_t i = 0, n = x.num_elements(); i < n; ++i) py[i] = fn(px[i], alpha, beta);
@@ -76,7 +76,7 @@ template <typename F>
 KernelFn signed_unary(F f) {
   return [f](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.shape()));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.shape(), OutputInit::kOverwritten));
     return dispatch_numeric(x.dtype(), ctx.node(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<T, bool>) {
@@ -93,7 +93,7 @@ KernelFn signed_unary(F f) {
 
 Status clip_kernel(KernelContext& ctx) {
   const Tensor& x = *ctx.input(0);
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.shape()));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), x.shape(), OutputInit::kOverwritten));
   return dispatch_numeric(x.dtype(), ctx.node(), [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_same_v<T, bool>) {
@@ -136,7 +136,7 @@ Status cast_kernel(KernelContext& ctx) {
   SPARSERT_ASSIGN_OR_RETURN(int64_t to_raw, ctx.attrs().get_int("to"));
   DType to = dtype_from_onnx(static_cast<int32_t>(to_raw));
   if (to == x.dtype()) return ctx.set_output(0, x);
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, to, x.shape()));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, to, x.shape(), OutputInit::kOverwritten));
   return dispatch_numeric(x.dtype(), ctx.node(), [&](auto from_tag) -> Status {
     using From = typename decltype(from_tag)::type;
     return dispatch_numeric(to, ctx.node(), [&](auto to_tag) -> Status {
@@ -152,7 +152,7 @@ Status cast_kernel(KernelContext& ctx) {
 Status identity_kernel(KernelContext& ctx) {
   SPARSERT_RETURN_IF_ERROR(ctx.set_output(0, *ctx.input(0)));
   if (ctx.output_wanted(1)) {  // Dropout's mask: all true at inference
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * mask, ctx.allocate_output(1, DType::kBool, ctx.input(0)->shape()));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * mask, ctx.allocate_output(1, DType::kBool, ctx.input(0)->shape(), OutputInit::kOverwritten));
     std::fill_n(mask->data<bool>(), mask->num_elements(), true);
   }
   return Status::OK();
@@ -161,7 +161,7 @@ Status identity_kernel(KernelContext& ctx) {
 Status not_kernel(KernelContext& ctx) {
   SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kBool}));
   const Tensor& x = *ctx.input(0);
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kBool, x.shape()));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kBool, x.shape(), OutputInit::kOverwritten));
   for (int64_t i = 0, n = x.num_elements(); i < n; ++i) y->data<bool>()[i] = !x.data<bool>()[i];
   return Status::OK();
 }

@@ -20,7 +20,7 @@ Status gather_kernel(KernelContext& ctx) {
   for (int64_t d = 0; d < axis; ++d) out.push_back(data.dim(static_cast<int>(d)));
   for (int64_t d : indices.shape()) out.push_back(d);
   for (int64_t d = axis + 1; d < data.rank(); ++d) out.push_back(data.dim(static_cast<int>(d)));
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, data.dtype(), out));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, data.dtype(), out, OutputInit::kOverwritten));
   return dispatch_by_size(data.dtype(), ctx.node(), [&](size_t es) -> Status {
     const int64_t dim = data.dim(static_cast<int>(axis));
     int64_t outer = 1, inner = 1;
@@ -75,7 +75,7 @@ Status slice_kernel(KernelContext& ctx) {
     begin[a] = b;
     step[a] = s;
   }
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out, OutputInit::kOverwritten));
   return dispatch_by_size(x.dtype(), ctx.node(), [&](size_t es) -> Status {
     std::vector<int64_t> in_strides = contiguous_strides(x.shape());
     std::vector<std::vector<int64_t>> st(1, std::vector<int64_t>(rank));
@@ -109,7 +109,7 @@ Status gather_elements_kernel(KernelContext& ctx) {
     if (d != axis && indices.dim(d) > data.dim(d))
       return InvalidArgument(ctx.node().describe(), ": indices ", indices.type_string(), " exceed data ",
                              data.type_string(), " in dim ", d);
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, data.dtype(), indices.shape()));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, data.dtype(), indices.shape(), OutputInit::kOverwritten));
   return dispatch_by_size(data.dtype(), ctx.node(), [&](size_t es) -> Status {
     const std::vector<int64_t> dstr = contiguous_strides(data.shape());
     const int64_t dim = data.dim(static_cast<int>(axis));

@@ -23,7 +23,7 @@ KernelFn softmax_kernel(bool log) {
       else if (d == axis || legacy) dim *= s;
       else inner *= s;
     }
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
     const float* px = x.data<float>();
     float* py = y->data<float>();
     for (int64_t o = 0; o < outer; ++o) {
@@ -65,13 +65,13 @@ Status layer_norm_kernel(KernelContext& ctx) {
   };
   SPARSERT_RETURN_IF_ERROR(check(scale, "scale"));
   if (bias) SPARSERT_RETURN_IF_ERROR(check(*bias, "bias"));
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
   Shape stat_shape = x.shape();
   for (int64_t d = axis; d < x.rank(); ++d) stat_shape[d] = 1;
   Tensor* mean_out = nullptr;
   Tensor* inv_std_out = nullptr;
-  if (ctx.output_wanted(1)) { SPARSERT_ASSIGN_OR_RETURN(mean_out, ctx.allocate_output(1, DType::kFloat32, stat_shape)); }
-  if (ctx.output_wanted(2)) { SPARSERT_ASSIGN_OR_RETURN(inv_std_out, ctx.allocate_output(2, DType::kFloat32, stat_shape)); }
+  if (ctx.output_wanted(1)) { SPARSERT_ASSIGN_OR_RETURN(mean_out, ctx.allocate_output(1, DType::kFloat32, stat_shape, OutputInit::kOverwritten)); }
+  if (ctx.output_wanted(2)) { SPARSERT_ASSIGN_OR_RETURN(inv_std_out, ctx.allocate_output(2, DType::kFloat32, stat_shape, OutputInit::kOverwritten)); }
   // Rows are independent: spread them over the session's threads.
   parallel_for(outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)), [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
@@ -105,7 +105,7 @@ Status batch_norm_kernel(KernelContext& ctx) {
       return InvalidArgument(ctx.node().describe(), ": input ", i, " is ", ctx.input(i)->type_string(), ", expected ",
                              C, " channels");
   const int64_t spatial = C ? x.num_elements() / std::max<int64_t>(N * C, 1) : 0;
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
   const float *scale = ctx.input(1)->data<float>(), *bias = ctx.input(2)->data<float>();
   const float *mean = ctx.input(3)->data<float>(), *var = ctx.input(4)->data<float>();
   for (int64_t n = 0; n < N; ++n)

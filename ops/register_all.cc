@@ -23,6 +23,12 @@ void register_all_ops(OpRegistry& r) {
   register_onednn_impls(r);
   register_onednn_conv_impls(r);
   register_fast_impls(r);
+  // Element-wise unary ops whose kernels (reference loops and ops/fast, which
+  // copies its input when aliased) are safe with the output on the input.
+  for (const char* op : {"Relu", "Gelu", "Erf", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Clip",
+                         "LeakyRelu", "HardSigmoid", "HardSwish", "Softplus", "Elu", "Selu"})
+    r.set_in_place("", op);
+  r.set_in_place("com.microsoft", "Gelu");
 }
 
 }  // namespace sparsert

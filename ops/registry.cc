@@ -1,11 +1,23 @@
 #include "ops/registry.h"
 
+#include <cstring>
+
 #include "ops/register_all.h"
 
 namespace sparsert {
 
-StatusOr<Tensor*> KernelContext::allocate_output(int i, DType dtype, const Shape& shape) {
+StatusOr<Tensor*> KernelContext::allocate_output(int i, DType dtype, const Shape& shape, OutputInit init) {
   if (i >= num_outputs()) return Internal(node_.describe(), ": output ", i, " does not exist");
+  if (allocator_) {
+    auto n = checked_num_elements(shape);
+    if (!n.ok()) return n.status().with_context(node_.describe() + " output " + std::to_string(i));
+    const size_t bytes = dtype_storage_bytes(dtype, static_cast<size_t>(*n));
+    if (void* p = bytes ? allocator_->allocate(i, bytes) : nullptr) {
+      if (init == OutputInit::kZeroed) std::memset(p, 0, bytes);
+      (*outputs_)[i] = Tensor::view(dtype, shape, p);
+      return &(*outputs_)[i];
+    }
+  }
   auto t = Tensor::allocate(dtype, shape);
   if (!t.ok()) return t.status().with_context(node_.describe() + " output " + std::to_string(i));
   (*outputs_)[i] = std::move(t).value();
@@ -35,6 +47,11 @@ void OpRegistry::add(OpSchema schema) {
 void OpRegistry::add_impl(const std::string& domain, const std::string& op_type, KernelImpl impl) {
   auto it = ops_.find({domain, op_type});
   if (it != ops_.end()) it->second.impls.push_back(std::move(impl));
+}
+
+void OpRegistry::set_in_place(const std::string& domain, const std::string& op_type) {
+  auto it = ops_.find({domain, op_type});
+  if (it != ops_.end()) it->second.in_place = true;
 }
 
 void OpRegistry::set_shape_rule(const std::string& domain, const std::string& op_type, ShapeRule rule) {

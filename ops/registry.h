@@ -17,10 +17,25 @@
 
 namespace sparsert {
 
+// Where node outputs live. The executor's memory plan hands out slices of one
+// per-run arena; without an allocator (or when it declines) outputs get fresh
+// heap storage.
+class OutputAllocator {
+ public:
+  virtual ~OutputAllocator() = default;
+  // Storage of `bytes` bytes for output i of the current node, or nullptr.
+  virtual void* allocate(int output, size_t bytes) = 0;
+};
+
+// Whether a kernel needs its output zeroed (accumulating kernels) or writes
+// every element itself (then the arena skips the memset).
+enum class OutputInit { kZeroed, kOverwritten };
+
 class KernelContext {
  public:
-  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>* outputs)
-      : node_(node), inputs_(std::move(inputs)), outputs_(outputs) {}
+  KernelContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor>* outputs,
+                OutputAllocator* allocator = nullptr)
+      : node_(node), inputs_(std::move(inputs)), outputs_(outputs), allocator_(allocator) {}
 
   const Node& node() const { return node_; }
   const AttributeMap& attrs() const { return node_.attrs; }
@@ -29,7 +44,7 @@ class KernelContext {
   // nullptr when input i is omitted (optional) or beyond the node's inputs.
   const Tensor* input(int i) const { return i < num_inputs() ? inputs_[i] : nullptr; }
   // Allocates output i; the returned pointer stays valid for this call.
-  StatusOr<Tensor*> allocate_output(int i, DType dtype, const Shape& shape);
+  StatusOr<Tensor*> allocate_output(int i, DType dtype, const Shape& shape, OutputInit init = OutputInit::kZeroed);
   // Sets output i to an existing tensor (zero-copy ops such as Reshape).
   Status set_output(int i, Tensor tensor);
   bool output_wanted(int i) const { return i < num_outputs(); }
@@ -38,6 +53,7 @@ class KernelContext {
   const Node& node_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor>* outputs_;
+  OutputAllocator* allocator_;
 };
 
 using KernelFn = std::function<Status(KernelContext&)>;
@@ -70,6 +86,10 @@ struct OpSchema {
   std::vector<KernelImpl> impls = {};
   // Output types from input types (ops/shape_rules.cc); every op has one.
   ShapeRule infer = {};
+  // Output 0 may take over the buffer of a same-sized input that dies at this
+  // node (the memory plan's in-place reuse): every kernel of the op reads
+  // element i of its inputs before it writes element i of the output.
+  bool in_place = false;
 };
 
 class OpRegistry {
@@ -80,6 +100,7 @@ class OpRegistry {
   void add(OpSchema schema);
   // Appends a fast implementation to an already registered op.
   void add_impl(const std::string& domain, const std::string& op_type, KernelImpl impl);
+  void set_in_place(const std::string& domain, const std::string& op_type);
   // Sets the shape rule of an already registered op.
   void set_shape_rule(const std::string& domain, const std::string& op_type, ShapeRule rule);
   const OpSchema* find(const std::string& domain, const std::string& op_type) const;

@@ -20,7 +20,7 @@ Status shape_kernel(KernelContext& ctx) {
   start = clamp(start);
   end = clamp(end);
   int64_t n = std::max<int64_t>(0, end - start);
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kInt64, {n}));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kInt64, {n}, OutputInit::kOverwritten));
   for (int64_t i = 0; i < n; ++i) out->data<int64_t>()[i] = s[start + i];
   return Status::OK();
 }
@@ -130,7 +130,7 @@ Status transpose_kernel(KernelContext& ctx) {
   }
   Shape out(rank);
   for (int i = 0; i < rank; ++i) out[i] = x.dim(static_cast<int>(perm[i]));
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out, OutputInit::kOverwritten));
   return dispatch_by_size(x.dtype(), ctx.node(), [&](size_t es) -> Status {
     std::vector<int64_t> in_strides = contiguous_strides(x.shape());
     std::vector<std::vector<int64_t>> st(1, std::vector<int64_t>(rank));
@@ -173,7 +173,7 @@ Status concat_kernel(KernelContext& ctx) {
                                ", incompatible with input 0 ", first.type_string(), " outside axis ", axis);
     out[axis] += t->dim(static_cast<int>(axis));
   }
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, first.dtype(), out));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, first.dtype(), out, OutputInit::kOverwritten));
   return dispatch_by_size(first.dtype(), ctx.node(), [&](size_t es) -> Status {
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= out[d];
@@ -197,7 +197,7 @@ Status expand_kernel(KernelContext& ctx) {
   SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> shape, tensor_to_int64s(*ctx.input(1), "Expand shape"));
   auto out = broadcast_shapes(x.shape(), shape);
   if (!out.ok()) return out.status().with_context(ctx.node().describe());
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), *out));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), *out, OutputInit::kOverwritten));
   return dispatch_by_size(x.dtype(), ctx.node(), [&](size_t es) -> Status {
     std::vector<std::vector<int64_t>> st = {broadcast_strides(x.shape(), *out)};
     const char* src = static_cast<const char*>(x.raw_data());
@@ -218,7 +218,7 @@ Status constant_of_shape_kernel(KernelContext& ctx) {
     if (value.num_elements() != 1)
       return InvalidArgument(ctx.node().describe(), ": value must have one element, got ", value.type_string());
   }
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, value.dtype(), shape));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, value.dtype(), shape, OutputInit::kOverwritten));
   return dispatch_by_size(value.dtype(), ctx.node(), [&](size_t es) -> Status {
     char* dst = static_cast<char*>(y->raw_data());
     for (int64_t i = 0, n = y->num_elements(); i < n; ++i) std::memcpy(dst + i * es, value.raw_data(), es);
@@ -241,7 +241,7 @@ Status range_kernel(KernelContext& ctx) {
       if (d == T(0)) return InvalidArgument(ctx.node().describe(), ": delta is zero");
       double count = std::ceil((static_cast<double>(l) - static_cast<double>(s)) / static_cast<double>(d));
       int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
-      SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, start.dtype(), {n}));
+      SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, start.dtype(), {n}, OutputInit::kOverwritten));
       for (int64_t i = 0; i < n; ++i) y->data<T>()[i] = static_cast<T>(s + static_cast<T>(i) * d);
       return Status::OK();
     }
@@ -277,7 +277,7 @@ Status split_kernel(KernelContext& ctx) {
     for (int i = 0; i < nout; ++i) {
       Shape s = x.shape();
       s[axis] = sizes[i];
-      SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(i, x.dtype(), s));
+      SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(i, x.dtype(), s, OutputInit::kOverwritten));
       const int64_t row = sizes[i] * inner * static_cast<int64_t>(es);
       char* dst = static_cast<char*>(y->raw_data());
       for (int64_t o = 0; o < outer && row > 0; ++o) std::memcpy(dst + o * row, src + o * in_row + col, row);
@@ -297,7 +297,7 @@ Status tile_kernel(KernelContext& ctx) {
     if (reps[i] < 0) return InvalidArgument(ctx.node().describe(), ": negative repeat ", reps[i]);
     out[i] = x.dim(i) * reps[i];
   }
-  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out, OutputInit::kOverwritten));
   return dispatch_by_size(x.dtype(), ctx.node(), [&](size_t es) -> Status {
     std::vector<int64_t> in_strides = contiguous_strides(x.shape());
     const char* src = static_cast<const char*>(x.raw_data());

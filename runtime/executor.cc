@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -114,17 +115,40 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
     else if (g.value(static_cast<ValueId>(v)).constant) env[v] = *g.value(static_cast<ValueId>(v)).constant;
   }
 
+  // Node outputs come from this run's arena when a pattern for these input
+  // shapes exists; otherwise this run records one (runtime/run_memory.h).
+  std::vector<const Tensor*> ordered_inputs;
+  for (ValueId in : g.inputs()) ordered_inputs.push_back(given[in]);
+  const std::string signature = MemoryPlanner::signature(ordered_inputs);
+  std::unique_ptr<MemoryRecorder> recorder;
+  std::unique_ptr<ArenaAllocator> arena_alloc;
+  std::shared_ptr<char> arena;
+  std::shared_ptr<const MemoryPattern> pattern;
+  if (plan_.options.enable_mem_pattern) {
+    pattern = memory_.find(signature);
+    if (pattern && pattern->total_bytes > 0) {
+      arena = memory_.take_arena(pattern->total_bytes);
+      if (arena) arena_alloc = std::make_unique<ArenaAllocator>(*pattern, arena.get());
+    } else if (!pattern) {
+      recorder = std::make_unique<MemoryRecorder>(g, plan_.steps.size());
+    }
+  }
+  OutputAllocator* allocator = arena_alloc ? static_cast<OutputAllocator*>(arena_alloc.get()) : recorder.get();
+
   // Every parallel region of this run (ours and oneDNN's) uses the session's count.
   omp_set_num_threads(plan_.threads);
   std::vector<ProfileEvent> local_events;
   std::vector<const Tensor*> in_ptrs;
   std::vector<Tensor> outs;
-  for (const PlannedNode& step : plan_.steps) {
+  for (size_t step_index = 0; step_index < plan_.steps.size(); ++step_index) {
+    const PlannedNode& step = plan_.steps[step_index];
     const Node& node = g.node(step.node);
     in_ptrs.clear();
     for (ValueId in : node.inputs) in_ptrs.push_back(in == kNoValue ? nullptr : &env[in]);
     outs.assign(node.outputs.size(), Tensor());
-    KernelContext ctx(node, in_ptrs, &outs);
+    if (recorder) recorder->begin_step(static_cast<int>(step_index));
+    if (arena_alloc) arena_alloc->begin_step(static_cast<int>(step_index));
+    KernelContext ctx(node, in_ptrs, &outs, allocator);
     auto t0 = std::chrono::steady_clock::now();
     Status status = step.kernel(ctx);
     if (!status.ok()) {
@@ -139,20 +163,42 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
                               std::hash<std::thread::id>()(std::this_thread::get_id())});
     }
     if (plan_.options.check_inferred_shapes) SPARSERT_RETURN_IF_ERROR(check_inferred(node, outs, bound));
+    if (recorder) recorder->end_step(node, outs, step.schema->in_place);
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i] == kNoValue) continue;
       if (outs[i].empty()) return Internal(node.describe(), ": kernel did not produce output ", i);
       env[node.outputs[i]] = std::move(outs[i]);
     }
-    for (ValueId v : step.release_after) env[v] = Tensor();
+    for (ValueId v : step.release_after) {
+      if (recorder) recorder->release(v);
+      env[v] = Tensor();
+    }
   }
   if (profiling_) {
     std::lock_guard<std::mutex> lock(profile_mu_);
     if (profiling_) events_.insert(events_.end(), local_events.begin(), local_events.end());
   }
   std::vector<NamedTensor> result;
-  for (ValueId id : wanted) result.push_back({g.value(id).name, env[id]});
+  for (ValueId id : wanted) {
+    Tensor t = env[id];
+    // The pattern keeps graph outputs out of the arena; should a kernel still hand
+    // one back in it (a shape the pattern did not foresee), copy it out.
+    if (arena_alloc && t.raw_data() && arena_alloc->owns(t.raw_data())) { SPARSERT_ASSIGN_OR_RETURN(t, t.clone()); }
+    result.push_back({g.value(id).name, std::move(t)});
+  }
+  env.clear();
+  if (arena) memory_.give_back(std::move(arena), pattern->total_bytes);
+  if (recorder) memory_.add(signature, recorder->finish(g.outputs()));
   return result;
+}
+
+std::string Executor::memory_summary() const {
+  auto p = memory_.latest();
+  if (!p) return "";
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "arena %.1f MiB for %d node outputs (%d in place)", p->total_bytes / 1048576.0,
+                p->blocks, p->in_place);
+  return buf;
 }
 
 std::string Executor::end_profiling() {

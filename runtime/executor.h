@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/plan.h"
+#include "runtime/run_memory.h"
 
 namespace sparsert {
 
@@ -30,6 +31,9 @@ class Executor {
   explicit Executor(const Plan& plan);
   StatusOr<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
                                          const std::vector<std::string>& output_names) const;
+  // "arena 4.2 MiB for 310 node outputs (7 in place)" for the latest planned
+  // input shapes, or "" before the first run / with mem patterns off.
+  std::string memory_summary() const;
   // Writes the Chrome trace and stops profiling (as ORT's end_profiling does);
   // returns the path ("" when profiling is off or already ended).
   std::string end_profiling();
@@ -42,6 +46,7 @@ class Executor {
   const Plan& plan_;
   std::atomic<bool> profiling_;
   std::chrono::steady_clock::time_point epoch_;
+  mutable MemoryPlanner memory_;
   mutable std::mutex profile_mu_;
   mutable std::vector<ProfileEvent> events_;
 };

@@ -104,6 +104,8 @@ std::vector<std::string> Session::kernel_report() const {
 
 std::string Session::isa() const { return jit::isa_name(plan_->isa_cap); }
 int Session::threads() const { return plan_->threads; }
+std::string Session::memory_summary() const { return executor_->memory_summary(); }
+
 std::string Session::EndProfiling() { return executor_->end_profiling(); }
 
 }  // namespace sparsert

@@ -21,6 +21,9 @@ struct SessionOptions {
   std::string profile_file;
   // Log passes and kernel choices to stderr.
   bool verbose = false;
+  // Reuse one arena per run for node outputs, laid out from the first run with
+  // the same input shapes (ONNX Runtime's enable_mem_pattern).
+  bool enable_mem_pattern = true;
   // Debugging aid: check every node's outputs against the types static shape
   // inference gave them (dtype, rank, static dims, symbols bound consistently);
   // a difference fails the run naming node, value and both types.

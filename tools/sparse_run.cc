@@ -101,6 +101,8 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
   SPARSERT_ASSIGN_OR_RETURN(Timing t, time_runs(*session, inputs, cfg.warmup, cfg.iters));
   std::printf("latency  median %.3f ms  min %.3f ms  p90 %.3f ms  (%d runs after %d warmup)\n", t.median_ms, t.min_ms,
               t.p90_ms, std::max(cfg.iters, 1), cfg.warmup);
+  const std::string memory = session->memory_summary();
+  if (!memory.empty()) std::printf("memory   %s\n", memory.c_str());
   std::string profile = session->EndProfiling();
   if (!profile.empty()) std::printf("profile  %s (Chrome trace; open in Perfetto)\n", profile.c_str());
   return t;
@@ -190,6 +192,8 @@ int main(int argc, char** argv) {
   app.add_flag("--dump-graph", cfg.dump_graph, "Print the graph after the passes");
   app.add_option("--profile", cfg.options.profile_file, "Write per-node times as Chrome trace JSON");
   app.add_flag("--verbose", cfg.options.verbose, "Log passes to stderr");
+  bool no_mem_pattern = false;
+  app.add_flag("--no-mem-pattern", no_mem_pattern, "Allocate node outputs on the heap instead of a planned per-run arena");
   bool list_ops = false;
   app.add_flag("--list-ops", list_ops, "Print every supported op type and exit");
   app.set_version_flag("--version", std::string("sparse_run ") + SPARSERT_VERSION_STRING);
@@ -204,6 +208,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   cfg.options.disabled_passes.insert(cfg.disabled_passes.begin(), cfg.disabled_passes.end());
+  cfg.options.enable_mem_pattern = !no_mem_pattern;
   if (!cfg.options.isa.empty()) {
     auto isa = jit::parse_isa(cfg.options.isa);
     if (!isa.ok()) { std::fprintf(stderr, "sparse_run: %s\n", isa.status().message().c_str()); return 2; }

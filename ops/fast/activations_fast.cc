@@ -1,6 +1,7 @@
 // Vectorizable float implementations of Softmax (last axis), Erf, Sigmoid and
 // Gelu, using fast::exp_f32 / fast::erf_f32. Registered ahead of the exact
 // reference kernels; anything they do not cover runs the reference.
+#include <algorithm>
 #include <limits>
 
 #include "ops/fast/vector_math.h"
@@ -23,10 +24,20 @@ KernelImpl elementwise_impl(ArrayFn f) {
             return KernelFn([f, ref](KernelContext& ctx) -> Status {
               const Tensor& x = *ctx.input(0);
               if (x.dtype() != DType::kFloat32) return ref(ctx);
-              SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+              SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
               const float* px = x.data<float>();
               float* py = y->data<float>();
-              parallel_for(x.num_elements(), 16384, [&](int64_t b, int64_t e) { f(px + b, py + b, e - b); });
+              parallel_for(x.num_elements(), 16384, [&](int64_t b, int64_t e) {
+                if (px != py) return f(px + b, py + b, e - b);
+                // In place (the memory plan reused x's buffer): the array functions take
+                // restrict pointers, so feed them a copy, a cache-sized chunk at a time.
+                float chunk[1024];
+                for (int64_t i = b; i < e; i += 1024) {
+                  const int64_t len = std::min<int64_t>(1024, e - i);
+                  std::copy(px + i, px + i + len, chunk);
+                  f(chunk, py + i, len);
+                }
+              });
               return Status::OK();
             });
           }};
@@ -39,7 +50,7 @@ StatusOr<KernelFn> softmax_last_axis(const Node& n, const Graph&, const ImplCont
   return KernelFn([axis, ref](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kFloat32 || x.rank() == 0 || (axis != -1 && axis != x.rank() - 1)) return ref(ctx);
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
     const int64_t w = x.shape().back();
     if (w == 0) return Status::OK();
     const int64_t rows = x.num_elements() / w;
@@ -74,10 +85,13 @@ StatusOr<KernelFn> clip_f32(const Node& n, const Graph& g, const ImplContext&) {
   return KernelFn([lo, hi, ref](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kFloat32) return ref(ctx);
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape()));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
     const float* px = x.data<float>();
     float* py = y->data<float>();
-    parallel_for(x.num_elements(), 16384, [&](int64_t b, int64_t e) { fast::clip_array(px + b, py + b, e - b, lo, hi); });
+    parallel_for(x.num_elements(), 16384, [&](int64_t b, int64_t e) {
+      if (px != py) return fast::clip_array(px + b, py + b, e - b, lo, hi);
+      for (int64_t i = b; i < e; ++i) py[i] = std::min(std::max(px[i], lo), hi);  // in place (no restrict)
+    });
     return Status::OK();
   });
 }

@@ -149,7 +149,7 @@ StatusOr<KernelFn> conv_impl(const Node& n, const Graph& g, const ImplContext&) 
     if (x.dtype() != DType::kFloat32 || x.rank() != 4 || x.dim(1) != cin) return ref(ctx);
     auto shape = conv->out_shape(x.shape());
     if (!shape.ok()) return ref(ctx);  // the reference reports the precise error
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, *shape));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, *shape, OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
     return conv->run(x, *y);
   });

@@ -104,7 +104,7 @@ StatusOr<KernelFn> linear_matmul(const Node& n, const Graph& g, const ImplContex
     if (a.dtype() != DType::kFloat32 || a.rank() < 1 || a.shape().back() != lin->K()) return ref(ctx);
     Shape out(a.shape().begin(), a.shape().end() - 1);
     out.push_back(lin->N());
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
     return lin->run(a.data<float>(), a.num_elements() / lin->K(), y->data<float>());
   });
 }
@@ -135,7 +135,7 @@ StatusOr<KernelFn> linear_gemm(const Node& n, const Graph& g, const ImplContext&
   return KernelFn([lin, ref](KernelContext& ctx) -> Status {
     const Tensor& a = *ctx.input(0);
     if (a.dtype() != DType::kFloat32 || a.rank() != 2 || a.dim(1) != lin->K()) return ref(ctx);
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {a.dim(0), lin->N()}));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {a.dim(0), lin->N()}, OutputInit::kOverwritten));
     return lin->run(a.data<float>(), a.dim(0), y->data<float>());
   });
 }
@@ -197,7 +197,7 @@ StatusOr<KernelFn> batched_matmul(const Node& n, const Graph& g, const ImplConte
     if (!fits) return ref(ctx);
     Shape out = a.shape();
     out[r - 1] = b.dim(r - 1);
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * c, ctx.allocate_output(0, DType::kFloat32, out));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * c, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
     if (c->num_elements() == 0) return Status::OK();
     if (a.dim(r - 1) == 0) return Status::OK();  // K = 0: zeros, already allocated
     return mm->run(a, b, *c);
