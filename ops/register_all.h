@@ -22,5 +22,7 @@ void register_sort_scan_ops(OpRegistry& r);
 // Fast implementations (after every schema exists).
 void register_onednn_impls(OpRegistry& r);
 void register_onednn_conv_impls(OpRegistry& r);
+void register_onednn_int8_impls(OpRegistry& r);
 void register_fast_impls(OpRegistry& r);
+void register_fast_int8_impls(OpRegistry& r);
 }  // namespace sparsert

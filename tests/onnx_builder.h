@@ -55,6 +55,16 @@ class OnnxBuilder {
     for (int64_t v : values) t->add_int64_data(v);
     return *t;
   }
+  // Any element type from raw little-endian bytes.
+  onnx::TensorProto& raw_initializer(const std::string& name, int elem_type, const std::vector<int64_t>& dims,
+                                     const std::string& bytes) {
+    auto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(elem_type);
+    for (int64_t d : dims) t->add_dims(d);
+    t->set_raw_data(bytes);
+    return *t;
+  }
   static void int_attr(onnx::NodeProto& n, const std::string& name, int64_t value) {
     auto* a = n.add_attribute();
     a->set_name(name);

@@ -33,10 +33,10 @@ struct ImplRun {
 };
 
 inline ImplRun compare_with_reference(const std::string& bytes, const std::vector<NamedTensor>& inputs,
-                                      double tol = 1e-5) {
+                                      double tol = 1e-5, const SessionOptions& fast_opts = {}) {
   SessionOptions ref_opts;
   ref_opts.optimization_level = 0;
-  auto fast_s = Session::CreateFromBytes(bytes.data(), bytes.size());
+  auto fast_s = Session::CreateFromBytes(bytes.data(), bytes.size(), fast_opts);
   auto ref_s = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
   EXPECT_TRUE(fast_s.ok()) << fast_s.status().to_string();
   EXPECT_TRUE(ref_s.ok()) << ref_s.status().to_string();

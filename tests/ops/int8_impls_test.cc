@@ -1,0 +1,108 @@
+// The int8 MatMulInteger implementations against the exact reference: oneDNN
+// u8s8 (random odd shapes, extreme activations (255) with the extreme 7-bit
+// weights, run-time A zero points, leading batch dims) and the exact int16
+// kernel that takes what oneDNN declines (full-range weights without VNNI,
+// asymmetric weights), on AVX2 and on the generic path.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "jit/isa.h"
+#include "runtime/session.h"
+#include "tests/onnx_builder.h"
+#include "tests/ops/impl_tester.h"
+
+namespace sparsert {
+namespace {
+
+using testing::OnnxBuilder;
+
+std::string matmul_integer_model(const std::vector<int64_t>& a_shape, int64_t K, int64_t N, const std::vector<int8_t>& w,
+                                 bool b_zero_point, bool uint8_weights = false) {
+  OnnxBuilder b;
+  b.input("a", onnx::TensorProto::UINT8, a_shape).input("a_zp", onnx::TensorProto::UINT8, {}).output("y",
+                                                                                                      onnx::TensorProto::INT32);
+  const int wt = uint8_weights ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8;
+  b.raw_initializer("w", wt, {K, N}, std::string(reinterpret_cast<const char*>(w.data()), w.size()));
+  std::vector<std::string> in = {"a", "w", "a_zp"};
+  if (b_zero_point) {
+    // Per column, including the extremes.
+    std::string zp(static_cast<size_t>(N), '\0');
+    for (int64_t c = 0; c < N; ++c) zp[static_cast<size_t>(c)] = static_cast<char>(c % 3 == 0 ? 127 : (c % 3 == 1 ? -128 : c));
+    b.raw_initializer("w_zp", wt, {N}, zp);
+    in.push_back("w_zp");
+  }
+  b.node("MatMulInteger", in, {"y"}, "mmi");
+  return b.bytes();
+}
+
+std::vector<NamedTensor> inputs(const std::vector<int64_t>& a_shape, uint8_t zp, std::mt19937& rng, bool extreme) {
+  std::vector<uint8_t> a(static_cast<size_t>(testing::numel(a_shape)));
+  for (uint8_t& v : a) v = extreme ? 255 : static_cast<uint8_t>(rng() % 256);
+  return {{"a", Tensor::from_vector<uint8_t>(a_shape, a)}, {"a_zp", Tensor::scalar<uint8_t>(zp)}};
+}
+
+TEST(OnednnInt8, matmul_integer_is_exact_on_random_shapes) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 10; ++trial) {
+    const int64_t K = 1 + rng() % 300, N = 1 + rng() % 70;
+    std::vector<int64_t> a_shape = {static_cast<int64_t>(1 + rng() % 40), K};
+    if (trial % 3 == 0) a_shape.insert(a_shape.begin(), 2);
+    std::vector<int8_t> w(static_cast<size_t>(K * N));
+    const bool extreme = trial < 2;  // 255 activations against -64 / 63 weights: the saturation edge
+    for (int8_t& v : w) v = extreme ? (rng() % 2 ? -64 : 63) : static_cast<int8_t>(static_cast<int>(rng() % 128) - 64);
+    auto r = testing::compare_with_reference(matmul_integer_model(a_shape, K, N, w, false),
+                                             inputs(a_shape, extreme ? 0 : static_cast<uint8_t>(rng() % 256), rng, extreme),
+                                             0.0);
+    EXPECT_EQ(r.kernels, "onednn_matmul_u8s8 x1") << "K=" << K << " N=" << N;
+  }
+}
+
+TEST(OnednnInt8, full_range_weights_without_vnni_take_the_exact_int16_kernel) {
+  std::mt19937 rng(4);
+  const int64_t K = 33, N = 9;
+  std::vector<int64_t> a_shape = {5, K};
+  std::vector<int8_t> full(static_cast<size_t>(K * N));
+  for (int8_t& v : full) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  full[0] = -128;
+  auto r = testing::compare_with_reference(matmul_integer_model(a_shape, K, N, full, false), inputs(a_shape, 7, rng, true),
+                                           0.0);
+  const bool vnni = jit::may_use(jit::kIsaAvx512Vnni, jit::default_isa_cap()) ||
+                    jit::may_use(jit::kIsaAvxVnni, jit::default_isa_cap());
+  if (vnni) {
+    EXPECT_EQ(r.kernels, "onednn_matmul_u8s8 x1");
+  } else {
+    EXPECT_EQ(r.kernels, "fast_matmul_integer_i16 x1");
+    ASSERT_EQ(r.report.size(), 1u);
+    EXPECT_NE(r.report[0].find("no VNNI"), std::string::npos) << r.report[0];
+  }
+}
+
+TEST(FastInt8, int16_kernel_is_exact_on_random_shapes_and_zero_points) {
+  std::mt19937 rng(6);
+  for (const char* isa : {"", "generic"}) {
+    SessionOptions opts;
+    opts.isa = isa;
+    for (int trial = 0; trial < 8; ++trial) {
+      const int64_t K = 1 + rng() % 200, N = 1 + rng() % 40;
+      std::vector<int64_t> a_shape = {static_cast<int64_t>(1 + rng() % 11), K};
+      if (trial % 2) a_shape.insert(a_shape.begin(), 3);
+      std::vector<int8_t> w(static_cast<size_t>(K * N));
+      for (int8_t& v : w) v = trial == 0 ? -128 : static_cast<int8_t>(rng() % 256);
+      // Asymmetric weights: oneDNN declines, so the int16 kernel runs.
+      auto r = testing::compare_with_reference(matmul_integer_model(a_shape, K, N, w, true, trial % 3 == 2),
+                                               inputs(a_shape, static_cast<uint8_t>(trial == 0 ? 0 : rng() % 256), rng,
+                                                      trial == 0),
+                                               0.0, opts);
+      EXPECT_EQ(r.kernels, "fast_matmul_integer_i16 x1") << "isa '" << isa << "' K=" << K << " N=" << N;
+      ASSERT_FALSE(r.report.empty());
+      // oneDNN declined first, saying why (asymmetric, or uint8 weights).
+      EXPECT_TRUE(r.report[0].find("B zero point is not 0") != std::string::npos ||
+                  r.report[0].find("needs 2-D int8") != std::string::npos)
+          << r.report[0];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sparsert
