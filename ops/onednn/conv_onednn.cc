@@ -92,15 +92,7 @@ class OnednnConv {
       e->prim = dnnl::convolution_forward(pd);
       e->prim_src_md = pd.src_desc();
       e->prim_dst_md = pd.dst_desc();
-      memory plain(w_plain, cpu_engine(), w_.raw_data());
-      if (pd.weights_desc() == w_plain) {
-        e->weights = plain;
-      } else {
-        e->weights = memory(pd.weights_desc(), cpu_engine());
-        dnnl::stream s(cpu_engine());
-        dnnl::reorder(plain, e->weights).execute(s, plain, e->weights);
-        s.wait();
-      }
+      e->weights = onednn::weights_in_layout(pd.weights_desc(), memory(w_plain, cpu_engine(), w_.raw_data()));
       return Status::OK();
     });
     if (!st.ok()) return st;

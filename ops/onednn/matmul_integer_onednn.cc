@@ -64,11 +64,7 @@ class Int8Linear {
       attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
       dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e->src_md, w_any, e->dst_md), attr, cpu_engine());
       e->prim = dnnl::matmul(pd);
-      memory plain({{K_, N_}, dt::s8, tag::ab}, cpu_engine(), b_.raw_data());
-      e->weights = memory(pd.weights_desc(), cpu_engine());
-      dnnl::stream s(cpu_engine());
-      dnnl::reorder(plain, e->weights).execute(s, plain, e->weights);
-      s.wait();
+      e->weights = onednn::weights_in_layout(pd.weights_desc(), memory({{K_, N_}, dt::s8, tag::ab}, cpu_engine(), b_.raw_data()));
       return Status::OK();
     });
     if (!st.ok()) return st;

@@ -28,6 +28,11 @@ Status guarded(const char* what, F&& f) {
   }
 }
 
+// Constant weights in the layout a primitive wants: `plain` itself when it
+// already is, else a one-time reorder into new memory (may throw dnnl::error;
+// call inside guarded()).
+dnnl::memory weights_in_layout(const dnnl::memory::desc& want, const dnnl::memory& plain);
+
 // Shape-keyed cache with a small bound (LRU): one entry per distinct run-time
 // shape, so dynamic batch/sequence sizes reuse primitives and packed weights.
 template <typename Entry>
