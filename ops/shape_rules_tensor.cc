@@ -197,7 +197,6 @@ Status concat_rule(InferContext& c) {
   auto axis = index_of(axis_attr, first.dims.size());
   if (!axis) return InvalidArgument(c.node().describe(), ": axis ", axis_attr, " out of range for ", first.to_string());
   std::vector<Dim> out = first.dims;
-  SymProduct total, one;
   DimValues values;
   bool track = true;
   for (int i = 0; i < c.num_inputs(); ++i) {
@@ -210,7 +209,6 @@ Status concat_rule(InferContext& c) {
                                dims_to_string(out), " outside axis ", *axis);
       if (!out[d].is_static() && t.dims[d].is_static()) out[d] = t.dims[d];
     }
-    total.mul(t.dims[*axis]);  // only exact when static; symbols are summed below
     track = track && c.input_values(i).has_value();
     if (track) values.insert(values.end(), c.input_values(i)->begin(), c.input_values(i)->end());
   }

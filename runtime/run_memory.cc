@@ -15,7 +15,7 @@ constexpr size_t kMaxPooledArenas = 4;
 }  // namespace
 
 MemoryRecorder::MemoryRecorder(const Graph& graph, size_t num_steps)
-    : graph_(graph), num_steps_(num_steps), value_alloc_(graph.num_values(), -1) {}
+    : num_steps_(num_steps), value_alloc_(graph.num_values(), -1) {}
 
 void MemoryRecorder::begin_step(int step) {
   step_ = step;
@@ -94,7 +94,6 @@ MemoryPattern MemoryRecorder::finish(const std::vector<ValueId>& graph_outputs) 
   p.total_bytes = layout.total_bytes;
   p.blocks = static_cast<int>(blocks.size());
   p.in_place = layout.in_place;
-  (void)graph_;
   return p;
 }
 

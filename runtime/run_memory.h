@@ -54,7 +54,6 @@ class MemoryRecorder : public OutputAllocator {
     int refs = 0;
     int reuse = -1;
   };
-  const Graph& graph_;
   size_t num_steps_;
   int step_ = 0;
   std::map<int, size_t> pending_;  // output -> bytes asked for in this step

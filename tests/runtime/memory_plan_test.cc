@@ -42,9 +42,10 @@ TEST(MemoryPlan, live_blocks_never_overlap) {
       for (int j = 0; j < i; ++j) {
         const bool live_together = blocks[i].first_step <= blocks[j].last_step && blocks[j].first_step <= blocks[i].last_step;
         const bool in_place = blocks[i].reuse == j && m.offsets[i] == m.offsets[j];
-        if (live_together && !in_place)
+        if (live_together && !in_place) {
           EXPECT_FALSE(overlaps(m.offsets[i], blocks[i].bytes, m.offsets[j], blocks[j].bytes))
               << "trial " << trial << " blocks " << j << " and " << i;
+        }
       }
     }
     for (int s = 0; s < n + 6; ++s) {
@@ -54,7 +55,9 @@ TEST(MemoryPlan, live_blocks_never_overlap) {
       peak_needed = std::max(peak_needed, live);
     }
     EXPECT_LE(m.total_bytes, sum);  // never worse than no reuse
-    if (m.in_place == 0) EXPECT_GE(m.total_bytes, peak_needed);  // the live set must fit
+    if (m.in_place == 0) {
+      EXPECT_GE(m.total_bytes, peak_needed);  // the live set must fit
+    }
   }
 }
 
