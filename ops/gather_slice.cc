@@ -22,10 +22,7 @@ Status gather_kernel(KernelContext& ctx) {
   for (int64_t d = axis + 1; d < data.rank(); ++d) out.push_back(data.dim(static_cast<int>(d)));
   SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, data.dtype(), out, OutputInit::kOverwritten));
   return dispatch_by_size(data.dtype(), ctx.node(), [&](size_t es) -> Status {
-    const int64_t dim = data.dim(static_cast<int>(axis));
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= data.dim(static_cast<int>(d));
-    for (int64_t d = axis + 1; d < data.rank(); ++d) inner *= data.dim(static_cast<int>(d));
+    const auto [outer, dim, inner] = axis_view(data.shape(), axis);
     const int64_t nidx = indices.num_elements();
     const int64_t chunk = inner * static_cast<int64_t>(es);
     const char* src = static_cast<const char*>(data.raw_data());

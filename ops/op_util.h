@@ -21,6 +21,21 @@ StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b);
 std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 std::vector<int64_t> contiguous_strides(const Shape& shape);
 
+// A shape viewed as [outer, dim, inner] around `axis` (already normalized):
+// what every one-axis kernel (Gather, Concat, Split, TopK, CumSum) walks.
+struct AxisView {
+  int64_t outer = 1, dim = 1, inner = 1;
+};
+inline AxisView axis_view(const Shape& s, int64_t axis) {
+  AxisView v;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+    if (d < axis) v.outer *= s[static_cast<size_t>(d)];
+    else if (d == axis) v.dim = s[static_cast<size_t>(d)];
+    else v.inner *= s[static_cast<size_t>(d)];
+  }
+  return v;
+}
+
 // Maps a possibly negative axis into [0, rank); error when out of range.
 StatusOr<int64_t> normalize_axis(int64_t axis, int64_t rank, const Node& node);
 // Reads a 0-d/1-d integer tensor (int32/int64) into a vector.

@@ -175,11 +175,9 @@ Status concat_kernel(KernelContext& ctx) {
   }
   SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, first.dtype(), out, OutputInit::kOverwritten));
   return dispatch_by_size(first.dtype(), ctx.node(), [&](size_t es) -> Status {
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= out[d];
-    for (int64_t d = axis + 1; d < first.rank(); ++d) inner *= out[d];
+    const auto [outer, out_dim, inner] = axis_view(out, axis);
     char* dst = static_cast<char*>(y->raw_data());
-    const int64_t out_row = out[axis] * inner * static_cast<int64_t>(es);
+    const int64_t out_row = out_dim * inner * static_cast<int64_t>(es);
     int64_t col = 0;
     for (int i = 0; i < ctx.num_inputs(); ++i) {
       const Tensor& t = *ctx.input(i);
@@ -268,11 +266,9 @@ Status split_kernel(KernelContext& ctx) {
     return InvalidArgument(ctx.node().describe(), ": split sizes ", shape_to_string(sizes), " do not cover dim ", dim,
                            " with ", nout, " outputs");
   return dispatch_by_size(x.dtype(), ctx.node(), [&](size_t es) -> Status {
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= x.dim(static_cast<int>(d));
-    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(static_cast<int>(d));
+    const auto [outer, in_dim, inner] = axis_view(x.shape(), axis);
     const char* src = static_cast<const char*>(x.raw_data());
-    const int64_t in_row = dim * inner * static_cast<int64_t>(es);
+    const int64_t in_row = in_dim * inner * static_cast<int64_t>(es);
     int64_t col = 0;
     for (int i = 0; i < nout; ++i) {
       Shape s = x.shape();

@@ -8,20 +8,6 @@
 namespace sparsert {
 namespace {
 
-// A tensor viewed as [outer, dim, inner] around `axis`.
-struct AxisView {
-  int64_t outer = 1, dim = 1, inner = 1;
-};
-AxisView axis_view(const Shape& s, int64_t axis) {
-  AxisView v;
-  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
-    if (d < axis) v.outer *= s[d];
-    else if (d == axis) v.dim = s[d];
-    else v.inner *= s[d];
-  }
-  return v;
-}
-
 StatusOr<int64_t> scalar_int(const KernelContext& ctx, int i, const char* what) {
   SPARSERT_RETURN_IF_ERROR(expect_input(ctx, i, {DType::kInt64, DType::kInt32}));
   if (ctx.input(i)->num_elements() != 1)
