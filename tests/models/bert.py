@@ -102,10 +102,9 @@ class BertModel(nn.Module):
         return x, torch.tanh(self.pooler(x[:, 0]))
 
 
-def build(config: BertConfig, seed: int = 0) -> BertModel:
-    torch.manual_seed(seed)
-    m = BertModel(config)
-    for mod in m.modules():
+def init_like_hf(model: nn.Module) -> nn.Module:
+    """HF's transformer init (normal, std 0.02) in module order; also used by gpt2.py."""
+    for mod in model.modules():
         if isinstance(mod, (nn.Linear, nn.Embedding)):
             nn.init.normal_(mod.weight, std=0.02)
         if isinstance(mod, nn.Linear):
@@ -114,7 +113,12 @@ def build(config: BertConfig, seed: int = 0) -> BertModel:
             # Non-trivial affine so LayerNorm scale/bias are exercised.
             nn.init.normal_(mod.weight, mean=1.0, std=0.05)
             nn.init.normal_(mod.bias, std=0.02)
-    return m.eval()
+    return model.eval()
+
+
+def build(config: BertConfig, seed: int = 0) -> BertModel:
+    torch.manual_seed(seed)
+    return init_like_hf(BertModel(config))
 
 
 def export(path: str, config: BertConfig, opset: int, seq: int = 16, seed: int = 0) -> None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from tests.models.bert import init_like_hf
+
 
 @dataclass
 class GPT2Config:
@@ -103,16 +105,7 @@ class GPT2(nn.Module):
 
 def build(config: GPT2Config, use_trilu: bool, seed: int = 0) -> GPT2:
     torch.manual_seed(seed)
-    m = GPT2(config, use_trilu)
-    for mod in m.modules():
-        if isinstance(mod, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(mod.weight, std=0.02)
-        if isinstance(mod, nn.Linear):
-            nn.init.normal_(mod.bias, std=0.02)
-        if isinstance(mod, nn.LayerNorm):
-            nn.init.normal_(mod.weight, mean=1.0, std=0.05)
-            nn.init.normal_(mod.bias, std=0.02)
-    return m.eval()
+    return init_like_hf(GPT2(config, use_trilu))
 
 
 def export(path: str, config: GPT2Config, opset: int, seq: int = 16, seed: int = 0) -> None:
