@@ -1,9 +1,10 @@
 // ConvTranspose (1-D and 2-D, groups, dilation, output_padding, output_shape,
-// auto_pad). An odd total padding puts the extra pixel at the end for
-// auto_pad=SAME_UPPER and at the start otherwise, as the spec says and ONNX
-// Runtime does (checked against it in tests/models/op_graphs.py).
+// auto_pad). The geometry (conv_transpose_attrs/extent, declared in
+// ops/conv_window.h) is shared with the shape rule; checked against ONNX
+// Runtime in tests/models/op_graphs.py.
 #include <vector>
 
+#include "ops/conv_window.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
 
@@ -33,44 +34,18 @@ Status conv_transpose_kernel(KernelContext& ctx) {
   const int64_t mg = wt.dim(1), M = mg * group, cg = C / group;
   if (bias && bias->num_elements() != M)
     return InvalidArgument(node.describe(), ": bias ", bias->type_string(), " must have ", M, " elements");
-  std::vector<int64_t> kernel(wt.shape().begin() + 2, wt.shape().end());
-  SPARSERT_ASSIGN_OR_RETURN(auto strides, node.attrs.get_ints("strides", std::vector<int64_t>(nsp, 1)));
-  SPARSERT_ASSIGN_OR_RETURN(auto dil, node.attrs.get_ints("dilations", std::vector<int64_t>(nsp, 1)));
-  SPARSERT_ASSIGN_OR_RETURN(auto pads, node.attrs.get_ints("pads", std::vector<int64_t>(2 * nsp, 0)));
-  SPARSERT_ASSIGN_OR_RETURN(auto adj, node.attrs.get_ints("output_padding", std::vector<int64_t>(nsp, 0)));
-  SPARSERT_ASSIGN_OR_RETURN(auto out_shape, node.attrs.get_ints("output_shape", std::vector<int64_t>{}));
-  SPARSERT_ASSIGN_OR_RETURN(std::string auto_pad, node.attrs.get_string("auto_pad", "NOTSET"));
-  if (out_shape.size() == nsp + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
-  if (strides.size() != nsp || dil.size() != nsp || pads.size() != 2 * nsp || adj.size() != nsp ||
-      (!out_shape.empty() && out_shape.size() != nsp))
-    return InvalidArgument(node.describe(), ": strides/dilations/pads/output_padding/output_shape do not match ", nsp,
-                           " spatial dims");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
-    return InvalidArgument(node.describe(), ": unknown auto_pad '", auto_pad, "'");
+  SPARSERT_ASSIGN_OR_RETURN(ConvTransposeAttrs attrs, conv_transpose_attrs(node, nsp));
   std::vector<TransposeAxis> ax(2);  // [0] height (1 for 1-D), [1] width
   for (size_t i = 0; i < nsp; ++i) {
     TransposeAxis& a = ax[2 - nsp + i];
     a.in = x.dim(static_cast<int>(2 + i));
-    a.k = kernel[i];
-    a.stride = strides[i];
-    a.dil = dil[i];
-    if (a.k <= 0 || a.stride <= 0 || a.dil <= 0 || adj[i] < 0 || pads[i] < 0 || pads[i + nsp] < 0)
-      return InvalidArgument(node.describe(), ": kernel, strides and dilations must be positive, pads >= 0");
-    const int64_t full = (a.in - 1) * a.stride + adj[i] + (a.k - 1) * a.dil + 1;  // output with no padding
-    int64_t head = pads[i], tail = pads[i + nsp];
-    if (!out_shape.empty()) {
-      const int64_t total = std::max<int64_t>(0, full - out_shape[i]);
-      head = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      tail = total - head;
-    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      const int64_t total = std::max<int64_t>(0, full - a.in * a.stride);
-      head = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      tail = total - head;
-    } else if (auto_pad == "VALID") {
-      head = tail = 0;
-    }
-    a.pad_begin = head;
-    a.out = out_shape.empty() ? full - head - tail : out_shape[i];
+    a.k = wt.dim(static_cast<int>(2 + i));
+    a.stride = attrs.strides[i];
+    a.dil = attrs.dilations[i];
+    if (a.k <= 0) return InvalidArgument(node.describe(), ": kernel dims must be positive, got ", wt.type_string());
+    const TransposeExtent e = conv_transpose_extent(attrs, i, a.in, a.k);
+    a.pad_begin = e.pad_begin;
+    a.out = e.out;
     if (a.out < 0) return InvalidArgument(node.describe(), ": padding exceeds the output size");
   }
   Shape out = {N, M};
@@ -109,6 +84,46 @@ Status conv_transpose_kernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<ConvTransposeAttrs> conv_transpose_attrs(const Node& node, size_t nsp) {
+  ConvTransposeAttrs a;
+  SPARSERT_ASSIGN_OR_RETURN(a.strides, node.attrs.get_ints("strides", std::vector<int64_t>(nsp, 1)));
+  SPARSERT_ASSIGN_OR_RETURN(a.dilations, node.attrs.get_ints("dilations", std::vector<int64_t>(nsp, 1)));
+  SPARSERT_ASSIGN_OR_RETURN(a.pads, node.attrs.get_ints("pads", std::vector<int64_t>(2 * nsp, 0)));
+  SPARSERT_ASSIGN_OR_RETURN(a.output_padding, node.attrs.get_ints("output_padding", std::vector<int64_t>(nsp, 0)));
+  SPARSERT_ASSIGN_OR_RETURN(a.output_shape, node.attrs.get_ints("output_shape", std::vector<int64_t>{}));
+  SPARSERT_ASSIGN_OR_RETURN(a.auto_pad, node.attrs.get_string("auto_pad", "NOTSET"));
+  if (a.output_shape.size() == nsp + 2) a.output_shape.erase(a.output_shape.begin(), a.output_shape.begin() + 2);
+  if (a.strides.size() != nsp || a.dilations.size() != nsp || a.pads.size() != 2 * nsp ||
+      a.output_padding.size() != nsp || (!a.output_shape.empty() && a.output_shape.size() != nsp))
+    return InvalidArgument(node.describe(), ": strides/dilations/pads/output_padding/output_shape do not match ", nsp,
+                           " spatial dims");
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "VALID" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER")
+    return InvalidArgument(node.describe(), ": unknown auto_pad '", a.auto_pad, "'");
+  for (size_t i = 0; i < nsp; ++i)
+    if (a.strides[i] <= 0 || a.dilations[i] <= 0 || a.output_padding[i] < 0 || a.pads[i] < 0 || a.pads[i + nsp] < 0)
+      return InvalidArgument(node.describe(), ": kernel, strides and dilations must be positive, pads >= 0");
+  return a;
+}
+
+TransposeExtent conv_transpose_extent(const ConvTransposeAttrs& a, size_t i, int64_t in, int64_t k) {
+  const size_t nsp = a.strides.size();
+  // The output with no padding.
+  const int64_t full = (in - 1) * a.strides[i] + a.output_padding[i] + (k - 1) * a.dilations[i] + 1;
+  int64_t head = a.pads[i], tail = a.pads[i + nsp];
+  if (!a.output_shape.empty()) {
+    const int64_t total = std::max<int64_t>(0, full - a.output_shape[i]);
+    head = a.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    tail = total - head;
+  } else if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
+    const int64_t total = std::max<int64_t>(0, full - in * a.strides[i]);
+    head = a.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    tail = total - head;
+  } else if (a.auto_pad == "VALID") {
+    head = tail = 0;
+  }
+  return {a.output_shape.empty() ? full - head - tail : a.output_shape[i], head};
+}
 
 void register_conv_transpose_ops(OpRegistry& r) { r.add({"", "ConvTranspose", 2, 3, 1, 1, conv_transpose_kernel}); }
 

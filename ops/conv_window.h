@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -33,6 +34,22 @@ struct ConvGeometry {
   Shape out_shape;
 };
 StatusOr<ConvGeometry> conv_geometry(const Node& node, const Shape& x, const Shape& weight);
+
+// ConvTranspose's attributes for `nsp` spatial dims, sizes and values checked
+// (output_shape reduced to its spatial part).
+struct ConvTransposeAttrs {
+  std::vector<int64_t> strides, dilations, pads, output_padding, output_shape;
+  std::string auto_pad;
+};
+StatusOr<ConvTransposeAttrs> conv_transpose_attrs(const Node& node, size_t nsp);
+// Output length of spatial axis i for input length `in` and kernel length `k`,
+// and the padding cut from its start: explicit pads, or from output_shape /
+// auto_pad (an odd total puts the extra pixel at the end for SAME_UPPER, at the
+// start otherwise, as the spec says and ONNX Runtime does).
+struct TransposeExtent {
+  int64_t out = 0, pad_begin = 0;
+};
+TransposeExtent conv_transpose_extent(const ConvTransposeAttrs& a, size_t i, int64_t in, int64_t k);
 
 // Direct convolution: for every output element, acc = init(m) + sum over the
 // window of xv(n, c, iy*iw+ix) * wv(m, c_in_group, ky*kw+kx), then

@@ -192,25 +192,15 @@ Status conv_transpose_rule(InferContext& c) {
   }
   const size_t nsp = x.dims.size() - 2;
   SPARSERT_ASSIGN_OR_RETURN(int64_t group, c.node().attrs.get_int("group", 1));
-  SPARSERT_ASSIGN_OR_RETURN(auto strides, c.node().attrs.get_ints("strides", std::vector<int64_t>(nsp, 1)));
-  SPARSERT_ASSIGN_OR_RETURN(auto dil, c.node().attrs.get_ints("dilations", std::vector<int64_t>(nsp, 1)));
-  SPARSERT_ASSIGN_OR_RETURN(auto pads, c.node().attrs.get_ints("pads", std::vector<int64_t>(2 * nsp, 0)));
-  SPARSERT_ASSIGN_OR_RETURN(auto adj, c.node().attrs.get_ints("output_padding", std::vector<int64_t>(nsp, 0)));
-  SPARSERT_ASSIGN_OR_RETURN(auto out_shape, c.node().attrs.get_ints("output_shape", std::vector<int64_t>{}));
-  SPARSERT_ASSIGN_OR_RETURN(std::string auto_pad, c.node().attrs.get_string("auto_pad", "NOTSET"));
-  if (out_shape.size() == nsp + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+  auto attrs = conv_transpose_attrs(c.node(), nsp);
   std::vector<Dim> out = {x.dims[0], Dim::of(w.dims[1].value * group)};
   for (size_t i = 0; i < nsp; ++i) {
     const Dim &in = x.dims[2 + i], &k = w.dims[2 + i];
-    if (i < out_shape.size()) { out.push_back(Dim::of(out_shape[i])); continue; }
-    if (!in.is_static() || !k.is_static() || strides.size() != nsp || dil.size() != nsp || adj.size() != nsp ||
-        pads.size() != 2 * nsp) {
-      out.push_back(unknown_dim());
-      continue;
-    }
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") { out.push_back(Dim::of(in.value * strides[i])); continue; }
-    const int64_t p = auto_pad == "VALID" ? 0 : pads[i] + pads[i + nsp];
-    out.push_back(Dim::of((in.value - 1) * strides[i] + adj[i] + (k.value - 1) * dil[i] + 1 - p));
+    // Malformed attributes are the kernel's to report, with the inputs in view.
+    if (!attrs.ok()) out.push_back(unknown_dim());
+    else if (!attrs->output_shape.empty()) out.push_back(Dim::of(attrs->output_shape[i]));
+    else if (in.is_static() && k.is_static()) out.push_back(Dim::of(conv_transpose_extent(*attrs, i, in.value, k.value).out));
+    else out.push_back(unknown_dim());
   }
   c.set_output(0, x.dtype, std::move(out));
   return Status::OK();
