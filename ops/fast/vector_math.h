@@ -1,52 +1,14 @@
-// Branch-free float exp and erf that GCC auto-vectorizes at the baseline
-// x86-64 ISA (no libm calls, no floorf: SSE2 has no round instruction).
-// exp: Cephes polynomial, ~2 ulp on [-87, 88]; erf: Abramowitz & Stegun 7.1.26,
-// max abs error 1.5e-7 in exact arithmetic, 3.7e-7 measured in float. The exact twins are the reference kernels (std::exp,
+// Element-wise float array kernels (exp, erf, sigmoid, GELU, ...) built on the
+// scalar branch-free base/fast_math.h functions, which GCC auto-vectorizes at
+// the baseline x86-64 ISA. The exact twins are the reference kernels (std::exp,
 // std::erf); tests/ops/fast_activations_test.cc compares them.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <cstring>
+
+#include "base/fast_math.h"
 
 namespace sparsert::fast {
-
-// Written without ternaries (min/max/copysign/fabs map to single SSE
-// instructions): a branch in the body stops the loops from vectorizing.
-inline float exp_f32(float x) {
-  x = std::min(x, 88.3762626647949f);
-  x = std::max(x, -87.3365478515625f);
-  float fx = x * 1.44269504088896341f;
-  fx += std::copysign(0.5f, fx);
-  const int32_t n = static_cast<int32_t>(fx);  // round to nearest
-  const float nf = static_cast<float>(n);
-  x -= nf * 0.693359375f;
-  x -= nf * -2.12194440e-4f;
-  float y = 1.9875691500e-4f;
-  y = y * x + 1.3981999507e-3f;
-  y = y * x + 8.3334519073e-3f;
-  y = y * x + 4.1665795894e-2f;
-  y = y * x + 1.6666665459e-1f;
-  y = y * x + 5.0000001201e-1f;
-  y = y * x * x + x + 1.f;
-  const int32_t bits = (n + 127) << 23;  // 2^n; n in [-126, 127] after the clamps
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
-
-inline float erf_f32(float x) {
-  const float ax = std::fabs(x);
-  const float t = 1.f / (1.f + 0.3275911f * ax);
-  float p = 1.061405429f;
-  p = p * t - 1.453152027f;
-  p = p * t + 1.421413741f;
-  p = p * t - 0.284496736f;
-  p = p * t + 0.254829592f;
-  const float r = 1.f - p * t * exp_f32(-ax * ax);
-  return std::copysign(r, x);
-}
 
 // Array forms: plain noexcept loops over restrict pointers, kept out of any
 // exception region so the compiler vectorizes them (a loop inside a lambda that

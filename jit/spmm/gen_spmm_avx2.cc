@@ -1,0 +1,170 @@
+#include "jit/spmm/gen_spmm_avx2.h"
+
+#include "jit/spmm/spmm_microkernel.h"
+
+namespace sparsert::jit {
+namespace {
+
+using namespace Xbyak;
+using namespace Xbyak::util;
+
+int log2_exact(int v) {
+  int s = 0;
+  while ((1 << s) < v) ++s;
+  return s;
+}
+
+// Registers common to both kernels, loaded from SpmmTileArgs (rdi).
+struct TileRegs {
+  Reg64 x = r8, counts = r9, kidx = r10, values = r11, out = r12, bands = r13;
+};
+
+class F32SpmmAvx2 : public JitGenerator {
+ public:
+  explicit F32SpmmAvx2(int mr) : JitGenerator("f32_spmm_" + std::to_string(mr) + "x1_avx2"), mr_(mr) {}
+
+ protected:
+  void generate() override {
+    const TileRegs t;
+    const int vecs = mr_ / 8;       // ymm per tile row
+    const int unroll = 8 / vecs;    // independent accumulator sets (8 accumulators in all)
+    const int row_shift = log2_exact(mr_ * 4);
+    preamble();
+    mov(t.x, ptr[rdi + 0]);
+    mov(t.counts, ptr[rdi + 8]);
+    mov(t.kidx, ptr[rdi + 16]);
+    mov(t.values, ptr[rdi + 24]);
+    mov(t.out, ptr[rdi + 32]);
+    mov(t.bands, ptr[rdi + 40]);
+    Label band_loop, unrolled_loop, tail_loop, store, done;
+    test(t.bands, t.bands);
+    jz(done, T_NEAR);
+    L(band_loop);
+    for (int i = 0; i < 8; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
+    movsxd(rcx, dword[t.counts]);
+    L(unrolled_loop);
+    cmp(rcx, unroll);
+    jl(tail_loop, T_NEAR);
+    for (int u = 0; u < unroll; ++u) {
+      const Reg64 idx = u % 2 == 0 ? rax : rdx;
+      movsxd(idx, dword[t.kidx + 4 * u]);
+      shl(idx, row_shift);
+      vbroadcastss(Ymm(8 + u), dword[t.values + 4 * u]);
+      for (int v = 0; v < vecs; ++v) vfmadd231ps(Ymm(u * vecs + v), Ymm(8 + u), ptr[t.x + idx + 32 * v]);
+    }
+    add(t.kidx, 4 * unroll);
+    add(t.values, 4 * unroll);
+    sub(rcx, unroll);
+    jmp(unrolled_loop, T_NEAR);
+    L(tail_loop);
+    test(rcx, rcx);
+    jz(store, T_NEAR);
+    movsxd(rax, dword[t.kidx]);
+    shl(rax, row_shift);
+    vbroadcastss(Ymm(8), dword[t.values]);
+    for (int v = 0; v < vecs; ++v) vfmadd231ps(Ymm(v), Ymm(8), ptr[t.x + rax + 32 * v]);
+    add(t.kidx, 4);
+    add(t.values, 4);
+    dec(rcx);
+    jmp(tail_loop, T_NEAR);
+    L(store);
+    // Sum the accumulator sets pairwise (a tree: log2(unroll) dependent adds).
+    for (int width = unroll; width > 1; width /= 2)
+      for (int u = 0; u < width / 2; ++u)
+        for (int v = 0; v < vecs; ++v)
+          vaddps(Ymm(u * vecs + v), Ymm(u * vecs + v), Ymm((u + width / 2) * vecs + v));
+    for (int v = 0; v < vecs; ++v) vmovups(ptr[t.out + 32 * v], Ymm(v));
+    add(t.out, mr_ * 4);
+    add(t.counts, 4);
+    dec(t.bands);
+    jnz(band_loop, T_NEAR);
+    L(done);
+    postamble();
+  }
+
+ private:
+  int mr_;
+};
+
+class U8S8BspmmAvx2 : public JitGenerator {
+ public:
+  explicit U8S8BspmmAvx2(int band_rows)
+      : JitGenerator("u8_s8_s32_bspmm_16x" + std::to_string(band_rows) + "_avx2"), rows_(band_rows) {}
+
+ protected:
+  void generate() override {
+    const TileRegs t;
+    constexpr int kRowBytes = kU8S8TileRows * 2;  // one K row of the int16 tile
+    const Ymm xa(8), lo(10), hi(11), w(12), p0(13), p1(14);
+    preamble();
+    mov(t.x, ptr[rdi + 0]);
+    mov(t.counts, ptr[rdi + 8]);
+    mov(t.kidx, ptr[rdi + 16]);
+    mov(t.values, ptr[rdi + 24]);
+    mov(t.out, ptr[rdi + 32]);
+    mov(t.bands, ptr[rdi + 40]);
+    Label band_loop, group_loop, store, done;
+    test(t.bands, t.bands);
+    jz(done, T_NEAR);
+    L(band_loop);
+    for (int i = 0; i < 2 * rows_; ++i) vpxor(Ymm(i), Ymm(i), Ymm(i));
+    movsxd(rcx, dword[t.counts]);
+    test(rcx, rcx);
+    jz(store, T_NEAR);
+    L(group_loop);
+    movsxd(rax, dword[t.kidx]);
+    movsxd(rdx, dword[t.kidx + 4]);
+    shl(rax, log2_exact(kRowBytes));
+    shl(rdx, log2_exact(kRowBytes));
+    vmovdqu(xa, ptr[t.x + rax]);
+    vpunpcklwd(lo, xa, ptr[t.x + rdx]);
+    vpunpckhwd(hi, xa, ptr[t.x + rdx]);
+    for (int r = 0; r < rows_; ++r) {
+      vpbroadcastd(w, dword[t.values + 4 * r]);
+      vpmaddwd(p0, lo, w);
+      vpmaddwd(p1, hi, w);
+      vpaddd(Ymm(2 * r), Ymm(2 * r), p0);
+      vpaddd(Ymm(2 * r + 1), Ymm(2 * r + 1), p1);
+    }
+    add(t.kidx, 8);
+    add(t.values, 4 * rows_);
+    dec(rcx);
+    jnz(group_loop, T_NEAR);
+    L(store);
+    for (int r = 0; r < rows_; ++r) {
+      vmovdqu(ptr[t.out + 64 * r], Ymm(2 * r));
+      vmovdqu(ptr[t.out + 64 * r + 32], Ymm(2 * r + 1));
+    }
+    add(t.out, 64 * rows_);
+    add(t.counts, 4);
+    dec(t.bands);
+    jnz(band_loop, T_NEAR);
+    L(done);
+    postamble();
+  }
+
+ private:
+  int rows_;
+};
+
+template <typename Gen, typename... Args>
+StatusOr<std::shared_ptr<const JitGenerator>> build(Args... args) {
+  auto gen = std::make_shared<Gen>(args...);
+  SPARSERT_RETURN_IF_ERROR(gen->create());
+  return std::shared_ptr<const JitGenerator>(std::move(gen));
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr) {
+  if (mr != 8 && mr != 16 && mr != 32) return InvalidArgument("f32_spmm_avx2: mr must be 8, 16 or 32, got ", mr);
+  return build<F32SpmmAvx2>(mr);
+}
+
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows) {
+  if (band_rows != 1 && band_rows != 4)
+    return InvalidArgument("u8s8_bspmm_avx2: band_rows must be 1 or 4, got ", band_rows);
+  return build<U8S8BspmmAvx2>(band_rows);
+}
+
+}  // namespace sparsert::jit

@@ -1,0 +1,22 @@
+// Xbyak generators of the AVX2 SpMM micro-kernels (contract: spmm_microkernel.h).
+// The code depends on the tile shape and band height only; the sparsity
+// pattern is data (K index and value streams), so one kernel serves every
+// layer of that shape class and any M.
+#pragma once
+
+#include <memory>
+
+#include "base/status.h"
+#include "jit/jit_generator.h"
+
+namespace sparsert::jit {
+
+// f32_spmm_<mr>x1_avx2: mr in {8, 16, 32}; FMA with the weight broadcast
+// against mr activations of one K row, 8 accumulators to cover FMA latency.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr);
+// u8_s8_s32_bspmm_16x<band_rows>_avx2: band_rows in {1, 4}; two K rows of the
+// int16 tile interleaved by vpunpck{l,h}wd, vpmaddwd against each row's weight
+// pair: exact for all u8/s8 values (no int16 saturation).
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows);
+
+}  // namespace sparsert::jit

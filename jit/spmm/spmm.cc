@@ -1,0 +1,250 @@
+#include "jit/spmm/spmm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "jit/isa.h"
+#include "jit/spmm/gen_spmm_avx2.h"
+#include "jit/spmm/spmm_epilogue.h"
+
+namespace sparsert::jit {
+namespace {
+
+// Generated code depends on (dtype, tile height, band rows) only.
+struct CodeKey {
+  SpmmDType dtype;
+  int mr;
+  int band_rows;
+  bool operator==(const CodeKey& o) const { return dtype == o.dtype && mr == o.mr && band_rows == o.band_rows; }
+};
+struct CodeKeyHash {
+  size_t operator()(const CodeKey& k) const {
+    return (static_cast<size_t>(k.dtype) << 16) ^ (static_cast<size_t>(k.mr) << 4) ^ static_cast<size_t>(k.band_rows);
+  }
+};
+
+KernelCache<CodeKey, JitGenerator, CodeKeyHash>& code_cache() {
+  static auto* cache = new KernelCache<CodeKey, JitGenerator, CodeKeyHash>();  // never destroyed: outlives sessions
+  return *cache;
+}
+
+StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
+  return code_cache().get_or_create(key, [&]() -> StatusOr<std::shared_ptr<const JitGenerator>> {
+    if (key.dtype == SpmmDType::kF32) return generate_f32_spmm_avx2(key.mr);
+    return generate_u8s8_bspmm_avx2(key.band_rows);
+  });
+}
+
+int mr_slot(int mr) { return mr == 8 ? 0 : mr == 16 ? 1 : 2; }
+
+int64_t elem_bytes(SpmmDType t) { return t == SpmmDType::kF32 ? 4 : 2; }
+
+bool has_post(const SpmmDesc& d, PostOp op) { return std::find(d.post.begin(), d.post.end(), op) != d.post.end(); }
+
+// Thread-local buffers that only grow: no allocation per run in steady state.
+uint8_t* grow(std::vector<uint8_t>& buf, size_t bytes) {
+  if (buf.size() < bytes) buf.resize(bytes);
+  return buf.data();
+}
+
+}  // namespace
+
+KernelCacheStats spmm_kernel_cache_stats() { return code_cache().stats(); }
+
+StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w, int64_t stride_n, int64_t stride_k) {
+  if (desc.n <= 0 || desc.k <= 0) return InvalidArgument("spmm: N and K must be positive, got N=", desc.n, " K=", desc.k);
+  if (desc.k > (int64_t{1} << 24)) return InvalidArgument("spmm: K=", desc.k, " exceeds 2^24");
+  if (w == nullptr) return InvalidArgument("spmm: no weight");
+  if (desc.dtype == SpmmDType::kF32) {
+    if (desc.band_rows != 1) return InvalidArgument("spmm f32: band_rows must be 1, got ", desc.band_rows);
+    if (desc.out != SpmmOut::kF32) return InvalidArgument("spmm f32: output must be f32, got ", to_string(desc.out));
+  } else if (desc.band_rows != 1 && desc.band_rows != 4) {
+    return InvalidArgument("spmm u8s8: band_rows must be 1 or 4, got ", desc.band_rows);
+  }
+  if (desc.out == SpmmOut::kS32 && desc.post[0] != PostOp::kNone)
+    return InvalidArgument("spmm: s32 output takes no post-ops, got ", to_string(desc.post));
+  bool ended = false;
+  for (PostOp p : desc.post) {
+    if (ended && p != PostOp::kNone) return InvalidArgument("spmm: post-op chain has a gap: ", to_string(desc.post));
+    ended |= p == PostOp::kNone;
+  }
+
+  auto spmm = std::shared_ptr<Spmm>(new Spmm());
+  spmm->w_ = desc.dtype == SpmmDType::kF32
+                 ? pack_sparse_f32(static_cast<const float*>(w), desc.n, desc.k, stride_n, stride_k)
+                 : pack_sparse_s8(static_cast<const int8_t*>(w), desc.n, desc.k, stride_n, stride_k, desc.band_rows);
+  desc.pattern_fingerprint = spmm->w_.fingerprint;
+  spmm->desc_ = desc;
+
+  const std::string family = desc.dtype == SpmmDType::kF32
+                                 ? std::string("f32_spmm_")
+                                 : "u8_s8_s32_bspmm_16x" + std::to_string(desc.band_rows) + "_";
+  const char* tile = desc.dtype == SpmmDType::kF32 ? "{8,16,32}x1_" : "";
+  // Ordered implementation list: AVX-512 (slot), AVX2 JIT, generic C++.
+  if (may_use(kIsaAvx512, desc.isa_cap))
+    spmm->declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
+  else
+    spmm->declined_.push_back(family + "avx512: isa: needs avx512, have " + isa_name(detected_isa() & desc.isa_cap));
+  if (may_use(kIsaAvx2, desc.isa_cap)) {
+    const std::vector<int> mrs = desc.dtype == SpmmDType::kF32 ? std::vector<int>{8, 16, 32} : std::vector<int>{16};
+    Status failed;
+    for (int mr : mrs) {
+      auto code = cached_code({desc.dtype, mr, desc.band_rows});
+      if (!code.ok()) {
+        failed = code.status();
+        break;
+      }
+      spmm->code_[mr_slot(mr)] = *code;
+    }
+    if (failed.ok()) {
+      spmm->use_jit_ = true;
+      spmm->impl_name_ = family + tile + "avx2";
+      return std::shared_ptr<const Spmm>(std::move(spmm));
+    }
+    spmm->declined_.push_back(family + "avx2: " + failed.message());
+  } else {
+    spmm->declined_.push_back(family + "avx2: isa: needs avx2, have " + isa_name(detected_isa() & desc.isa_cap));
+  }
+  spmm->impl_name_ = family + tile + "generic";
+  return std::shared_ptr<const Spmm>(std::move(spmm));
+}
+
+Status Spmm::validate(const SpmmRunArgs& a) const {
+  const SpmmDesc& d = desc_;
+  if (a.m < 0) return InvalidArgument("spmm: M must be >= 0, got ", a.m);
+  if (a.m == 0) return Status::OK();
+  if (a.x == nullptr || a.y == nullptr) return InvalidArgument("spmm: x and y are required");
+  if (a.ldx < d.k) return InvalidArgument("spmm: ldx=", a.ldx, " is less than K=", d.k);
+  if (a.ldy < d.n) return InvalidArgument("spmm: ldy=", a.ldy, " is less than N=", d.n);
+  if (has_post(d, PostOp::kBias) && a.bias == nullptr) return InvalidArgument("spmm: the bias post-op needs a bias");
+  if (has_post(d, PostOp::kResidualAdd) && (a.residual == nullptr || a.ld_residual < d.n))
+    return InvalidArgument("spmm: the residual_add post-op needs a residual with ld >= N");
+  if (d.dtype == SpmmDType::kU8S8 && d.out != SpmmOut::kS32) {
+    if (a.w_scales == nullptr || (a.w_scales_count != 1 && a.w_scales_count != d.n))
+      return InvalidArgument("spmm: int8 dequantization needs 1 or N=", d.n, " weight scales, got ",
+                             a.w_scales == nullptr ? 0 : a.w_scales_count);
+  }
+  if ((d.out == SpmmOut::kU8 || d.out == SpmmOut::kS8) && !(a.y_scale > 0.f))
+    return InvalidArgument("spmm: requantized output needs y_scale > 0, got ", a.y_scale);
+  return Status::OK();
+}
+
+std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
+  std::vector<Tile> tiles;
+  int64_t offset = 0;
+  auto add = [&](int64_t m0, int mr) {
+    tiles.push_back({m0, mr, offset});
+    offset += w_.k * mr * elem_bytes(desc_.dtype);
+  };
+  if (desc_.dtype == SpmmDType::kU8S8) {
+    for (int64_t m0 = 0; m0 < m; m0 += kU8S8TileRows) add(m0, kU8S8TileRows);
+  } else {
+    int64_t m0 = 0;
+    for (; m - m0 >= 32; m0 += 32) add(m0, 32);
+    const int64_t rest = m - m0;  // the last, padded tile: the smallest height that holds it
+    if (rest > 0) add(m0, rest > 16 ? 32 : rest > 8 ? 16 : 8);
+  }
+  *pack_bytes = offset;
+  return tiles;
+}
+
+void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
+  const int64_t k = w_.k;
+  const int64_t mt = std::min<int64_t>(t.mr, a.m - t.m0);
+  if (desc_.dtype == SpmmDType::kF32) {
+    float* out = reinterpret_cast<float*>(dst);
+    const float* x = static_cast<const float*>(a.x) + t.m0 * a.ldx;
+    if (mt < t.mr) std::memset(out, 0, sizeof(float) * static_cast<size_t>(k * t.mr));
+    for (int64_t m = 0; m < mt; ++m)
+      for (int64_t c = 0; c < k; ++c) out[c * t.mr + m] = x[m * a.ldx + c];
+    return;
+  }
+  int16_t* out = reinterpret_cast<int16_t*>(dst);
+  const uint8_t* x = static_cast<const uint8_t*>(a.x) + t.m0 * a.ldx;
+  if (mt < t.mr) std::memset(out, 0, sizeof(int16_t) * static_cast<size_t>(k * t.mr));
+  const int32_t zp = a.x_zero_point;
+  for (int64_t m = 0; m < mt; ++m) {
+    const int p = kU8S8TileOrder[m];
+    for (int64_t c = 0; c < k; ++c) out[c * t.mr + p] = static_cast<int16_t>(x[m * a.ldx + c] - zp);
+  }
+}
+
+SpmmTileFn Spmm::kernel_for(int mr) const {
+  return code_[mr_slot(mr)] ? code_[mr_slot(mr)]->entry<SpmmTileFn>() : nullptr;
+}
+
+void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc) const {
+  const int64_t g0 = w_.group_begin[band_begin];
+  SpmmTileArgs args;
+  args.x = packed + t.pack_offset;
+  args.groups_per_band = w_.groups_per_band.data() + band_begin;
+  args.kidx = w_.kidx.data() + g0 * w_.group;
+  args.values = desc_.dtype == SpmmDType::kF32 ? static_cast<const void*>(w_.values_f32.data() + g0)
+                                               : static_cast<const void*>(w_.values_s16x2.data() + g0 * w_.band_rows);
+  args.out = acc;
+  args.bands = band_end - band_begin;
+  if (use_jit_) {
+    kernel_for(t.mr)(&args);
+  } else if (desc_.dtype == SpmmDType::kF32) {
+    spmm_f32_tile_generic(&args, t.mr);
+  } else {
+    spmm_u8s8_tile_generic(&args, w_.band_rows);
+  }
+}
+
+Status Spmm::run(const SpmmRunArgs& a, int threads) const {
+  SPARSERT_RETURN_IF_ERROR(validate(a));
+  if (a.m == 0) return Status::OK();
+  int64_t pack_bytes = 0;
+  const std::vector<Tile> tiles = plan_tiles(a.m, &pack_bytes);
+  thread_local std::vector<uint8_t> pack_buffer;
+  uint8_t* packed = grow(pack_buffer, static_cast<size_t>(pack_bytes));
+
+  // Work items: tile x chunk of bands, chunks cut at equal shares of groups
+  // (not rows), so skewed sparsity still balances over threads.
+  const int64_t tiles_n = static_cast<int64_t>(tiles.size());
+  const int64_t want = threads <= 1 ? 1 : (4 * threads + tiles_n - 1) / tiles_n;
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(want, w_.bands));
+  std::vector<int64_t> cut(static_cast<size_t>(chunks + 1), w_.bands);
+  cut[0] = 0;
+  const int64_t total = w_.groups() + w_.bands;  // a band costs its groups plus its store
+  for (int64_t c = 1; c < chunks; ++c) {
+    const int64_t target = total * c / chunks;
+    int64_t b = cut[c - 1];
+    while (b < w_.bands && w_.group_begin[b] + b < target) ++b;
+    cut[c] = b;
+  }
+  int64_t max_chunk_bands = 0;
+  for (int64_t c = 0; c < chunks; ++c) max_chunk_bands = std::max(max_chunk_bands, cut[c + 1] - cut[c]);
+  const size_t acc_bytes = static_cast<size_t>(max_chunk_bands * w_.band_rows * 32 * 4);
+
+  auto run_item = [&](int64_t item) {
+    thread_local std::vector<uint8_t> acc_buffer;
+    void* acc = grow(acc_buffer, acc_bytes);
+    const Tile& t = tiles[static_cast<size_t>(item / chunks)];
+    const int64_t c = item % chunks;
+    if (cut[c] == cut[c + 1]) return;
+    compute(t, packed, cut[c], cut[c + 1], acc);
+    const int64_t n0 = cut[c] * w_.band_rows;
+    const int64_t n1 = std::min(cut[c + 1] * w_.band_rows, w_.n);
+    spmm_epilogue(desc_, a, {acc, t.mr, t.m0, std::min<int64_t>(t.mr, a.m - t.m0), n0, n1 - n0});
+  };
+  const int64_t items = tiles_n * chunks;
+  if (threads <= 1) {
+    for (const Tile& t : tiles) pack_tile(a, t, packed + t.pack_offset);
+    for (int64_t i = 0; i < items; ++i) run_item(i);
+    return Status::OK();
+  }
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < tiles_n; ++i) pack_tile(a, tiles[static_cast<size_t>(i)], packed + tiles[static_cast<size_t>(i)].pack_offset);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i = 0; i < items; ++i) run_item(i);
+  }
+  return Status::OK();
+}
+
+}  // namespace sparsert::jit

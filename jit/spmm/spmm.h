@@ -1,0 +1,82 @@
+// Sparse linear layer: Y[M,N] = post_ops(X[M,K] * W^T), W (N x K) sparse and
+// constant, packed once. The implementation list is ordered (AVX2 JIT, then
+// the plain C++ kernels) and each entry that declines says why, for
+// `sparse_run inspect` ("avx512_vnni: no generator yet", "isa: needs avx2").
+// Generated code comes from the process-wide kernel cache.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "jit/kernel_cache.h"
+#include "jit/spmm/spmm_desc.h"
+#include "jit/spmm/spmm_microkernel.h"
+#include "jit/spmm/spmm_weights.h"
+
+namespace sparsert::jit {
+
+class JitGenerator;
+
+// Run-time operands. Pointers not needed by the descriptor may be null.
+struct SpmmRunArgs {
+  int64_t m = 0;
+  const void* x = nullptr;  // f32 or u8 [M, K], rows ldx elements apart
+  int64_t ldx = 0;
+  void* y = nullptr;        // desc.out [M, N], rows ldy elements apart
+  int64_t ldy = 0;
+  const float* bias = nullptr;      // [N]                      (PostOp::kBias)
+  const float* residual = nullptr;  // f32 [M, N]               (PostOp::kResidualAdd)
+  int64_t ld_residual = 0;
+  // u8s8 only: real x = (q - x_zero_point) * x_scale; real w[n] = q * w_scales[n or 0].
+  int32_t x_zero_point = 0;
+  float x_scale = 1.f;
+  const float* w_scales = nullptr;
+  int64_t w_scales_count = 1;  // 1 (per tensor) or N (per output channel)
+  float y_scale = 1.f;         // kU8 / kS8 output
+  int32_t y_zero_point = 0;
+};
+
+class Spmm {
+ public:
+  // w: the dense weight, element (r, c) at w[r * stride_n + c * stride_k]
+  // (float for kF32, int8 for kU8S8). desc.pattern_fingerprint is filled in.
+  static StatusOr<std::shared_ptr<const Spmm>> create(SpmmDesc desc, const void* w, int64_t stride_n,
+                                                      int64_t stride_k);
+  // threads <= 1 runs on the calling thread.
+  Status run(const SpmmRunArgs& args, int threads) const;
+
+  const SpmmDesc& desc() const { return desc_; }
+  const PackedSparse& weights() const { return w_; }
+  // "f32_spmm_{8,16,32}x1_avx2", "u8_s8_s32_bspmm_16x4_generic", ...
+  const std::string& impl_name() const { return impl_name_; }
+  // One line per implementation that declined, with its reason.
+  const std::vector<std::string>& declined() const { return declined_; }
+
+ private:
+  struct Tile {
+    int64_t m0;
+    int mr;
+    int64_t pack_offset;  // bytes into the packed-activation buffer
+  };
+  Status validate(const SpmmRunArgs& a) const;
+  std::vector<Tile> plan_tiles(int64_t m, int64_t* pack_bytes) const;
+  void pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const;
+  void compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc) const;
+  SpmmTileFn kernel_for(int mr) const;
+
+  SpmmDesc desc_;
+  PackedSparse w_;
+  std::string impl_name_;
+  std::vector<std::string> declined_;
+  bool use_jit_ = false;
+  // JIT code per tile height (f32: 8/16/32; u8s8: 16 only), shared via the cache.
+  std::shared_ptr<const JitGenerator> code_[3];
+};
+
+// Counts of the process-wide SpMM code cache.
+KernelCacheStats spmm_kernel_cache_stats();
+
+}  // namespace sparsert::jit

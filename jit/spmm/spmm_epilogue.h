@@ -1,0 +1,25 @@
+// The SpMM epilogue: turns one tile's accumulators (transposed: [rows][mr])
+// into rows of Y[M, N] while they are hot in L1, applying the descriptor's
+// post-op chain: int8 dequantize (x_scale * w_scale[n]) first, then bias /
+// ReLU / GELU / residual add in chain order, then the output conversion
+// (f32, or requantize to u8/s8 with saturation; s32 passes through).
+#pragma once
+
+#include <cstdint>
+
+#include "jit/spmm/spmm.h"
+
+namespace sparsert::jit {
+
+struct EpilogueTile {
+  const void* acc;  // f32 or s32 [rows][mr]
+  int mr;
+  int64_t m0;       // first activation row of the tile
+  int64_t mt;       // valid rows of the tile (<= mr)
+  int64_t n0;       // first output channel
+  int64_t rows;     // output channels in acc
+};
+
+void spmm_epilogue(const SpmmDesc& d, const SpmmRunArgs& a, const EpilogueTile& t);
+
+}  // namespace sparsert::jit

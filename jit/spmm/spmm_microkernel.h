@@ -1,0 +1,44 @@
+// The SpMM micro-kernel contract, shared by the Xbyak generators and their
+// plain C++ twins. One call computes, for one tile of `mr` activation rows, the
+// accumulators of `bands` consecutive bands of W:
+//   out[b * band_rows + r][j] = sum over the band's groups of x_tile . w
+// Tiles are packed per call from X (M x K) so a K index addresses one
+// contiguous vector of the tile:
+//   f32:  x_tile[k][mr] floats (mr = 8, 16 or 32), out f32 [rows][mr]
+//   u8s8: x_tile[k][16] int16 = x - x_zero_point, columns in kU8S8TileOrder so
+//         that vpunpck{l,h}wd of two K rows yields pairs for m 0..7 and 8..15;
+//         out s32 [rows][16] in natural m order.
+// Keep the argument layout in sync with the generators (offsets below).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace sparsert::jit {
+
+struct SpmmTileArgs {
+  const void* x;                   // packed activation tile
+  const int32_t* groups_per_band;  // first band's entry
+  const int32_t* kidx;             // first band's first group
+  const void* values;              // first band's first group
+  void* out;                       // [bands * band_rows][mr]
+  int64_t bands;
+};
+static_assert(offsetof(SpmmTileArgs, x) == 0 && offsetof(SpmmTileArgs, groups_per_band) == 8 &&
+                  offsetof(SpmmTileArgs, kidx) == 16 && offsetof(SpmmTileArgs, values) == 24 &&
+                  offsetof(SpmmTileArgs, out) == 32 && offsetof(SpmmTileArgs, bands) == 40,
+              "generators address SpmmTileArgs by these offsets");
+
+using SpmmTileFn = void (*)(const SpmmTileArgs*);
+
+constexpr int kU8S8TileRows = 16;
+// Position p of a packed u8s8 tile row holds activation row kU8S8TileOrder[p]
+// (an involution: it is also the position of row p).
+constexpr int kU8S8TileOrder[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
+
+// Plain C++ micro-kernels (the "generic" ISA and the JIT kernels' twins).
+void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr);
+void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int band_rows);
+
+}  // namespace sparsert::jit

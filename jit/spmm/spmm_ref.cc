@@ -1,0 +1,57 @@
+#include "jit/spmm/spmm_ref.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sparsert::jit {
+
+void spmm_reference(const SpmmDesc& d, const void* w, int64_t stride_n, int64_t stride_k, const SpmmRunArgs& a) {
+  for (int64_t m = 0; m < a.m; ++m) {
+    for (int64_t n = 0; n < d.n; ++n) {
+      double v = 0.0;
+      if (d.dtype == SpmmDType::kF32) {
+        const float* x = static_cast<const float*>(a.x) + m * a.ldx;
+        const float* wf = static_cast<const float*>(w);
+        for (int64_t c = 0; c < d.k; ++c) v += static_cast<double>(x[c]) * wf[n * stride_n + c * stride_k];
+      } else {
+        const uint8_t* x = static_cast<const uint8_t*>(a.x) + m * a.ldx;
+        const int8_t* wq = static_cast<const int8_t*>(w);
+        int64_t acc = 0;
+        for (int64_t c = 0; c < d.k; ++c)
+          acc += static_cast<int64_t>(x[c] - a.x_zero_point) * wq[n * stride_n + c * stride_k];
+        if (d.out == SpmmOut::kS32) {
+          static_cast<int32_t*>(a.y)[m * a.ldy + n] = static_cast<int32_t>(acc);
+          continue;
+        }
+        v = static_cast<double>(acc) * a.x_scale * a.w_scales[a.w_scales_count == 1 ? 0 : n];
+      }
+      for (PostOp op : d.post) {
+        switch (op) {
+          case PostOp::kNone: break;
+          case PostOp::kBias: v += a.bias[n]; break;
+          case PostOp::kRelu: v = std::max(v, 0.0); break;
+          case PostOp::kGeluErf: v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); break;
+          case PostOp::kGeluTanh:
+            v = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+            break;
+          case PostOp::kResidualAdd: v += a.residual[m * a.ld_residual + n]; break;
+        }
+      }
+      const int64_t at = m * a.ldy + n;
+      switch (d.out) {
+        case SpmmOut::kF32: static_cast<float*>(a.y)[at] = static_cast<float>(v); break;
+        case SpmmOut::kU8:
+          static_cast<uint8_t*>(a.y)[at] =
+              static_cast<uint8_t>(std::clamp(std::nearbyint(v / a.y_scale) + a.y_zero_point, 0.0, 255.0));
+          break;
+        case SpmmOut::kS8:
+          static_cast<int8_t*>(a.y)[at] =
+              static_cast<int8_t>(std::clamp(std::nearbyint(v / a.y_scale) + a.y_zero_point, -128.0, 127.0));
+          break;
+        case SpmmOut::kS32: break;
+      }
+    }
+  }
+}
+
+}  // namespace sparsert::jit

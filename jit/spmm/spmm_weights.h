@@ -1,0 +1,54 @@
+// W (N x K, sparse, constant) packed once for the SpMM kernels.
+//
+// Rows are grouped into bands of `band_rows` consecutive output channels that
+// share one list of K indices: for 4x1-block-pruned int8 weights (4 output
+// channels x 1 input channel, as Intel Neural Compressor prunes) every K index
+// in a band's list carries 4 weights, so one gathered activation vector feeds
+// 4 rows. f32 uses bands of one row (CSR: unstructured sparsity).
+//
+// A band's list is cut into groups of `group` K indices: 1 for f32 (one FMA
+// per non-zero), 2 for u8s8 on AVX2 (vpmaddwd multiplies int16 pairs exactly;
+// vpmaddubsw would saturate). Odd lists are padded with a zero weight.
+// Values: f32 -> one float per group; u8s8 -> per group, band_rows dwords, each
+// the int16 pair (w[r,k_a], w[r,k_b]).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "jit/spmm/spmm_desc.h"
+
+namespace sparsert::jit {
+
+struct PackedSparse {
+  SpmmDType dtype = SpmmDType::kF32;
+  int64_t n = 0, k = 0;
+  int32_t band_rows = 1;
+  int32_t group = 1;
+  int64_t bands = 0;
+  std::vector<int32_t> groups_per_band;  // [bands]
+  std::vector<int64_t> group_begin;      // [bands + 1] prefix sums of groups_per_band
+  std::vector<int32_t> kidx;             // [groups * group]
+  std::vector<float> values_f32;         // [groups]                  (f32)
+  std::vector<int32_t> values_s16x2;     // [groups * band_rows]      (u8s8)
+  int64_t nnz = 0;                       // non-zero weights of W
+  uint64_t fingerprint = 0;              // hash of shape, band_rows and the K lists
+
+  int64_t groups() const { return group_begin.empty() ? 0 : group_begin.back(); }
+  double density() const { return n * k == 0 ? 0.0 : static_cast<double>(nnz) / static_cast<double>(n * k); }
+  // Bytes the kernels stream per pass over W (indices + values).
+  int64_t packed_bytes() const;
+};
+
+// W element (r, c) is at w[r * stride_n + c * stride_k]: pass (K, 1) for an
+// [N,K] matrix and (1, N) for ONNX MatMul's [K,N] weight.
+PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k);
+PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
+                            int32_t band_rows);
+
+// How many of the K x N/4 blocks of 4 rows x 1 column are entirely zero,
+// relative to the number of zero weights: 1.0 means every zero lies in a zero
+// 4x1 block (4x1-pruned), ~density-driven for unstructured patterns.
+double fraction_of_zeros_in_4x1_blocks(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k);
+
+}  // namespace sparsert::jit

@@ -1,0 +1,218 @@
+// Every SpMM variant (jit/spmm/spmm_kernels.inc) against the reference, over
+// random shapes with tails, sparsities 0..100%, block patterns, every post-op
+// chain, thread counts and ISA caps. Variants of an ISA this machine lacks skip
+// with a message.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "tests/jit/spmm_tester.h"
+
+namespace sparsert::jit {
+namespace {
+
+struct Variant {
+  const char* name;
+  SpmmDType dtype;
+  int band_rows;
+  uint32_t isa;
+};
+
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
+const Variant kVariants[] = {
+#define SPARSERT_SPMM_KERNEL(name, dtype, band_rows, isa) {#name, SpmmDType::dtype, band_rows, isa},
+#include "jit/spmm/spmm_kernels.inc"
+#undef SPARSERT_SPMM_KERNEL
+};
+
+class SpmmVariant : public ::testing::TestWithParam<Variant> {
+ protected:
+  void SetUp() override {
+    if (!may_use(GetParam().isa, default_isa_cap()))
+      GTEST_SKIP() << GetParam().name << ": this CPU (or SPARSERT_ISA) lacks " << isa_name(GetParam().isa);
+  }
+  bool f32() const { return GetParam().dtype == SpmmDType::kF32; }
+  SpmmTester tester() const {
+    SpmmTester t;
+    t.dtype(GetParam().dtype).band_rows(GetParam().band_rows);
+    if (f32()) {
+      t.out(SpmmOut::kF32);
+    } else {
+      t.out(SpmmOut::kS32).pattern(GetParam().band_rows, 1);
+    }
+    return t;
+  }
+  // The variant runs exactly: the cap pins the implementation.
+  void run(const SpmmTester& t) const {
+    const std::string impl = t.Test(GetParam().isa);
+    EXPECT_NE(impl.find(GetParam().isa == kIsaGeneric ? "generic" : "avx2"), std::string::npos) << impl;
+  }
+};
+
+TEST_P(SpmmVariant, shapes_with_tails) {
+  const int64_t ms[] = {1, 5, 8, 9, 16, 17, 31, 32, 33, 37, 64, 100};
+  const int64_t nks[][2] = {{1, 1}, {3, 7}, {13, 129}, {16, 16}, {64, 33}, {37, 200}};
+  uint32_t seed = 1;
+  for (int64_t m : ms)
+    for (const auto& nk : nks) run(tester().m(m).n(nk[0]).k(nk[1]).sparsity(0.6).seed(seed++));
+}
+
+TEST_P(SpmmVariant, sparsities) {
+  for (double s : {0.0, 0.5, 0.9, 0.99, 1.0}) run(tester().m(40).n(48).k(96).sparsity(s));
+}
+
+TEST_P(SpmmVariant, block_patterns) {
+  run(tester().m(33).n(64).k(80).pattern(1, 1).sparsity(0.8));
+  run(tester().m(33).n(64).k(80).pattern(4, 1).sparsity(0.9));
+  run(tester().m(33).n(64).k(80).pattern(1, 4).sparsity(0.9));
+  run(tester().m(33).n(64).k(80).pattern(1, 16).sparsity(0.75));
+}
+
+TEST_P(SpmmVariant, all_zero_rows_and_empty_matrix) {
+  // Whole rows of W zero (a band with no groups) and an all-zero W.
+  run(tester().m(20).n(40).k(64).pattern(8, 64).sparsity(0.5));
+  run(tester().m(20).n(40).k(64).sparsity(1.0));
+}
+
+TEST_P(SpmmVariant, weight_given_as_k_by_n) { run(tester().m(19).n(24).k(40).w_is_kn(true)); }
+
+TEST_P(SpmmVariant, threads) {
+  for (int threads : {1, 2, 3}) run(tester().m(70).n(101).k(77).sparsity(0.7).threads(threads));
+  run(tester().m(1).n(257).k(300).sparsity(0.9).threads(3));
+}
+
+TEST_P(SpmmVariant, post_op_chains) {
+  const PostOpChain chains[] = {
+      {PostOp::kBias},
+      {PostOp::kBias, PostOp::kRelu},
+      {PostOp::kBias, PostOp::kGeluErf},
+      {PostOp::kBias, PostOp::kGeluTanh},
+      {PostOp::kBias, PostOp::kResidualAdd},
+      {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu},
+      {PostOp::kGeluErf, PostOp::kResidualAdd},
+  };
+  for (const PostOpChain& c : chains) {
+    if (f32()) {
+      run(tester().m(35).n(29).k(65).post(c));
+    } else {
+      run(tester().m(35).n(29).k(65).post(c).out(SpmmOut::kF32));
+      run(tester().m(35).n(29).k(65).post(c).out(SpmmOut::kU8).per_channel(false));
+      run(tester().m(35).n(29).k(65).post(c).out(SpmmOut::kS8));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, SpmmVariant, ::testing::ValuesIn(kVariants),
+                         [](const ::testing::TestParamInfo<Variant>& info) { return std::string(info.param.name); });
+
+TEST(Spmm, int8_extremes_are_exact) {
+  // x = 255, w = -128 at every non-zero: int16 pair sums would saturate with
+  // vpmaddubsw; every int8 variant must stay exact.
+  for (const Variant& v : kVariants) {
+    if (v.dtype != SpmmDType::kU8S8) continue;
+    if (!may_use(v.isa, default_isa_cap())) {
+      std::printf("[ SKIPPED  ] %s: this CPU (or SPARSERT_ISA) lacks %s\n", v.name, isa_name(v.isa).c_str());
+      continue;
+    }
+    SCOPED_TRACE(v.name);
+    for (double sparsity : {0.0, 0.5})
+      SpmmTester().dtype(v.dtype).band_rows(v.band_rows).out(SpmmOut::kS32).m(17).n(12).k(301).sparsity(sparsity)
+          .extremes(true).Test(v.isa);
+  }
+}
+
+TEST(Spmm, rejects_bad_descriptors_and_arguments) {
+  const float w[4] = {1, 0, 0, 2};
+  SpmmDesc d;
+  d.n = 2;
+  d.k = 2;
+  d.isa_cap = default_isa_cap();
+  EXPECT_FALSE(Spmm::create(SpmmDesc{}, w, 2, 1).ok());
+  SpmmDesc bad = d;
+  bad.out = SpmmOut::kU8;
+  auto st = Spmm::create(bad, w, 2, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("output must be f32"), std::string::npos) << st.status().message();
+  bad = d;
+  bad.post = {PostOp::kNone, PostOp::kRelu};
+  EXPECT_FALSE(Spmm::create(bad, w, 2, 1).ok());
+
+  d.post = {PostOp::kBias};
+  auto spmm = Spmm::create(d, w, 2, 1);
+  ASSERT_TRUE(spmm.ok());
+  float x[2] = {1, 1}, y[2];
+  SpmmRunArgs a;
+  a.m = 1;
+  a.x = x;
+  a.ldx = 2;
+  a.y = y;
+  a.ldy = 2;
+  Status missing_bias = (*spmm)->run(a, 1);
+  EXPECT_FALSE(missing_bias.ok());
+  EXPECT_NE(missing_bias.message().find("needs a bias"), std::string::npos);
+  a.ldx = 1;
+  EXPECT_FALSE((*spmm)->run(a, 1).ok());
+  a.m = 0;
+  EXPECT_TRUE((*spmm)->run(a, 1).ok()) << "M = 0 is an empty product, not an error";
+}
+
+TEST(Spmm, equal_layers_share_code_and_descriptors_hash_by_content) {
+  if (!may_use(kIsaAvx2, default_isa_cap())) GTEST_SKIP() << "no AVX2: no generated code to share";
+  std::vector<float> w(64 * 32, 0.f);
+  for (size_t i = 0; i < w.size(); i += 3) w[i] = 1.f;
+  SpmmDesc d;
+  d.n = 64;
+  d.k = 32;
+  d.isa_cap = kIsaAvx2;
+  auto a = Spmm::create(d, w.data(), 32, 1);
+  const KernelCacheStats before = spmm_kernel_cache_stats();
+  auto b = Spmm::create(d, w.data(), 32, 1);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const KernelCacheStats after = spmm_kernel_cache_stats();
+  EXPECT_EQ(after.kernels, before.kernels) << "a second equal layer generated code";
+  EXPECT_GT(after.hits, before.hits);
+  EXPECT_EQ((*a)->desc(), (*b)->desc());
+  EXPECT_EQ((*a)->desc().hash(), (*b)->desc().hash());
+  std::vector<float> w2 = w;
+  w2[1] = 5.f;  // another non-zero position: another fingerprint
+  auto c = Spmm::create(d, w2.data(), 32, 1);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE((*a)->desc().pattern_fingerprint, (*c)->desc().pattern_fingerprint);
+  EXPECT_NE((*a)->desc().to_string().find("n=64 k=32 dtype=f32"), std::string::npos) << (*a)->desc().to_string();
+}
+
+TEST(Spmm, declined_implementations_say_why) {
+  std::vector<float> w(16, 1.f);
+  SpmmDesc d;
+  d.n = 4;
+  d.k = 4;
+  d.isa_cap = kIsaGeneric;
+  auto s = Spmm::create(d, w.data(), 4, 1);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->impl_name(), "f32_spmm_{8,16,32}x1_generic");
+  ASSERT_EQ((*s)->declined().size(), 2u);
+  EXPECT_NE((*s)->declined()[1].find("isa: needs avx2"), std::string::npos) << (*s)->declined()[1];
+}
+
+TEST(SpmmWeights, packing_counts_and_4x1_detection) {
+  // 8 x 6, 4x1 blocks: rows 0-3 non-zero at columns 1 and 4; rows 4-7 empty.
+  std::vector<int8_t> w(48, 0);
+  for (int r = 0; r < 4; ++r) {
+    w[r * 6 + 1] = static_cast<int8_t>(r + 1);
+    w[r * 6 + 4] = static_cast<int8_t>(-r - 1);
+  }
+  const PackedSparse p = pack_sparse_s8(w.data(), 8, 6, 6, 1, 4);
+  EXPECT_EQ(p.nnz, 8);
+  EXPECT_EQ(p.bands, 2);
+  EXPECT_EQ(p.groups_per_band, (std::vector<int32_t>{1, 0}));
+  EXPECT_EQ(p.kidx, (std::vector<int32_t>{1, 4}));
+  EXPECT_EQ(p.values_s16x2[2], static_cast<int32_t>((3u & 0xffff) | (static_cast<uint32_t>(static_cast<uint16_t>(-3)) << 16)));
+  EXPECT_DOUBLE_EQ(fraction_of_zeros_in_4x1_blocks(w.data(), 8, 6, 6, 1), 1.0);
+  w[5 * 6 + 2] = 9;  // one stray weight breaks one block of the empty band
+  EXPECT_LT(fraction_of_zeros_in_4x1_blocks(w.data(), 8, 6, 6, 1), 1.0);
+  EXPECT_NEAR(p.density(), 8.0 / 48.0, 1e-12);
+}
+
+}  // namespace
+}  // namespace sparsert::jit

@@ -1,0 +1,170 @@
+// Fluent tester for the SpMM kernels: builds a random sparse W with the given
+// pattern and sparsity, random X and post-op operands, runs jit::Spmm under an
+// ISA cap and compares it with jit::spmm_reference (the registry-free twin in
+// jit/spmm/spmm_ref.cc, never a loop private to the test).
+//   SpmmTester().m(37).n(13).k(129).pattern(4, 1).sparsity(0.9).Test(kIsaAvx2);
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "jit/isa.h"
+#include "jit/spmm/spmm.h"
+#include "jit/spmm/spmm_ref.h"
+
+namespace sparsert::jit {
+
+class SpmmTester {
+ public:
+  SpmmTester& m(int64_t v) { m_ = v; return *this; }
+  SpmmTester& n(int64_t v) { n_ = v; return *this; }
+  SpmmTester& k(int64_t v) { k_ = v; return *this; }
+  SpmmTester& dtype(SpmmDType v) { dtype_ = v; return *this; }
+  SpmmTester& out(SpmmOut v) { out_ = v; return *this; }
+  SpmmTester& band_rows(int v) { band_rows_ = v; return *this; }
+  // Zero blocks of rows x cols (in W's N x K view): (1,1) unstructured, (4,1), (1,4).
+  SpmmTester& pattern(int rows, int cols) { block_r_ = rows; block_c_ = cols; return *this; }
+  SpmmTester& sparsity(double v) { sparsity_ = v; return *this; }
+  SpmmTester& post(PostOpChain v) { post_ = v; return *this; }
+  SpmmTester& threads(int v) { threads_ = v; return *this; }
+  SpmmTester& w_is_kn(bool v) { w_is_kn_ = v; return *this; }  // W given as [K,N] (ONNX MatMul)
+  SpmmTester& extremes(bool v) { extremes_ = v; return *this; }  // x = 255 / w = -128 everywhere non-zero
+  SpmmTester& per_channel(bool v) { per_channel_ = v; return *this; }
+  SpmmTester& seed(uint32_t v) { seed_ = v; return *this; }
+
+  std::string describe() const {
+    return "M=" + std::to_string(m_) + " N=" + std::to_string(n_) + " K=" + std::to_string(k_) + " " +
+           to_string(dtype_) + " out=" + to_string(out_) + " band=" + std::to_string(band_rows_) + " pattern=" +
+           std::to_string(block_r_) + "x" + std::to_string(block_c_) + " sparsity=" + std::to_string(sparsity_) +
+           " post=" + to_string(post_) + " threads=" + std::to_string(threads_);
+  }
+
+  // Returns the implementation that ran (for tests that check dispatch).
+  std::string Test(uint32_t isa_cap) const {
+    SCOPED_TRACE(describe());
+    std::mt19937 rng(seed_);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::normal_distribution<float> normal;
+    std::uniform_int_distribution<int> s8(-128, 127), u8(0, 255);
+    const bool f32 = dtype_ == SpmmDType::kF32;
+    const int64_t ld_w = w_is_kn_ ? n_ : k_;
+    auto w_at = [&](int64_t r, int64_t c) { return w_is_kn_ ? c * n_ + r : r * k_ + c; };
+    std::vector<float> wf(static_cast<size_t>(n_ * k_));
+    std::vector<int8_t> wq(static_cast<size_t>(n_ * k_));
+    for (int64_t r = 0; r < n_; r += block_r_)
+      for (int64_t c = 0; c < k_; c += block_c_) {
+        const bool zero = unit(rng) < sparsity_;
+        for (int64_t i = r; i < std::min(n_, r + block_r_); ++i)
+          for (int64_t j = c; j < std::min(k_, c + block_c_); ++j) {
+            int8_t q = zero ? 0 : static_cast<int8_t>(extremes_ ? -128 : s8(rng));
+            if (!zero && q == 0) q = 1;
+            wq[static_cast<size_t>(w_at(i, j))] = q;
+            wf[static_cast<size_t>(w_at(i, j))] = zero ? 0.f : normal(rng);
+          }
+      }
+    (void)ld_w;
+    std::vector<float> xf(static_cast<size_t>(m_ * k_));
+    std::vector<uint8_t> xq(static_cast<size_t>(m_ * k_));
+    for (auto& v : xf) v = normal(rng);
+    for (auto& v : xq) v = static_cast<uint8_t>(extremes_ ? 255 : u8(rng));
+    std::vector<float> bias(static_cast<size_t>(n_)), residual(static_cast<size_t>(m_ * n_));
+    for (auto& v : bias) v = normal(rng);
+    for (auto& v : residual) v = normal(rng);
+    std::vector<float> w_scales(per_channel_ ? static_cast<size_t>(n_) : 1);
+    for (auto& v : w_scales) v = 0.001f + 0.01f * static_cast<float>(unit(rng));
+
+    SpmmDesc d;
+    d.n = n_;
+    d.k = k_;
+    d.dtype = dtype_;
+    d.out = out_;
+    d.band_rows = band_rows_;
+    d.post = post_;
+    d.isa_cap = isa_cap;
+    const void* w = f32 ? static_cast<const void*>(wf.data()) : static_cast<const void*>(wq.data());
+    const int64_t stride_n = w_is_kn_ ? 1 : k_, stride_k = w_is_kn_ ? n_ : 1;
+    auto spmm = Spmm::create(d, w, stride_n, stride_k);
+    EXPECT_TRUE(spmm.ok()) << spmm.status().to_string();
+    if (!spmm.ok()) return "";
+
+    const size_t out_bytes = out_ == SpmmOut::kU8 || out_ == SpmmOut::kS8 ? 1 : 4;
+    std::vector<uint8_t> y(static_cast<size_t>(m_ * n_) * out_bytes + 1, 0xAB), y_ref(y.size(), 0xCD);
+    SpmmRunArgs a;
+    a.m = m_;
+    a.x = f32 ? static_cast<const void*>(xf.data()) : static_cast<const void*>(xq.data());
+    a.ldx = k_;
+    a.ldy = n_;
+    a.bias = bias.data();
+    a.residual = residual.data();
+    a.ld_residual = n_;
+    a.x_zero_point = extremes_ ? 0 : 117;
+    a.x_scale = 0.02f;
+    a.w_scales = w_scales.data();
+    a.w_scales_count = static_cast<int64_t>(w_scales.size());
+    a.y_scale = 0.05f;
+    a.y_zero_point = out_ == SpmmOut::kU8 ? 128 : -3;
+    a.y = y.data();
+    const Status st = (*spmm)->run(a, threads_);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    a.y = y_ref.data();
+    spmm_reference(d, w, stride_n, stride_k, a);
+    EXPECT_EQ(y.back(), 0xAB) << "wrote past Y";
+
+    const int64_t count = m_ * n_;
+    if (out_ == SpmmOut::kS32) {
+      const int32_t* got = reinterpret_cast<const int32_t*>(y.data());
+      const int32_t* want = reinterpret_cast<const int32_t*>(y_ref.data());
+      int64_t bad = 0;
+      for (int64_t i = 0; i < count; ++i) bad += got[i] != want[i];
+      EXPECT_EQ(bad, 0) << "first: " << first_mismatch(got, want, count);
+    } else if (out_bytes == 1) {
+      int64_t bad = 0;
+      for (int64_t i = 0; i < count; ++i) {
+        const int g = out_ == SpmmOut::kU8 ? y[i] : static_cast<int8_t>(y[i]);
+        const int w8 = out_ == SpmmOut::kU8 ? y_ref[i] : static_cast<int8_t>(y_ref[i]);
+        bad += std::abs(g - w8) > 1;  // one step: float vs double rounding at a tie
+      }
+      EXPECT_EQ(bad, 0);
+    } else {
+      const float* got = reinterpret_cast<const float*>(y.data());
+      const float* want = reinterpret_cast<const float*>(y_ref.data());
+      double scale = 1e-6, worst = 0.0;
+      for (int64_t i = 0; i < count; ++i) scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
+      for (int64_t i = 0; i < count; ++i) worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]));
+      EXPECT_LE(worst / scale, 2e-5) << "max abs error " << worst << " at output scale " << scale;
+    }
+    return (*spmm)->impl_name();
+  }
+
+ private:
+  template <typename T>
+  static std::string first_mismatch(const T* got, const T* want, int64_t count) {
+    for (int64_t i = 0; i < count; ++i)
+      if (got[i] != want[i]) {
+        std::ostringstream os;  // (string operator+ chains trip GCC 12's -Wrestrict false positive)
+        os << "#" << i << " got " << got[i] << " want " << want[i];
+        return os.str();
+      }
+    return "none";
+  }
+
+  int64_t m_ = 16, n_ = 16, k_ = 16;
+  SpmmDType dtype_ = SpmmDType::kF32;
+  SpmmOut out_ = SpmmOut::kF32;
+  int band_rows_ = 1;
+  int block_r_ = 1, block_c_ = 1;
+  double sparsity_ = 0.5;
+  PostOpChain post_{};
+  int threads_ = 1;
+  bool w_is_kn_ = false;
+  bool extremes_ = false;
+  bool per_channel_ = true;
+  uint32_t seed_ = 7;
+};
+
+}  // namespace sparsert::jit
