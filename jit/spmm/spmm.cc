@@ -8,6 +8,7 @@
 #include "jit/isa.h"
 #include "jit/spmm/gen_spmm_avx2.h"
 #include "jit/spmm/spmm_epilogue.h"
+#include "jit/spmm/spmm_transpose.h"
 
 namespace sparsert::jit {
 namespace {
@@ -155,20 +156,20 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   const int64_t mt = std::min<int64_t>(t.mr, a.m - t.m0);
   if (desc_.dtype == SpmmDType::kF32) {
     float* out = reinterpret_cast<float*>(dst);
-    const float* x = static_cast<const float*>(a.x) + t.m0 * a.ldx;
     if (mt < t.mr) std::memset(out, 0, sizeof(float) * static_cast<size_t>(k * t.mr));
-    for (int64_t m = 0; m < mt; ++m)
-      for (int64_t c = 0; c < k; ++c) out[c * t.mr + m] = x[m * a.ldx + c];
+    transpose32(static_cast<const float*>(a.x) + t.m0 * a.ldx, a.ldx, mt, k, out, t.mr, use_jit_);
     return;
   }
   int16_t* out = reinterpret_cast<int16_t*>(dst);
   const uint8_t* x = static_cast<const uint8_t*>(a.x) + t.m0 * a.ldx;
-  if (mt < t.mr) std::memset(out, 0, sizeof(int16_t) * static_cast<size_t>(k * t.mr));
-  const int32_t zp = a.x_zero_point;
-  for (int64_t m = 0; m < mt; ++m) {
-    const int p = kU8S8TileOrder[m];
-    for (int64_t c = 0; c < k; ++c) out[c * t.mr + p] = static_cast<int16_t>(x[m * a.ldx + c] - zp);
-  }
+  // Rows past M read a row of zero-point bytes, which pack to 0.
+  thread_local std::vector<uint8_t> zp_row;
+  const uint8_t zp = static_cast<uint8_t>(a.x_zero_point);
+  if (mt < t.mr && (zp_row.size() < static_cast<size_t>(k) || zp_row[0] != zp)) zp_row.assign(static_cast<size_t>(k), zp);
+  const uint8_t* src[kU8S8TileRows];
+  for (int p = 0; p < kU8S8TileRows; ++p)
+    src[p] = kU8S8TileOrder[p] < mt ? x + kU8S8TileOrder[p] * a.ldx : zp_row.data();
+  pack_u8_rows_to_s16_tile(src, k, zp, out, use_jit_);
 }
 
 SpmmTileFn Spmm::kernel_for(int mr) const {
