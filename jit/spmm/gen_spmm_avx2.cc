@@ -16,7 +16,7 @@ int log2_exact(int v) {
 
 // Registers common to both kernels, loaded from SpmmTileArgs (rdi).
 struct TileRegs {
-  Reg64 x = r8, counts = r9, kidx = r10, values = r11, out = r12, bands = r13;
+  Reg64 x = r8, counts = r9, kidx = r10, values = r11, out = r12, bands = r13, accumulate = r14;
 };
 
 class F32SpmmAvx2 : public JitGenerator {
@@ -36,11 +36,20 @@ class F32SpmmAvx2 : public JitGenerator {
     mov(t.values, ptr[rdi + 24]);
     mov(t.out, ptr[rdi + 32]);
     mov(t.bands, ptr[rdi + 40]);
+    mov(t.accumulate, ptr[rdi + 48]);
     Label band_loop, unrolled_loop, tail_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    for (int i = 0; i < 8; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
+    for (int i = vecs; i < 8; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
+    Label zero_first, first_ready;
+    test(t.accumulate, t.accumulate);
+    jz(zero_first, T_NEAR);
+    for (int v = 0; v < vecs; ++v) vmovups(Ymm(v), ptr[t.out + 32 * v]);
+    jmp(first_ready, T_NEAR);
+    L(zero_first);
+    for (int v = 0; v < vecs; ++v) vxorps(Ymm(v), Ymm(v), Ymm(v));
+    L(first_ready);
     movsxd(rcx, dword[t.counts]);
     L(unrolled_loop);
     cmp(rcx, unroll);
@@ -103,11 +112,19 @@ class U8S8BspmmAvx2 : public JitGenerator {
     mov(t.values, ptr[rdi + 24]);
     mov(t.out, ptr[rdi + 32]);
     mov(t.bands, ptr[rdi + 40]);
+    mov(t.accumulate, ptr[rdi + 48]);
     Label band_loop, group_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
+    Label zero_acc, acc_ready;
+    test(t.accumulate, t.accumulate);
+    jz(zero_acc, T_NEAR);
+    for (int i = 0; i < 2 * rows_; ++i) vmovdqu(Ymm(i), ptr[t.out + 32 * i]);
+    jmp(acc_ready, T_NEAR);
+    L(zero_acc);
     for (int i = 0; i < 2 * rows_; ++i) vpxor(Ymm(i), Ymm(i), Ymm(i));
+    L(acc_ready);
     movsxd(rcx, dword[t.counts]);
     test(rcx, rcx);
     jz(store, T_NEAR);

@@ -176,22 +176,31 @@ SpmmTileFn Spmm::kernel_for(int mr) const {
   return code_[mr_slot(mr)] ? code_[mr_slot(mr)]->entry<SpmmTileFn>() : nullptr;
 }
 
-void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc) const {
-  const int64_t g0 = w_.group_begin[band_begin];
-  SpmmTileArgs args;
-  args.x = packed + t.pack_offset;
-  args.groups_per_band = w_.groups_per_band.data() + band_begin;
-  args.kidx = w_.kidx.data() + g0 * w_.group;
-  args.values = desc_.dtype == SpmmDType::kF32 ? static_cast<const void*>(w_.values_f32.data() + g0)
-                                               : static_cast<const void*>(w_.values_s16x2.data() + g0 * w_.band_rows);
-  args.out = acc;
-  args.bands = band_end - band_begin;
-  if (use_jit_) {
-    kernel_for(t.mr)(&args);
-  } else if (desc_.dtype == SpmmDType::kF32) {
-    spmm_f32_tile_generic(&args, t.mr);
-  } else {
-    spmm_u8s8_tile_generic(&args, w_.band_rows);
+void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, int64_t block_end, void* acc) const {
+  const SpmmTileFn jit = use_jit_ ? kernel_for(t.mr) : nullptr;
+  uint8_t* out = static_cast<uint8_t*>(acc);
+  for (int64_t blk = block_begin; blk < block_end; ++blk) {
+    for (int64_t ch = 0; ch < w_.chunks; ++ch) {
+      const int64_t g0 = w_.segment_begin[static_cast<size_t>(blk * w_.chunks + ch)];
+      SpmmTileArgs args;
+      args.x = packed + t.pack_offset;
+      args.groups_per_band = w_.groups_per_band.data() + w_.count_offset(blk, ch);
+      args.kidx = w_.kidx.data() + g0 * w_.group;
+      args.values = desc_.dtype == SpmmDType::kF32
+                        ? static_cast<const void*>(w_.values_f32.data() + g0)
+                        : static_cast<const void*>(w_.values_s16x2.data() + g0 * w_.band_rows);
+      args.out = out;
+      args.bands = w_.bands_in_block(blk);
+      args.accumulate = ch > 0;
+      if (jit != nullptr) {
+        jit(&args);
+      } else if (desc_.dtype == SpmmDType::kF32) {
+        spmm_f32_tile_generic(&args, t.mr);
+      } else {
+        spmm_u8s8_tile_generic(&args, w_.band_rows);
+      }
+    }
+    out += w_.bands_in_block(blk) * w_.band_rows * t.mr * 4;
   }
 }
 
@@ -203,22 +212,28 @@ Status Spmm::run(const SpmmRunArgs& a, int threads) const {
   thread_local std::vector<uint8_t> pack_buffer;
   uint8_t* packed = grow(pack_buffer, static_cast<size_t>(pack_bytes));
 
-  // Work items: tile x chunk of bands, chunks cut at equal shares of groups
+  // Work items: tile x range of row blocks, cut at equal shares of groups
   // (not rows), so skewed sparsity still balances over threads.
   const int64_t tiles_n = static_cast<int64_t>(tiles.size());
   const int64_t want = threads <= 1 ? 1 : (4 * threads + tiles_n - 1) / tiles_n;
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(want, w_.bands));
-  std::vector<int64_t> cut(static_cast<size_t>(chunks + 1), w_.bands);
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(want, w_.blocks));
+  std::vector<int64_t> cut(static_cast<size_t>(chunks + 1), w_.blocks);
   cut[0] = 0;
-  const int64_t total = w_.groups() + w_.bands;  // a band costs its groups plus its store
+  // A block costs its groups plus a store per band and K chunk.
+  auto cost_before = [&](int64_t blk) {
+    return w_.segment_begin[static_cast<size_t>(blk * w_.chunks)] + blk * w_.block_bands * w_.chunks;
+  };
+  const int64_t total = cost_before(w_.blocks - 1) + w_.segment_begin.back() -
+                        w_.segment_begin[static_cast<size_t>((w_.blocks - 1) * w_.chunks)] +
+                        w_.bands_in_block(w_.blocks - 1) * w_.chunks;
   for (int64_t c = 1; c < chunks; ++c) {
     const int64_t target = total * c / chunks;
     int64_t b = cut[c - 1];
-    while (b < w_.bands && w_.group_begin[b] + b < target) ++b;
+    while (b < w_.blocks && cost_before(b) < target) ++b;
     cut[c] = b;
   }
   int64_t max_chunk_bands = 0;
-  for (int64_t c = 0; c < chunks; ++c) max_chunk_bands = std::max(max_chunk_bands, cut[c + 1] - cut[c]);
+  for (int64_t c = 0; c < chunks; ++c) max_chunk_bands = std::max(max_chunk_bands, (cut[c + 1] - cut[c]) * w_.block_bands);
   const size_t acc_bytes = static_cast<size_t>(max_chunk_bands * w_.band_rows * 32 * 4);
 
   auto run_item = [&](int64_t item) {
@@ -228,8 +243,8 @@ Status Spmm::run(const SpmmRunArgs& a, int threads) const {
     const int64_t c = item % chunks;
     if (cut[c] == cut[c + 1]) return;
     compute(t, packed, cut[c], cut[c + 1], acc);
-    const int64_t n0 = cut[c] * w_.band_rows;
-    const int64_t n1 = std::min(cut[c + 1] * w_.band_rows, w_.n);
+    const int64_t n0 = cut[c] * w_.block_bands * w_.band_rows;
+    const int64_t n1 = std::min(cut[c + 1] * w_.block_bands * w_.band_rows, w_.n);
     spmm_epilogue(desc_, a, {acc, t.mr, t.m0, std::min<int64_t>(t.mr, a.m - t.m0), n0, n1 - n0});
   };
   const int64_t items = tiles_n * chunks;

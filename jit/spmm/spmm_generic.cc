@@ -13,7 +13,7 @@ void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr) {
   float* out = static_cast<float*>(a->out);
   float acc[32];
   for (int64_t b = 0; b < a->bands; ++b) {
-    for (int j = 0; j < mr; ++j) acc[j] = 0.f;
+    for (int j = 0; j < mr; ++j) acc[j] = a->accumulate ? out[b * mr + j] : 0.f;
     for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
       const float* xk = x + static_cast<int64_t>(*kidx++) * mr;
       const float w = *values++;
@@ -31,7 +31,8 @@ void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int band_rows) {
   constexpr int mr = kU8S8TileRows;
   for (int64_t b = 0; b < a->bands; ++b) {
     int32_t* o = out + b * band_rows * mr;
-    for (int i = 0; i < band_rows * mr; ++i) o[i] = 0;
+    if (!a->accumulate)
+      for (int i = 0; i < band_rows * mr; ++i) o[i] = 0;
     for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
       const int16_t* xa = x + static_cast<int64_t>(kidx[0]) * mr;
       const int16_t* xb = x + static_cast<int64_t>(kidx[1]) * mr;

@@ -24,10 +24,12 @@ struct SpmmTileArgs {
   const void* values;              // first band's first group
   void* out;                       // [bands * band_rows][mr]
   int64_t bands;
+  int64_t accumulate;              // 0: out = result; else out += result (later K chunks)
 };
 static_assert(offsetof(SpmmTileArgs, x) == 0 && offsetof(SpmmTileArgs, groups_per_band) == 8 &&
                   offsetof(SpmmTileArgs, kidx) == 16 && offsetof(SpmmTileArgs, values) == 24 &&
-                  offsetof(SpmmTileArgs, out) == 32 && offsetof(SpmmTileArgs, bands) == 40,
+                  offsetof(SpmmTileArgs, out) == 32 && offsetof(SpmmTileArgs, bands) == 40 &&
+                  offsetof(SpmmTileArgs, accumulate) == 48,
               "generators address SpmmTileArgs by these offsets");
 
 using SpmmTileFn = void (*)(const SpmmTileArgs*);

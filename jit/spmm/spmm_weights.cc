@@ -1,15 +1,45 @@
 #include "jit/spmm/spmm_weights.h"
 
+#include <algorithm>
+
 namespace sparsert::jit {
 namespace {
 
+// f32: 128 K x 32 floats = 16 KiB of tile per chunk, 64 rows x 128 B = 8 KiB of accumulators.
+constexpr int64_t kF32Kc = 128, kF32BlockBands = 64;
+// u8s8: 256 K x 16 int16 = 8 KiB of tile, 32 bands x 4 rows x 64 B = 8 KiB of accumulators.
+constexpr int64_t kS8Kc = 256, kS8BlockBands = 32;
+
 uint64_t mix(uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 12) + (h >> 4)); }
 
-void finish(PackedSparse& p) {
-  p.group_begin.assign(static_cast<size_t>(p.bands + 1), 0);
-  for (int64_t b = 0; b < p.bands; ++b) p.group_begin[b + 1] = p.group_begin[b] + p.groups_per_band[b];
+void init_layout(PackedSparse& p, int64_t kc, int64_t block_bands) {
+  p.kc = kc;
+  p.chunks = (p.k + kc - 1) / kc;
+  p.block_bands = block_bands;
+  p.blocks = (p.bands + block_bands - 1) / block_bands;
+  p.groups_per_band.assign(static_cast<size_t>(p.bands * p.chunks), 0);
+  p.segment_begin.assign(static_cast<size_t>(p.blocks * p.chunks + 1), 0);
+}
+
+// Walks the (block, chunk, band) order; emit(band, c0, c1) appends the band's
+// groups for K in [c0, c1) and returns how many.
+template <typename Emit>
+void build(PackedSparse& p, Emit emit) {
+  int64_t segment = 0, groups = 0;
+  for (int64_t blk = 0; blk < p.blocks; ++blk)
+    for (int64_t ch = 0; ch < p.chunks; ++ch) {
+      p.segment_begin[static_cast<size_t>(segment++)] = groups;
+      const int64_t c0 = ch * p.kc, c1 = std::min(p.k, c0 + p.kc);
+      int32_t* counts = p.groups_per_band.data() + p.count_offset(blk, ch);
+      for (int64_t i = 0; i < p.bands_in_block(blk); ++i) {
+        counts[i] = emit(blk * p.block_bands + i, c0, c1);
+        groups += counts[i];
+      }
+    }
+  p.segment_begin[static_cast<size_t>(segment)] = groups;
   uint64_t h = mix(mix(mix(static_cast<uint64_t>(p.n), static_cast<uint64_t>(p.k)), p.band_rows),
                    static_cast<uint64_t>(p.dtype));
+  h = mix(mix(h, static_cast<uint64_t>(p.kc)), static_cast<uint64_t>(p.block_bands));
   for (int32_t c : p.groups_per_band) h = mix(h, static_cast<uint32_t>(c));
   for (int32_t i : p.kidx) h = mix(h, static_cast<uint32_t>(i));
   p.fingerprint = h;
@@ -30,20 +60,19 @@ PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t strid
   p.band_rows = 1;
   p.group = 1;
   p.bands = n;
-  p.groups_per_band.resize(static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r) {
+  init_layout(p, kF32Kc, kF32BlockBands);
+  build(p, [&](int64_t r, int64_t c0, int64_t c1) {
     int32_t count = 0;
-    for (int64_t c = 0; c < k; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       const float v = w[r * stride_n + c * stride_k];
       if (v == 0.f) continue;
       p.kidx.push_back(static_cast<int32_t>(c));
       p.values_f32.push_back(v);
       ++count;
     }
-    p.groups_per_band[r] = count;
     p.nnz += count;
-  }
-  finish(p);
+    return count;
+  });
   return p;
 }
 
@@ -56,12 +85,12 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
   p.band_rows = band_rows;
   p.group = 2;
   p.bands = (n + band_rows - 1) / band_rows;
-  p.groups_per_band.resize(static_cast<size_t>(p.bands));
+  init_layout(p, kS8Kc, kS8BlockBands);
   auto at = [&](int64_t r, int64_t c) -> int32_t { return r < n ? w[r * stride_n + c * stride_k] : 0; };
   std::vector<int32_t> cols;
-  for (int64_t b = 0; b < p.bands; ++b) {
+  build(p, [&](int64_t b, int64_t c0, int64_t c1) {
     cols.clear();
-    for (int64_t c = 0; c < k; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       bool any = false;
       for (int32_t r = 0; r < band_rows; ++r) {
         const int32_t v = at(b * band_rows + r, c);
@@ -70,22 +99,21 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
       }
       if (any) cols.push_back(static_cast<int32_t>(c));
     }
-    const bool odd = cols.size() % 2 != 0;
-    if (odd) cols.push_back(-1);  // pad: a zero weight against column 0
+    if (cols.size() % 2 != 0) cols.push_back(-1);  // pad: a zero weight against the chunk's first column
     for (size_t g = 0; g < cols.size(); g += 2) {
+      const bool pad = cols[g + 1] < 0;
       p.kidx.push_back(cols[g]);
-      p.kidx.push_back(cols[g + 1] < 0 ? 0 : cols[g + 1]);
+      p.kidx.push_back(pad ? static_cast<int32_t>(c0) : cols[g + 1]);
       for (int32_t r = 0; r < band_rows; ++r) {
         const int64_t row = b * band_rows + r;
         const int32_t lo = at(row, cols[g]);
-        const int32_t hi = cols[g + 1] < 0 ? 0 : at(row, cols[g + 1]);
-        p.values_s16x2.push_back(static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint16_t>(lo))) |
+        const int32_t hi = pad ? 0 : at(row, cols[g + 1]);
+        p.values_s16x2.push_back(static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
                                                       (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16)));
       }
     }
-    p.groups_per_band[b] = static_cast<int32_t>(cols.size() / 2);
-  }
-  finish(p);
+    return static_cast<int32_t>(cols.size() / 2);
+  });
   return p;
 }
 
