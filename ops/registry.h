@@ -14,6 +14,7 @@
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "ops/shape_rules.h"
+#include "ops/sparse/sparse_cost_model.h"
 
 namespace sparsert {
 
@@ -62,6 +63,7 @@ using KernelFn = std::function<Status(KernelContext&)>;
 struct ImplContext {
   uint32_t isa_cap = 0;  // jit::Isa bits the session may use
   int threads = 1;
+  SparsePolicy sparse;  // when constant weights run on the sparse kernels
 };
 
 // A fast implementation of an op. try_create inspects the node (its constant

@@ -53,6 +53,14 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
     SPARSERT_ASSIGN_OR_RETURN(uint32_t cap, jit::parse_isa(options.isa));
     plan->isa_cap &= cap;
   }
+  SparsePolicy sparse;
+  if (options.sparse_kernels == "auto") sparse.mode = SparseMode::kAuto;
+  else if (options.sparse_kernels == "always") sparse.mode = SparseMode::kAlways;
+  else if (options.sparse_kernels == "never") sparse.mode = SparseMode::kNever;
+  else return InvalidArgument("sparse_kernels must be auto, always or never, got '", options.sparse_kernels, "'");
+  if (options.sparsity_threshold > 1.0)
+    return InvalidArgument("sparsity_threshold must be <= 1 (a fraction of zeros), got ", options.sparsity_threshold);
+  sparse.sparsity_threshold = options.sparsity_threshold;
   plan->threads = options.threads > 0 ? options.threads
                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const OpRegistry& registry = OpRegistry::global();
@@ -80,7 +88,7 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
     p.kernel_name = "reference";
     // Level 0 is the reference plan: no passes and reference kernels only.
     if (options.optimization_level > 0) {
-      ImplContext ictx{plan->isa_cap, plan->threads};
+      ImplContext ictx{plan->isa_cap, plan->threads, sparse};
       for (const KernelImpl& impl : p.schema->impls) {
         auto k = impl.try_create(n, graph, ictx);
         if (k.ok()) {

@@ -28,6 +28,12 @@ struct SessionOptions {
   // inference gave them (dtype, rank, static dims, symbols bound consistently);
   // a difference fails the run naming node, value and both types.
   bool check_inferred_shapes = false;
+  // Sparse kernels for constant weights: "auto" (a per-layer cost model
+  // decides), "always" (every eligible weight), "never" (dense only).
+  std::string sparse_kernels = "auto";
+  // >= 0: a layer runs sparse exactly when its weight sparsity is at least this
+  // (overrides the cost model under "auto"); < 0: the cost model decides.
+  double sparsity_threshold = -1.0;
 };
 
 }  // namespace sparsert

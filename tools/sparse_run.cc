@@ -189,6 +189,12 @@ int main(int argc, char** argv) {
   app.add_option("--isa", cfg.options.isa, "Cap the ISA: avx512_vnni|avx512|avx_vnni|avx2|generic");
   app.add_option("--opt-level", cfg.options.optimization_level, "0 = no graph passes");
   app.add_option("--disable-pass", cfg.disabled_passes, "Skip a graph pass by name (repeatable)");
+  app.add_option("--sparse", cfg.options.sparse_kernels,
+                 "Sparse kernels for constant weights: auto (cost model) | always | never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--sparsity-threshold", cfg.options.sparsity_threshold,
+                 "Run a layer sparse when its weight sparsity is at least this (overrides the cost model)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--dump-graph", cfg.dump_graph, "Print the graph after the passes");
   app.add_option("--profile", cfg.options.profile_file, "Write per-node times as Chrome trace JSON");
   app.add_flag("--verbose", cfg.options.verbose, "Log passes to stderr");

@@ -1,0 +1,151 @@
+// Sparse implementations of linear layers with constant weights, on the
+// jit::Spmm kernels (AVX2 JIT or their plain C++ twins):
+//  - sparse_linear_f32: MatMul with a constant 2-D float B; Gemm with a
+//    constant B (transB either way) and a constant bias C of N elements.
+//  - sparse_matmul_integer_u8s8: MatMulInteger with u8 A, constant 2-D int8 B
+//    whose zero point is 0 (a sparse weight's zeros are its zero point), exact.
+// Each declines unless the cost model (sparse_cost_model.h) expects the sparse
+// kernel to beat the dense path, and says why. Run-time inputs they do not
+// cover go to the reference kernel.
+#include "jit/spmm/spmm.h"
+#include "ops/op_util.h"
+#include "ops/register_all.h"
+#include "ops/registry.h"
+#include "ops/sparse/sparse_cost_model.h"
+
+namespace sparsert {
+namespace {
+
+using jit::PostOp;
+using jit::Spmm;
+using jit::SpmmDesc;
+using jit::SpmmDType;
+using jit::SpmmOut;
+using jit::SpmmRunArgs;
+
+// Y[..., N] = X[..., K] * W (+ bias) on the sparse kernel; keeps the bias alive.
+KernelFn f32_kernel(std::shared_ptr<const Spmm> spmm, std::optional<Tensor> bias, int threads, KernelFn ref,
+                    bool x_must_be_2d) {
+  return [spmm, bias, threads, ref, x_must_be_2d](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    const int64_t K = spmm->desc().k, N = spmm->desc().n;
+    if (x.dtype() != DType::kFloat32 || x.rank() < 1 || x.shape().back() != K || (x_must_be_2d && x.rank() != 2))
+      return ref(ctx);
+    Shape out(x.shape().begin(), x.shape().end() - 1);
+    out.push_back(N);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
+    SpmmRunArgs a;
+    a.m = x.num_elements() / K;
+    a.x = x.raw_data();
+    a.ldx = K;
+    a.y = y->raw_data();
+    a.ldy = N;
+    if (bias) a.bias = bias->data<float>();
+    return spmm->run(a, threads);
+  };
+}
+
+StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, bool has_bias, const ImplContext& ictx) {
+  const int64_t N = w_is_nk ? w.dim(0) : w.dim(1), K = w_is_nk ? w.dim(1) : w.dim(0);
+  const int64_t stride_n = w_is_nk ? K : 1, stride_k = w_is_nk ? 1 : N;
+  const SparseChoice choice =
+      choose_sparse_f32(w.data<float>(), N, K, stride_n, stride_k, ictx.isa_cap, ictx.sparse);
+  if (!choice.sparse) return Unimplemented("dense is faster: ", choice.why);
+  SpmmDesc d;
+  d.n = N;
+  d.k = K;
+  d.dtype = SpmmDType::kF32;
+  d.out = SpmmOut::kF32;
+  if (has_bias) d.post = {PostOp::kBias};
+  d.isa_cap = ictx.isa_cap;
+  return Spmm::create(d, w.raw_data(), stride_n, stride_k);
+}
+
+StatusOr<KernelFn> sparse_matmul_f32(const Node& n, const Graph& g, const ImplContext& ictx) {
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w) return Unimplemented("B is not a constant");
+  if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
+    return Unimplemented("B is ", w->type_string(), ", needs a non-empty 2-D float constant");
+  if (constant_input(n, g, 0)) return Unimplemented("A is constant (folded instead)");
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, false, ictx));
+  return f32_kernel(spmm, std::nullopt, ictx.threads, reference_kernel(n), false);
+}
+
+StatusOr<KernelFn> sparse_gemm_f32(const Node& n, const Graph& g, const ImplContext& ictx) {
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w) return Unimplemented("B is not a constant");
+  if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
+    return Unimplemented("B is ", w->type_string(), ", needs a non-empty 2-D float constant");
+  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
+  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_b, n.attrs.get_int("transB", 0));
+  SPARSERT_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.f));
+  SPARSERT_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.f));
+  if (trans_a) return Unimplemented("transA=1");
+  if (alpha != 1.f) return Unimplemented("alpha=", alpha, " (only 1 is fused)");
+  const int64_t N = trans_b ? w->dim(0) : w->dim(1);
+  std::optional<Tensor> bias;
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue && beta != 0.f) {
+    const Tensor* c = constant_input(n, g, 2);
+    if (!c) return Unimplemented("C is not a constant");
+    if (beta != 1.f) return Unimplemented("beta=", beta, " (only 1 is fused)");
+    if (c->dtype() != DType::kFloat32 || c->num_elements() != N || c->rank() > 2 || (c->rank() == 2 && c->dim(0) != 1))
+      return Unimplemented("C is ", c->type_string(), ", only a bias of ", N, " elements is fused");
+    bias = *c;
+  }
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, trans_b != 0, bias.has_value(), ictx));
+  return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), true);
+}
+
+StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
+  const Tensor* b = constant_input(n, g, 1);
+  if (!b) return Unimplemented("B is not a constant");
+  if (b->dtype() != DType::kInt8 || b->rank() != 2 || b->num_elements() == 0)
+    return Unimplemented("B is ", b->type_string(), ", needs non-empty 2-D int8");
+  if (n.inputs.size() > 3 && n.inputs[3] != kNoValue) {
+    const Tensor* bz = constant_input(n, g, 3);
+    if (!bz) return Unimplemented("B zero point is not a constant");
+    for (int64_t i = 0; i < bz->num_elements(); ++i)
+      if (bz->element_as_int64(i) != 0) return Unimplemented("B zero point is not 0 (asymmetric weights)");
+  }
+  const int64_t K = b->dim(0), N = b->dim(1);
+  const SparseChoice choice = choose_sparse_s8(b->data<int8_t>(), N, K, 1, N, ictx.isa_cap, ictx.sparse);
+  if (!choice.sparse) return Unimplemented("dense is faster: ", choice.why);
+  SpmmDesc d;
+  d.n = N;
+  d.k = K;
+  d.dtype = SpmmDType::kU8S8;
+  d.out = SpmmOut::kS32;
+  d.band_rows = choice.band_rows;
+  d.isa_cap = ictx.isa_cap;
+  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, Spmm::create(d, b->raw_data(), 1, N));
+  KernelFn ref = reference_kernel(n);
+  const int threads = ictx.threads;
+  return KernelFn([spmm, ref, threads](KernelContext& ctx) -> Status {
+    const Tensor& a = *ctx.input(0);
+    const Tensor* a_zp = ctx.input(2);
+    const int64_t K = spmm->desc().k, N = spmm->desc().n;
+    if (a.dtype() != DType::kUInt8 || a.rank() < 1 || a.shape().back() != K) return ref(ctx);
+    if (a_zp && (a_zp->num_elements() != 1 || a_zp->dtype() != DType::kUInt8)) return ref(ctx);
+    Shape out(a.shape().begin(), a.shape().end() - 1);
+    out.push_back(N);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kInt32, out, OutputInit::kOverwritten));
+    SpmmRunArgs args;
+    args.m = a.num_elements() / K;
+    args.x = a.raw_data();
+    args.ldx = K;
+    args.y = y->raw_data();
+    args.ldy = N;
+    args.x_zero_point = a_zp ? a_zp->data<uint8_t>()[0] : 0;
+    return spmm->run(args, threads);
+  });
+}
+
+}  // namespace
+
+void register_sparse_impls(OpRegistry& r) {
+  r.add_impl("", "MatMul", {"sparse_linear_f32", sparse_matmul_f32});
+  r.add_impl("", "Gemm", {"sparse_linear_f32", sparse_gemm_f32});
+  r.add_impl("", "MatMulInteger", {"sparse_matmul_integer_u8s8", sparse_matmul_integer_u8s8});
+}
+
+}  // namespace sparsert
