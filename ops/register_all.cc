@@ -8,6 +8,7 @@ void register_all_ops(OpRegistry& r) {
   register_elementwise_binary_ops(r);
   register_elementwise_unary_ops(r);
   register_matmul_ops(r);
+  register_linear_ops(r);
   register_shape_ops(r);
   register_gather_slice_ops(r);
   register_normalization_ops(r);

@@ -8,6 +8,7 @@ void register_all_ops(OpRegistry& r);
 void register_elementwise_binary_ops(OpRegistry& r);
 void register_elementwise_unary_ops(OpRegistry& r);
 void register_matmul_ops(OpRegistry& r);
+void register_linear_ops(OpRegistry& r);
 void register_shape_ops(OpRegistry& r);
 void register_gather_slice_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);

@@ -4,6 +4,7 @@
 
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
+#include "graph/passes/fuse_linear_epilogue.h"
 #include "graph/passes/shape_inference.h"
 
 namespace sparsert::passes {
@@ -37,6 +38,9 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
   // Again, now that folded shape chains are constants.
   SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
+  // Epilogue fusion needs constant weights/biases (folding) and the residual's
+  // symbolic shape (inference) to prove the residual add is element-wise.
+  SPARSERT_RETURN_IF_ERROR(run_one("fuse_linear_epilogue", run_fuse_linear_epilogue, g, ctx));
   return Status::OK();
 }
 

@@ -2,9 +2,12 @@
 //  - onednn_linear_f32: MatMul with a constant 2-D B, and Gemm with a constant B
 //    (bias C of N elements fused). Weights are stored once as [N,K]; X may have
 //    any leading dims (flattened to M rows).
+//  - onednn_linear_f32 for com.sparsert Linear: the same, with the activation
+//    (ReLU / GELU) and residual add as oneDNN post-ops.
 //  - onednn_matmul_f32: MatMul of two run-time operands of equal rank 2..6
 //    (attention's QK^T and PV), B's batch dims equal to A's or 1.
 // Anything else at run time (other dtypes, shapes) goes to the reference kernel.
+#include "ops/linear.h"
 #include "ops/onednn/onednn_common.h"
 #include "ops/op_util.h"
 #include "ops/register_all.h"
@@ -28,7 +31,9 @@ using dt = memory::data_type;
 class ConstWeightLinear {
  public:
   static StatusOr<std::shared_ptr<ConstWeightLinear>> create(const Tensor& w, bool w_is_nk,
-                                                             std::optional<Tensor> bias) {
+                                                             std::optional<Tensor> bias,
+                                                             LinearActivation act = LinearActivation::kNone,
+                                                             bool residual = false) {
     auto lin = std::shared_ptr<ConstWeightLinear>(new ConstWeightLinear());
     lin->K_ = w_is_nk ? w.dim(1) : w.dim(0);
     lin->N_ = w_is_nk ? w.dim(0) : w.dim(1);
@@ -42,12 +47,15 @@ class ConstWeightLinear {
         for (int64_t n = 0; n < lin->N_; ++n) dst[n * lin->K_ + k] = src[k * lin->N_ + n];
     }
     lin->bias_ = std::move(bias);
+    lin->act_ = act;
+    lin->residual_ = residual;
     return lin;
   }
   int64_t K() const { return K_; }
   int64_t N() const { return N_; }
 
-  Status run(const float* x, int64_t M, float* y) {
+  // residual: [M, N], required when created with residual.
+  Status run(const float* x, int64_t M, float* y, const float* residual = nullptr) {
     if (M == 0) return Status::OK();
     SPARSERT_ASSIGN_OR_RETURN(auto e, cache_.get({M}, [&] { return make(M); }));
     return guarded("linear", [&]() -> Status {
@@ -57,6 +65,9 @@ class ConstWeightLinear {
       memory w(e->w_md, cpu_engine(), w_nk_.raw_data());
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
       if (bias_) args[DNNL_ARG_BIAS] = memory(e->bias_md, cpu_engine(), bias_->raw_data());
+      if (residual_)
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(e->residual_post_op) | DNNL_ARG_SRC_1] =
+            memory(e->dst_md, cpu_engine(), const_cast<float*>(residual));
       e->prim.execute(s, args);
       s.wait();
       return Status::OK();
@@ -68,6 +79,7 @@ class ConstWeightLinear {
   struct Entry {
     dnnl::matmul prim;
     memory::desc src_md, dst_md, w_md, bias_md;
+    int residual_post_op = 0;  // index of the binary add in the post-op chain
   };
 
   StatusOr<std::shared_ptr<const Entry>> make(int64_t M) {
@@ -78,7 +90,17 @@ class ConstWeightLinear {
       e->w_md = memory::desc({K_, N_}, dt::f32, tag::ba);
       if (bias_) e->bias_md = memory::desc({1, N_}, dt::f32, tag::ab);
       dnnl::matmul::desc d(e->src_md, e->w_md, bias_ ? e->bias_md : memory::desc(), e->dst_md);
-      e->prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, cpu_engine()));
+      dnnl::post_ops po;
+      if (act_ == LinearActivation::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      if (act_ == LinearActivation::kGeluErf) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      if (act_ == LinearActivation::kGeluTanh) po.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_tanh, 0.f, 0.f);
+      if (residual_) {
+        e->residual_post_op = po.len();
+        po.append_binary(dnnl::algorithm::binary_add, e->dst_md);
+      }
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(po);
+      e->prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, attr, cpu_engine()));
       return Status::OK();
     });
     if (!st.ok()) return st;
@@ -87,6 +109,8 @@ class ConstWeightLinear {
 
   Tensor w_nk_;
   std::optional<Tensor> bias_;
+  LinearActivation act_ = LinearActivation::kNone;
+  bool residual_ = false;
   int64_t K_ = 0, N_ = 0;
   onednn::ShapeCache<Entry> cache_;
 };
@@ -137,6 +161,34 @@ StatusOr<KernelFn> linear_gemm(const Node& n, const Graph& g, const ImplContext&
     if (a.dtype() != DType::kFloat32 || a.rank() != 2 || a.dim(1) != lin->K()) return ref(ctx);
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {a.dim(0), lin->N()}, OutputInit::kOverwritten));
     return lin->run(a.data<float>(), a.dim(0), y->data<float>());
+  });
+}
+
+StatusOr<KernelFn> linear_fused(const Node& n, const Graph& g, const ImplContext&) {
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w) return Unimplemented("W is not a constant");
+  if (w->dtype() != DType::kFloat32 || w->rank() != 2)
+    return Unimplemented("W is ", w->type_string(), ", needs a 2-D float constant");
+  std::optional<Tensor> bias;
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Tensor* c = constant_input(n, g, 2);
+    if (!c) return Unimplemented("bias is not a constant");
+    if (c->dtype() != DType::kFloat32 || c->num_elements() != w->dim(1)) return Unimplemented("bias is ", c->type_string());
+    bias = *c;
+  }
+  const bool residual = n.inputs.size() > 3 && n.inputs[3] != kNoValue;
+  SPARSERT_ASSIGN_OR_RETURN(LinearActivation act, linear_activation(n));
+  SPARSERT_ASSIGN_OR_RETURN(auto lin, ConstWeightLinear::create(*w, false, bias, act, residual));
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([lin, ref, residual](KernelContext& ctx) -> Status {
+    const Tensor& a = *ctx.input(0);
+    if (a.dtype() != DType::kFloat32 || a.rank() < 1 || a.shape().back() != lin->K()) return ref(ctx);
+    Shape out(a.shape().begin(), a.shape().end() - 1);
+    out.push_back(lin->N());
+    const Tensor* r = residual ? ctx.input(3) : nullptr;
+    if (residual && (r->dtype() != DType::kFloat32 || r->shape() != out)) return ref(ctx);  // it names the mismatch
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
+    return lin->run(a.data<float>(), a.num_elements() / lin->K(), y->data<float>(), r ? r->data<float>() : nullptr);
   });
 }
 
@@ -210,6 +262,7 @@ void register_onednn_impls(OpRegistry& r) {
   r.add_impl("", "MatMul", {"onednn_linear_f32", linear_matmul});
   r.add_impl("", "MatMul", {"onednn_matmul_f32", batched_matmul});
   r.add_impl("", "Gemm", {"onednn_linear_f32", linear_gemm});
+  r.add_impl(kSparsertDomain, "Linear", {"onednn_linear_f32", linear_fused});
 }
 
 }  // namespace sparsert

@@ -2,12 +2,17 @@
 // jit::Spmm kernels (AVX2 JIT or their plain C++ twins):
 //  - sparse_linear_f32: MatMul with a constant 2-D float B; Gemm with a
 //    constant B (transB either way) and a constant bias C of N elements.
+//  - sparse_linear_f32 for com.sparsert Linear: the same with the activation
+//    and the residual add in the kernel's epilogue.
 //  - sparse_matmul_integer_u8s8: MatMulInteger with u8 A, constant 2-D int8 B
 //    whose zero point is 0 (a sparse weight's zeros are its zero point), exact.
 // Each declines unless the cost model (sparse_cost_model.h) expects the sparse
 // kernel to beat the dense path, and says why. Run-time inputs they do not
 // cover go to the reference kernel.
 #include "jit/spmm/spmm.h"
+#include "ops/linear.h"
+#include <algorithm>
+
 #include "ops/op_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
@@ -23,18 +28,27 @@ using jit::SpmmDType;
 using jit::SpmmOut;
 using jit::SpmmRunArgs;
 
-// Y[..., N] = X[..., K] * W (+ bias) on the sparse kernel; keeps the bias alive.
+// Y[..., N] = post(X[..., K] * W) on the sparse kernel; keeps the bias alive.
+// With a residual post-op, input 3 is the residual (com.sparsert Linear).
 KernelFn f32_kernel(std::shared_ptr<const Spmm> spmm, std::optional<Tensor> bias, int threads, KernelFn ref,
                     bool x_must_be_2d) {
-  return [spmm, bias, threads, ref, x_must_be_2d](KernelContext& ctx) -> Status {
+  const auto& post = spmm->desc().post;
+  const bool residual = std::find(post.begin(), post.end(), PostOp::kResidualAdd) != post.end();
+  return [spmm, bias, threads, ref, x_must_be_2d, residual](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     const int64_t K = spmm->desc().k, N = spmm->desc().n;
     if (x.dtype() != DType::kFloat32 || x.rank() < 1 || x.shape().back() != K || (x_must_be_2d && x.rank() != 2))
       return ref(ctx);
     Shape out(x.shape().begin(), x.shape().end() - 1);
     out.push_back(N);
+    const Tensor* r = residual ? ctx.input(3) : nullptr;
+    if (residual && (r->dtype() != DType::kFloat32 || r->shape() != out)) return ref(ctx);  // it names the mismatch
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
     SpmmRunArgs a;
+    if (r) {
+      a.residual = r->data<float>();
+      a.ld_residual = N;
+    }
     a.m = x.num_elements() / K;
     a.x = x.raw_data();
     a.ldx = K;
@@ -45,7 +59,8 @@ KernelFn f32_kernel(std::shared_ptr<const Spmm> spmm, std::optional<Tensor> bias
   };
 }
 
-StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, bool has_bias, const ImplContext& ictx) {
+StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, jit::PostOpChain post,
+                                               const ImplContext& ictx) {
   const int64_t N = w_is_nk ? w.dim(0) : w.dim(1), K = w_is_nk ? w.dim(1) : w.dim(0);
   const int64_t stride_n = w_is_nk ? K : 1, stride_k = w_is_nk ? 1 : N;
   const SparseChoice choice =
@@ -56,7 +71,7 @@ StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, bo
   d.k = K;
   d.dtype = SpmmDType::kF32;
   d.out = SpmmOut::kF32;
-  if (has_bias) d.post = {PostOp::kBias};
+  d.post = post;
   d.isa_cap = ictx.isa_cap;
   return Spmm::create(d, w.raw_data(), stride_n, stride_k);
 }
@@ -67,7 +82,7 @@ StatusOr<KernelFn> sparse_matmul_f32(const Node& n, const Graph& g, const ImplCo
   if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
     return Unimplemented("B is ", w->type_string(), ", needs a non-empty 2-D float constant");
   if (constant_input(n, g, 0)) return Unimplemented("A is constant (folded instead)");
-  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, false, ictx));
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, {}, ictx));
   return f32_kernel(spmm, std::nullopt, ictx.threads, reference_kernel(n), false);
 }
 
@@ -92,8 +107,34 @@ StatusOr<KernelFn> sparse_gemm_f32(const Node& n, const Graph& g, const ImplCont
       return Unimplemented("C is ", c->type_string(), ", only a bias of ", N, " elements is fused");
     bias = *c;
   }
-  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, trans_b != 0, bias.has_value(), ictx));
+  jit::PostOpChain post{};
+  if (bias) post[0] = PostOp::kBias;
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, trans_b != 0, post, ictx));
   return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), true);
+}
+
+StatusOr<KernelFn> sparse_linear_fused(const Node& n, const Graph& g, const ImplContext& ictx) {
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w) return Unimplemented("W is not a constant");
+  if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
+    return Unimplemented("W is ", w->type_string(), ", needs a non-empty 2-D float constant");
+  std::optional<Tensor> bias;
+  jit::PostOpChain post{};
+  int i = 0;
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Tensor* c = constant_input(n, g, 2);
+    if (!c) return Unimplemented("bias is not a constant");
+    if (c->dtype() != DType::kFloat32 || c->num_elements() != w->dim(1)) return Unimplemented("bias is ", c->type_string());
+    bias = *c;
+    post[i++] = PostOp::kBias;
+  }
+  SPARSERT_ASSIGN_OR_RETURN(LinearActivation act, linear_activation(n));
+  if (act == LinearActivation::kRelu) post[i++] = PostOp::kRelu;
+  if (act == LinearActivation::kGeluErf) post[i++] = PostOp::kGeluErf;
+  if (act == LinearActivation::kGeluTanh) post[i++] = PostOp::kGeluTanh;
+  if (n.inputs.size() > 3 && n.inputs[3] != kNoValue) post[i++] = PostOp::kResidualAdd;
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, post, ictx));
+  return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), false);
 }
 
 StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
@@ -145,6 +186,7 @@ StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, con
 void register_sparse_impls(OpRegistry& r) {
   r.add_impl("", "MatMul", {"sparse_linear_f32", sparse_matmul_f32});
   r.add_impl("", "Gemm", {"sparse_linear_f32", sparse_gemm_f32});
+  r.add_impl(kSparsertDomain, "Linear", {"sparse_linear_f32", sparse_linear_fused});
   r.add_impl("", "MatMulInteger", {"sparse_matmul_integer_u8s8", sparse_matmul_integer_u8s8});
 }
 

@@ -12,7 +12,9 @@
 
 namespace sparsert::testing {
 
-inline void expect_same_outputs(const std::string& model_bytes, const std::vector<NamedTensor>& inputs) {
+// tol: allowed max abs difference relative to output scale (0: bit-identical).
+inline void expect_same_outputs(const std::string& model_bytes, const std::vector<NamedTensor>& inputs,
+                                double tol = 0.0) {
   SessionOptions ref_opts, opt_opts;
   ref_opts.optimization_level = 0;
   auto ref = Session::CreateFromBytes(model_bytes.data(), model_bytes.size(), ref_opts);
@@ -24,7 +26,7 @@ inline void expect_same_outputs(const std::string& model_bytes, const std::vecto
   ASSERT_TRUE(a.ok()) << a.status().to_string();
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   ASSERT_EQ(a->size(), b->size());
-  for (size_t i = 0; i < a->size(); ++i) EXPECT_EQ(compare_tensors((*b)[i].tensor, (*a)[i].tensor, 0.0), "") << i;
+  for (size_t i = 0; i < a->size(); ++i) EXPECT_EQ(compare_tensors((*b)[i].tensor, (*a)[i].tensor, tol), "") << i;
 }
 
 inline int count_op(const Graph& g, const std::string& op) {

@@ -1,0 +1,200 @@
+#include "graph/passes/fuse_linear_epilogue.h"
+
+#include <cmath>
+
+#include "ops/linear.h"
+
+namespace sparsert::passes {
+namespace {
+
+// The one node reading v, when v is not a graph output; else -1.
+NodeId sole_consumer(const Graph& g, ValueId v) {
+  const Value& val = g.value(v);
+  if (val.is_graph_output || val.consumers.size() != 1) return -1;
+  return val.consumers[0];
+}
+
+bool is_op(const Graph& g, NodeId n, const char* op) {
+  return n >= 0 && g.node(n).op_type == op && g.node(n).domain.empty();
+}
+
+// The input of binary node n that is not `v` (kNoValue when both or neither are).
+ValueId other_input(const Graph& g, NodeId n, ValueId v) {
+  const Node& node = g.node(n);
+  if (node.inputs.size() != 2) return kNoValue;
+  if (node.inputs[0] == v && node.inputs[1] != v) return node.inputs[1];
+  if (node.inputs[1] == v && node.inputs[0] != v) return node.inputs[0];
+  return kNoValue;
+}
+
+bool is_float_scalar(const Graph& g, ValueId v, double want, double tol) {
+  if (v == kNoValue || !g.value(v).constant) return false;
+  const Tensor& t = *g.value(v).constant;
+  return t.dtype() == DType::kFloat32 && t.num_elements() == 1 && std::fabs(t.data<float>()[0] - want) <= tol;
+}
+
+// A constant float bias of N elements broadcasting along the last axis only.
+bool is_bias(const Graph& g, ValueId v, int64_t n) {
+  if (v == kNoValue || !g.value(v).constant) return false;
+  const Tensor& t = *g.value(v).constant;
+  if (t.dtype() != DType::kFloat32 || t.num_elements() != n || t.rank() < 1 || t.shape().back() != n) return false;
+  return true;
+}
+
+bool same_known_dims(const ValueType& a, const ValueType& b) {
+  if (!a.has_shape || !b.has_shape || a.dims.size() != b.dims.size()) return false;
+  for (size_t i = 0; i < a.dims.size(); ++i) {
+    const Dim &x = a.dims[i], &y = b.dims[i];
+    if (x.is_static() != y.is_static()) return false;
+    if (x.is_static() ? x.value != y.value : (x.symbol.empty() || x.symbol != y.symbol)) return false;
+  }
+  return true;
+}
+
+// True when `v` is computed from node `target` (walking producers backwards).
+bool depends_on(const Graph& g, ValueId v, NodeId target) {
+  std::vector<ValueId> stack = {v};
+  std::vector<bool> seen(g.num_values(), false);
+  while (!stack.empty()) {
+    const ValueId cur = stack.back();
+    stack.pop_back();
+    if (cur == kNoValue || seen[cur]) continue;
+    seen[cur] = true;
+    const NodeId p = g.value(cur).producer;
+    if (p < 0) continue;
+    if (p == target) return true;
+    for (ValueId in : g.node(p).inputs) stack.push_back(in);
+  }
+  return false;
+}
+
+struct Match {
+  NodeId matmul = -1;
+  std::vector<NodeId> fused;  // every node the Linear replaces
+  ValueId bias = kNoValue, residual = kNoValue, out = kNoValue;
+  LinearActivation act = LinearActivation::kNone;
+};
+
+// GELU after value y: the Gelu op, or x * 0.5 * (1 + erf(x / sqrt(2))) as
+// Div(y, 1.414..) -> Erf -> Add(1) -> Mul(y, .) -> Mul(., 0.5).
+bool match_gelu(const Graph& g, ValueId y, Match& m) {
+  const Value& v = g.value(y);
+  if (v.is_graph_output) return false;
+  if (v.consumers.size() == 1) {
+    const Node& n = g.node(v.consumers[0]);
+    const bool gelu = n.op_type == "Gelu" && (n.domain.empty() || n.domain == "com.microsoft");
+    if (!gelu) return false;
+    auto approx = n.attrs.get_string("approximate", "none");
+    if (!approx.ok() || (*approx != "none" && *approx != "tanh")) return false;
+    m.act = *approx == "tanh" ? LinearActivation::kGeluTanh : LinearActivation::kGeluErf;
+    m.fused.push_back(v.consumers[0]);
+    m.out = n.outputs[0];
+    return true;
+  }
+  if (v.consumers.size() != 2) return false;
+  for (int first = 0; first < 2; ++first) {
+    const NodeId scale = v.consumers[first], mul = v.consumers[1 - first];
+    const bool div = is_op(g, scale, "Div") && g.node(scale).inputs[0] == y &&
+                     is_float_scalar(g, g.node(scale).inputs[1], std::sqrt(2.0), 1e-4);
+    const bool mul_inv = is_op(g, scale, "Mul") && is_float_scalar(g, other_input(g, scale, y), 1.0 / std::sqrt(2.0), 1e-4);
+    if (!div && !mul_inv) continue;
+    const NodeId erf = sole_consumer(g, g.node(scale).outputs[0]);
+    if (!is_op(g, erf, "Erf")) continue;
+    const ValueId e = g.node(erf).outputs[0];
+    const NodeId add = sole_consumer(g, e);
+    if (!is_op(g, add, "Add") || !is_float_scalar(g, other_input(g, add, e), 1.0, 1e-6)) continue;
+    const ValueId one_plus = g.node(add).outputs[0];
+    if (sole_consumer(g, one_plus) != mul || !is_op(g, mul, "Mul") || other_input(g, mul, y) != one_plus) continue;
+    const ValueId prod = g.node(mul).outputs[0];
+    const NodeId half = sole_consumer(g, prod);
+    if (!is_op(g, half, "Mul") || !is_float_scalar(g, other_input(g, half, prod), 0.5, 1e-6)) continue;
+    m.act = LinearActivation::kGeluErf;
+    m.fused.insert(m.fused.end(), {scale, erf, add, mul, half});
+    m.out = g.node(half).outputs[0];
+    return true;
+  }
+  return false;
+}
+
+bool match(const Graph& g, NodeId mm, Match& m) {
+  const Node& node = g.node(mm);
+  if (node.op_type != "MatMul" || !node.domain.empty() || node.inputs.size() != 2) return false;
+  const Value &x = g.value(node.inputs[0]), &w = g.value(node.inputs[1]);
+  if (x.constant || !w.constant || w.constant->dtype() != DType::kFloat32 || w.constant->rank() != 2) return false;
+  if (x.type.dtype != DType::kFloat32 || !x.type.has_shape || x.type.dims.empty()) return false;
+  const int64_t n = w.constant->dim(1);
+  m = Match{};
+  m.matmul = mm;
+  m.fused = {mm};
+  m.out = node.outputs[0];
+  // Bias.
+  NodeId c = sole_consumer(g, m.out);
+  if (is_op(g, c, "Add") && is_bias(g, other_input(g, c, m.out), n)) {
+    m.bias = other_input(g, c, m.out);
+    m.fused.push_back(c);
+    m.out = g.node(c).outputs[0];
+  }
+  // Activation.
+  c = sole_consumer(g, m.out);
+  if (is_op(g, c, "Relu")) {
+    m.act = LinearActivation::kRelu;
+    m.fused.push_back(c);
+    m.out = g.node(c).outputs[0];
+  } else {
+    Match trial = m;
+    if (match_gelu(g, m.out, trial)) m = trial;
+  }
+  // Residual.
+  c = sole_consumer(g, m.out);
+  if (is_op(g, c, "Add")) {
+    const ValueId r = other_input(g, c, m.out);
+    const ValueId sum = g.node(c).outputs[0];
+    if (r != kNoValue && !g.value(r).constant && g.value(r).type.dtype == DType::kFloat32 &&
+        same_known_dims(g.value(r).type, g.value(m.out).type) && same_known_dims(g.value(sum).type, g.value(m.out).type) &&
+        !depends_on(g, r, mm)) {
+      m.residual = r;
+      m.fused.push_back(c);
+      m.out = sum;
+    }
+  }
+  return m.fused.size() > 1;  // a bare MatMul stays a MatMul
+}
+
+}  // namespace
+
+StatusOr<int> run_fuse_linear_epilogue(Graph& g, PassContext&) {
+  std::vector<Match> matches;
+  std::vector<bool> claimed(g.num_nodes(), false);
+  for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
+    Match m;
+    if (!match(g, id, m)) continue;
+    bool free = true;
+    for (NodeId f : m.fused) free = free && !claimed[f];
+    if (!free) continue;
+    for (NodeId f : m.fused) claimed[f] = true;
+    matches.push_back(std::move(m));
+  }
+  if (matches.empty()) return 0;
+  // New nodes first (so the weights keep a reader), then the replaced ones go;
+  // remove_nodes rebuilds every producer/consumer link.
+  for (const Match& m : matches) {
+    const Node& mm = g.node(m.matmul);
+    Node lin;
+    lin.name = mm.name;
+    lin.op_type = "Linear";
+    lin.domain = kSparsertDomain;
+    lin.opset = 1;
+    lin.inputs = {mm.inputs[0], mm.inputs[1], m.bias, m.residual};
+    while (lin.inputs.size() > 2 && lin.inputs.back() == kNoValue) lin.inputs.pop_back();
+    lin.outputs = {m.out};
+    lin.attrs.set("activation", std::string(linear_activation_name(m.act)));
+    g.add_node(std::move(lin));
+  }
+  std::vector<bool> remove(g.num_nodes(), false);
+  for (const Match& m : matches)
+    for (NodeId f : m.fused) remove[f] = true;
+  g.remove_nodes(remove);
+  return static_cast<int>(matches.size());
+}
+
+}  // namespace sparsert::passes

@@ -1,0 +1,101 @@
+#include "ops/linear.h"
+
+#include <cmath>
+
+#include "ops/op_util.h"
+#include "ops/register_all.h"
+#include "ops/registry.h"
+#include "ops/shape_rules_util.h"
+
+namespace sparsert {
+
+StatusOr<LinearActivation> linear_activation(const Node& node) {
+  SPARSERT_ASSIGN_OR_RETURN(std::string a, node.attrs.get_string("activation", "none"));
+  if (a == "none") return LinearActivation::kNone;
+  if (a == "relu") return LinearActivation::kRelu;
+  if (a == "gelu_erf") return LinearActivation::kGeluErf;
+  if (a == "gelu_tanh") return LinearActivation::kGeluTanh;
+  return InvalidArgument(node.describe(), ": activation must be none, relu, gelu_erf or gelu_tanh, got '", a, "'");
+}
+
+const char* linear_activation_name(LinearActivation a) {
+  switch (a) {
+    case LinearActivation::kNone: return "none";
+    case LinearActivation::kRelu: return "relu";
+    case LinearActivation::kGeluErf: return "gelu_erf";
+    case LinearActivation::kGeluTanh: return "gelu_tanh";
+  }
+  return "?";
+}
+
+namespace {
+
+Status linear_reference(KernelContext& ctx) {
+  for (int i = 0; i < 4; ++i)
+    if (ctx.input(i)) SPARSERT_RETURN_IF_ERROR(expect_input(ctx, i, {DType::kFloat32}));
+  SPARSERT_ASSIGN_OR_RETURN(LinearActivation act, linear_activation(ctx.node()));
+  const Tensor& x = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  if (w.rank() != 2 || x.rank() < 1 || x.shape().back() != w.dim(0))
+    return InvalidArgument(ctx.node().describe(), ": X ", x.type_string(), " and W ", w.type_string(),
+                           " do not multiply (X's last dim must be W's first)");
+  const int64_t K = w.dim(0), N = w.dim(1);
+  const Tensor* bias = ctx.input(2);
+  const Tensor* residual = ctx.input(3);
+  if (bias && bias->num_elements() != N)
+    return InvalidArgument(ctx.node().describe(), ": bias has ", bias->num_elements(), " elements, expected ", N);
+  Shape out(x.shape().begin(), x.shape().end() - 1);
+  out.push_back(N);
+  if (residual && residual->shape() != out)
+    return InvalidArgument(ctx.node().describe(), ": residual is ", residual->type_string(), ", expected the output's shape ",
+                           shape_to_string(out));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out));
+  const int64_t M = K == 0 ? x.num_elements() : x.num_elements() / K;
+  const float* px = x.data<float>();
+  const float* pw = w.data<float>();
+  float* py = y->data<float>();
+  for (int64_t m = 0; m < M; ++m) {
+    float* row = py + m * N;
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = px[m * K + k];
+      for (int64_t n = 0; n < N; ++n) row[n] += a * pw[k * N + n];
+    }
+    for (int64_t n = 0; n < N; ++n) {
+      double v = row[n];
+      if (bias) v += bias->data<float>()[n];
+      switch (act) {
+        case LinearActivation::kNone: break;
+        case LinearActivation::kRelu: v = std::max(v, 0.0); break;
+        case LinearActivation::kGeluErf: v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); break;
+        case LinearActivation::kGeluTanh:
+          v = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+          break;
+      }
+      if (residual) v += residual->data<float>()[m * N + n];
+      row[n] = static_cast<float>(v);
+    }
+  }
+  return Status::OK();
+}
+
+Status linear_rule(InferContext& c) {
+  const ValueType &x = c.input(0), &w = c.input(1);
+  if (!shape_rules::known(x) || !shape_rules::known(w) || x.dims.empty() || w.dims.size() != 2) {
+    c.set_output_rank_unknown(0, DType::kFloat32);
+    return Status::OK();
+  }
+  std::vector<Dim> out(x.dims.begin(), x.dims.end() - 1);
+  out.push_back(w.dims[1]);
+  c.set_output(0, DType::kFloat32, std::move(out));
+  return Status::OK();
+}
+
+}  // namespace
+
+void register_linear_ops(OpRegistry& r) {
+  OpSchema s{kSparsertDomain, "Linear", 2, 4, 1, 1, linear_reference};
+  s.infer = linear_rule;
+  r.add(std::move(s));
+}
+
+}  // namespace sparsert
