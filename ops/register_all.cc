@@ -26,6 +26,7 @@ void register_all_ops(OpRegistry& r) {
   register_onednn_conv_impls(r);
   register_onednn_int8_impls(r);
   register_fast_impls(r);
+  register_fast_layout_impls(r);
   register_fast_int8_impls(r);  // after oneDNN's int8 path, which it backs up
   // Element-wise unary ops whose kernels (reference loops and ops/fast, which
   // copies its input when aliased) are safe with the output on the input.

@@ -27,5 +27,6 @@ void register_onednn_impls(OpRegistry& r);
 void register_onednn_conv_impls(OpRegistry& r);
 void register_onednn_int8_impls(OpRegistry& r);
 void register_fast_impls(OpRegistry& r);
+void register_fast_layout_impls(OpRegistry& r);
 void register_fast_int8_impls(OpRegistry& r);
 }  // namespace sparsert

@@ -1,0 +1,108 @@
+// Fast f32 Transpose for permutations that bring the last axis to the
+// second-to-last place (attention's K^T) through 8x8 register transposes, and LayerNormalization over the
+// last axis in float with loops GCC vectorizes. Registered ahead of the
+// reference kernels; other permutations, axes and dtypes run the reference.
+#include <cmath>
+
+#include "jit/isa.h"
+#include "jit/spmm/spmm_transpose.h"
+#include "ops/op_util.h"
+#include "ops/register_all.h"
+#include "ops/registry.h"
+
+namespace sparsert {
+namespace {
+
+// Permutations whose output's second-to-last axis is the input's last axis
+// (swap of the last two axes; attention's K^T as PyTorch exports it, perm
+// [0,2,3,1]): every output matrix [.., D, S] is a 2-D transpose of an input
+// matrix whose rows are `rows_stride` apart.
+StatusOr<KernelFn> transpose_to_last_two(const Node& n, const Graph&, const ImplContext& ictx) {
+  auto perm_or = n.attrs.get_ints("perm", {});
+  if (!perm_or.ok() || perm_or->size() < 2) return Unimplemented("needs an explicit perm of rank >= 2");
+  const std::vector<int64_t> perm = *perm_or;
+  const int64_t rank = static_cast<int64_t>(perm.size());
+  if (perm[rank - 2] != rank - 1 || perm[rank - 1] == rank - 1)
+    return Unimplemented("perm does not move the last axis to second-to-last");
+  const bool avx2 = jit::may_use(jit::kIsaAvx2, ictx.isa_cap);
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([avx2, ref, perm, rank](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != DType::kFloat32 || x.rank() != rank) return ref(ctx);
+    std::vector<bool> seen(static_cast<size_t>(rank), false);
+    for (int64_t p : perm) {
+      if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) return ref(ctx);  // it names the bad perm
+      seen[static_cast<size_t>(p)] = true;
+    }
+    Shape out(static_cast<size_t>(rank));
+    for (int64_t i = 0; i < rank; ++i) out[i] = x.dim(static_cast<int>(perm[i]));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
+    if (y->num_elements() == 0) return Status::OK();
+    const std::vector<int64_t> in_strides = contiguous_strides(x.shape());
+    const int64_t cols = x.dim(static_cast<int>(rank - 1));           // input's last axis
+    const int64_t rows = x.dim(static_cast<int>(perm[rank - 1]));     // becomes the output's last
+    const int64_t rows_stride = in_strides[static_cast<size_t>(perm[rank - 1])];
+    const int64_t matrices = y->num_elements() / (rows * cols);
+    const float* src = x.data<float>();
+    float* dst = y->data<float>();
+    parallel_for(matrices, 1, [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; ++m) {
+        int64_t rest = m, offset = 0;  // the input offset of output matrix m (outer axes, last varies fastest)
+        for (int64_t i = rank - 3; i >= 0; --i) {
+          offset += (rest % out[i]) * in_strides[static_cast<size_t>(perm[i])];
+          rest /= out[i];
+        }
+        jit::transpose32(src + offset, rows_stride, rows, cols, dst + m * rows * cols, rows, avx2);
+      }
+    });
+    return Status::OK();
+  });
+}
+
+// One row: float two-pass mean/variance (rows are ~1e3 wide: float sums lose
+// ~1e-7 relative, far inside the 1e-4 budget), then the affine map.
+void layer_norm_row(const float* __restrict x, const float* __restrict scale, const float* __restrict bias,
+                    float* __restrict y, int64_t n, float eps) noexcept {
+  float sum = 0.f;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const float mean = sum / static_cast<float>(n);
+  float sq = 0.f;
+  for (int64_t i = 0; i < n; ++i) sq += (x[i] - mean) * (x[i] - mean);
+  const float inv_std = 1.f / std::sqrt(sq / static_cast<float>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv_std * scale[i] + bias[i];
+}
+
+StatusOr<KernelFn> layer_norm_last_axis(const Node& n, const Graph& g, const ImplContext&) {
+  SPARSERT_ASSIGN_OR_RETURN(int64_t axis, n.attrs.get_int("axis", -1));
+  SPARSERT_ASSIGN_OR_RETURN(float eps, n.attrs.get_float("epsilon", 1e-5f));
+  if (n.outputs.size() > 1) return Unimplemented("mean / inv_std_dev outputs are wanted");
+  if (n.inputs.size() < 3 || n.inputs[2] == kNoValue) return Unimplemented("no bias input");
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([axis, eps, ref](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    const Tensor& scale = *ctx.input(1);
+    const Tensor& bias = *ctx.input(2);
+    if (x.dtype() != DType::kFloat32 || scale.dtype() != DType::kFloat32 || bias.dtype() != DType::kFloat32 ||
+        x.rank() < 1 || (axis != -1 && axis != x.rank() - 1))
+      return ref(ctx);
+    const int64_t w = x.shape().back();
+    if (w == 0 || scale.num_elements() != w || bias.num_elements() != w) return ref(ctx);  // it names the problem
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
+    const float* px = x.data<float>();
+    float* py = y->data<float>();
+    parallel_for(x.num_elements() / w, std::max<int64_t>(1, 8192 / w), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        layer_norm_row(px + r * w, scale.data<float>(), bias.data<float>(), py + r * w, w, eps);
+    });
+    return Status::OK();
+  });
+}
+
+}  // namespace
+
+void register_fast_layout_impls(OpRegistry& r) {
+  r.add_impl("", "Transpose", {"fast_transpose_f32", transpose_to_last_two});
+  r.add_impl("", "LayerNormalization", {"fast_layer_norm_f32", layer_norm_last_axis});
+}
+
+}  // namespace sparsert
