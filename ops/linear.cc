@@ -28,6 +28,17 @@ const char* linear_activation_name(LinearActivation a) {
   return "?";
 }
 
+double apply_linear_activation(LinearActivation a, double v) {
+  switch (a) {
+    case LinearActivation::kNone: return v;
+    case LinearActivation::kRelu: return std::max(v, 0.0);
+    case LinearActivation::kGeluErf: return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    case LinearActivation::kGeluTanh:
+      return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+  }
+  return v;
+}
+
 namespace {
 
 Status linear_reference(KernelContext& ctx) {
@@ -63,14 +74,7 @@ Status linear_reference(KernelContext& ctx) {
     for (int64_t n = 0; n < N; ++n) {
       double v = row[n];
       if (bias) v += bias->data<float>()[n];
-      switch (act) {
-        case LinearActivation::kNone: break;
-        case LinearActivation::kRelu: v = std::max(v, 0.0); break;
-        case LinearActivation::kGeluErf: v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); break;
-        case LinearActivation::kGeluTanh:
-          v = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
-          break;
-      }
+      v = apply_linear_activation(act, v);
       if (residual) v += residual->data<float>()[m * N + n];
       row[n] = static_cast<float>(v);
     }

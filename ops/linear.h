@@ -7,6 +7,16 @@
 //   attribute activation: "none" | "relu" | "gelu_erf" | "gelu_tanh"
 // Order: bias, then the activation, then the residual (BERT's
 // LayerNorm(dense(x) + x) and FFN GELU(dense(x)) both fit).
+//
+// com.sparsert IntegerLinear: the same epilogue after an exact int8 product,
+// the fused form of ORT's dynamic quantization (MatMulInteger -> Cast ->
+// Mul(x_scale * w_scale) -> Add bias ...):
+//   Y = activation(float(sum_k (Xq - x_zero_point) * Wq) * (x_scale * w_scale[n]) + bias) + residual
+//   inputs:  Xq uint8 [..., K]; Wq int8 [K, N] (constant, zero point 0);
+//            x_zero_point uint8 scalar; x_scale float scalar; w_scale float
+//            constant of 1 or N elements; bias float [N] (optional);
+//            residual float of Y's shape (optional)
+//   attribute activation as for Linear.
 #pragma once
 
 #include "base/status.h"
@@ -20,5 +30,7 @@ enum class LinearActivation { kNone, kRelu, kGeluErf, kGeluTanh };
 
 StatusOr<LinearActivation> linear_activation(const Node& node);
 const char* linear_activation_name(LinearActivation a);
+// The activation in double with exact std::erf / std::tanh (reference kernels).
+double apply_linear_activation(LinearActivation a, double v);
 
 }  // namespace sparsert

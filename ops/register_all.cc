@@ -9,6 +9,7 @@ void register_all_ops(OpRegistry& r) {
   register_elementwise_unary_ops(r);
   register_matmul_ops(r);
   register_linear_ops(r);
+  register_integer_linear_ops(r);
   register_shape_ops(r);
   register_gather_slice_ops(r);
   register_normalization_ops(r);
@@ -27,6 +28,7 @@ void register_all_ops(OpRegistry& r) {
   register_onednn_int8_impls(r);
   register_fast_impls(r);
   register_fast_layout_impls(r);
+  register_fast_quantize_impls(r);
   register_fast_int8_impls(r);  // after oneDNN's int8 path, which it backs up
   // Element-wise unary ops whose kernels (reference loops and ops/fast, which
   // copies its input when aliased) are safe with the output on the input.

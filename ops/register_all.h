@@ -9,6 +9,7 @@ void register_elementwise_binary_ops(OpRegistry& r);
 void register_elementwise_unary_ops(OpRegistry& r);
 void register_matmul_ops(OpRegistry& r);
 void register_linear_ops(OpRegistry& r);
+void register_integer_linear_ops(OpRegistry& r);
 void register_shape_ops(OpRegistry& r);
 void register_gather_slice_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
@@ -28,5 +29,6 @@ void register_onednn_conv_impls(OpRegistry& r);
 void register_onednn_int8_impls(OpRegistry& r);
 void register_fast_impls(OpRegistry& r);
 void register_fast_layout_impls(OpRegistry& r);
+void register_fast_quantize_impls(OpRegistry& r);
 void register_fast_int8_impls(OpRegistry& r);
 }  // namespace sparsert

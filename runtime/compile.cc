@@ -71,6 +71,8 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
   passes::PassContext pctx;
   pctx.disabled = options.disabled_passes;
   pctx.verbose = options.verbose;
+  pctx.sparse = sparse;
+  pctx.isa_cap = plan->isa_cap;
   SPARSERT_RETURN_IF_ERROR(passes::run_pipeline(graph, pctx, options.optimization_level));
   plan->pass_log = pctx.log;
 

@@ -69,8 +69,10 @@ bool depends_on(const Graph& g, ValueId v, NodeId target) {
 }
 
 struct Match {
-  NodeId matmul = -1;
-  std::vector<NodeId> fused;  // every node the Linear replaces
+  NodeId matmul = -1;         // the MatMul or MatMulInteger
+  bool integer = false;       // MatMulInteger head -> IntegerLinear
+  ValueId x_scale = kNoValue, w_scale = kNoValue;  // integer head only
+  std::vector<NodeId> fused;  // every node the fused node replaces
   ValueId bias = kNoValue, residual = kNoValue, out = kNoValue;
   LinearActivation act = LinearActivation::kNone;
 };
@@ -116,17 +118,76 @@ bool match_gelu(const Graph& g, ValueId y, Match& m) {
   return false;
 }
 
-bool match(const Graph& g, NodeId mm, Match& m) {
+// MatMul(X, W constant 2-D float).
+bool match_float_head(const Graph& g, NodeId mm, Match& m, int64_t* n) {
   const Node& node = g.node(mm);
   if (node.op_type != "MatMul" || !node.domain.empty() || node.inputs.size() != 2) return false;
   const Value &x = g.value(node.inputs[0]), &w = g.value(node.inputs[1]);
   if (x.constant || !w.constant || w.constant->dtype() != DType::kFloat32 || w.constant->rank() != 2) return false;
   if (x.type.dtype != DType::kFloat32 || !x.type.has_shape || x.type.dims.empty()) return false;
-  const int64_t n = w.constant->dim(1);
-  m = Match{};
-  m.matmul = mm;
+  *n = w.constant->dim(1);
   m.fused = {mm};
   m.out = node.outputs[0];
+  return true;
+}
+
+// ORT's dynamic quantization of one MatMul: (xq, x_scale, x_zp) =
+// DynamicQuantizeLinear(x); MatMulInteger(xq, Wq, x_zp[, w_zp = 0]) -> Cast to
+// float -> Mul by s = Mul(x_scale, w_scale constant). Only where the sparse
+// kernels will run it (the cost model, under the session's policy): the fused
+// op has no dense int8 implementation, and the unfused chain keeps its own.
+bool match_integer_head(const Graph& g, NodeId mm, const PassContext& ctx, Match& m, int64_t* n) {
+  const Node& node = g.node(mm);
+  if (node.op_type != "MatMulInteger" || !node.domain.empty() || node.inputs.size() < 3) return false;
+  const Value& w = g.value(node.inputs[1]);
+  if (!w.constant || w.constant->dtype() != DType::kInt8 || w.constant->rank() != 2) return false;
+  if (node.inputs.size() > 3 && node.inputs[3] != kNoValue) {
+    const Value& wz = g.value(node.inputs[3]);
+    if (!wz.constant) return false;
+    for (int64_t i = 0; i < wz.constant->num_elements(); ++i)
+      if (wz.constant->element_as_int64(i) != 0) return false;
+  }
+  const NodeId dql = g.value(node.inputs[0]).producer;
+  if (dql < 0 || g.node(dql).op_type != "DynamicQuantizeLinear" || g.node(dql).outputs.size() != 3 ||
+      g.node(dql).outputs[0] != node.inputs[0] || g.node(dql).outputs[2] != node.inputs[2])
+    return false;
+  const ValueId x_scale = g.node(dql).outputs[1];
+  const NodeId cast = sole_consumer(g, node.outputs[0]);
+  if (!is_op(g, cast, "Cast")) return false;
+  auto to = g.node(cast).attrs.get_int("to");
+  if (!to.ok() || *to != static_cast<int64_t>(DType::kFloat32)) return false;
+  const ValueId casted = g.node(cast).outputs[0];
+  const NodeId scale_mul = sole_consumer(g, casted);
+  if (!is_op(g, scale_mul, "Mul")) return false;
+  const ValueId s = other_input(g, scale_mul, casted);
+  if (s == kNoValue || g.value(s).is_graph_output) return false;
+  const NodeId s_node = g.value(s).producer;
+  if (!is_op(g, s_node, "Mul")) return false;
+  const ValueId w_scale = other_input(g, s_node, x_scale);
+  if (w_scale == kNoValue || !g.value(w_scale).constant || g.value(w_scale).constant->dtype() != DType::kFloat32)
+    return false;
+  const int64_t cols = w.constant->dim(1);
+  const int64_t scales = g.value(w_scale).constant->num_elements();
+  if (scales != 1 && scales != cols) return false;
+  const SparseChoice choice = choose_sparse_s8(w.constant->data<int8_t>(), cols, w.constant->dim(0), 1, cols,
+                                               ctx.isa_cap, ctx.sparse);
+  if (!choice.sparse) return false;
+  *n = cols;
+  m.integer = true;
+  m.x_scale = x_scale;
+  m.w_scale = w_scale;
+  m.fused = {mm, cast, scale_mul};
+  if (g.value(s).consumers.size() == 1) m.fused.push_back(s_node);  // s feeds only this chain
+  m.out = g.node(scale_mul).outputs[0];
+  return true;
+}
+
+bool match(const Graph& g, NodeId mm, const PassContext& ctx, Match& m) {
+  m = Match{};
+  m.matmul = mm;
+  int64_t n = 0;
+  if (!match_float_head(g, mm, m, &n) && !match_integer_head(g, mm, ctx, m, &n)) return false;
+  const size_t head = m.fused.size();
   // Bias.
   NodeId c = sole_consumer(g, m.out);
   if (is_op(g, c, "Add") && is_bias(g, other_input(g, c, m.out), n)) {
@@ -157,17 +218,17 @@ bool match(const Graph& g, NodeId mm, Match& m) {
       m.out = sum;
     }
   }
-  return m.fused.size() > 1;  // a bare MatMul stays a MatMul
+  return m.integer || m.fused.size() > head;  // a bare MatMul stays a MatMul
 }
 
 }  // namespace
 
-StatusOr<int> run_fuse_linear_epilogue(Graph& g, PassContext&) {
+StatusOr<int> run_fuse_linear_epilogue(Graph& g, PassContext& ctx) {
   std::vector<Match> matches;
   std::vector<bool> claimed(g.num_nodes(), false);
   for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
     Match m;
-    if (!match(g, id, m)) continue;
+    if (!match(g, id, ctx, m)) continue;
     bool free = true;
     for (NodeId f : m.fused) free = free && !claimed[f];
     if (!free) continue;
@@ -181,11 +242,16 @@ StatusOr<int> run_fuse_linear_epilogue(Graph& g, PassContext&) {
     const Node& mm = g.node(m.matmul);
     Node lin;
     lin.name = mm.name;
-    lin.op_type = "Linear";
     lin.domain = kSparsertDomain;
     lin.opset = 1;
-    lin.inputs = {mm.inputs[0], mm.inputs[1], m.bias, m.residual};
-    while (lin.inputs.size() > 2 && lin.inputs.back() == kNoValue) lin.inputs.pop_back();
+    if (m.integer) {
+      lin.op_type = "IntegerLinear";
+      lin.inputs = {mm.inputs[0], mm.inputs[1], mm.inputs[2], m.x_scale, m.w_scale, m.bias, m.residual};
+    } else {
+      lin.op_type = "Linear";
+      lin.inputs = {mm.inputs[0], mm.inputs[1], m.bias, m.residual};
+    }
+    while (lin.inputs.back() == kNoValue) lin.inputs.pop_back();
     lin.outputs = {m.out};
     lin.attrs.set("activation", std::string(linear_activation_name(m.act)));
     g.add_node(std::move(lin));

@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "graph/graph.h"
+#include "ops/sparse/sparse_cost_model.h"
 
 namespace sparsert::passes {
 
@@ -19,6 +20,10 @@ struct PassContext {
   std::vector<std::string> log;
   // Constant folding refuses to materialize outputs larger than this.
   size_t max_folded_bytes = size_t{64} << 20;
+  // Lowering passes that only pay off on the sparse kernels ask the same cost
+  // model the kernels do, under the session's policy and ISA cap.
+  SparsePolicy sparse;
+  uint32_t isa_cap = 0;
 };
 
 }  // namespace sparsert::passes

@@ -4,6 +4,8 @@
 //    constant B (transB either way) and a constant bias C of N elements.
 //  - sparse_linear_f32 for com.sparsert Linear: the same with the activation
 //    and the residual add in the kernel's epilogue.
+//  - sparse_integer_linear_u8s8 for com.sparsert IntegerLinear: the exact
+//    product, then dequantization, bias, activation and residual in the epilogue.
 //  - sparse_matmul_integer_u8s8: MatMulInteger with u8 A, constant 2-D int8 B
 //    whose zero point is 0 (a sparse weight's zeros are its zero point), exact.
 // Each declines unless the cost model (sparse_cost_model.h) expects the sparse
@@ -113,28 +115,100 @@ StatusOr<KernelFn> sparse_gemm_f32(const Node& n, const Graph& g, const ImplCont
   return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), true);
 }
 
+StatusOr<jit::PostOpChain> epilogue_chain(const Node& n, size_t bias_input);
+
 StatusOr<KernelFn> sparse_linear_fused(const Node& n, const Graph& g, const ImplContext& ictx) {
   const Tensor* w = constant_input(n, g, 1);
   if (!w) return Unimplemented("W is not a constant");
   if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
     return Unimplemented("W is ", w->type_string(), ", needs a non-empty 2-D float constant");
   std::optional<Tensor> bias;
-  jit::PostOpChain post{};
-  int i = 0;
   if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
     const Tensor* c = constant_input(n, g, 2);
     if (!c) return Unimplemented("bias is not a constant");
     if (c->dtype() != DType::kFloat32 || c->num_elements() != w->dim(1)) return Unimplemented("bias is ", c->type_string());
     bias = *c;
-    post[i++] = PostOp::kBias;
   }
+  SPARSERT_ASSIGN_OR_RETURN(jit::PostOpChain post, epilogue_chain(n, 2));
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, post, ictx));
+  return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), false);
+}
+
+// The epilogue chain of a Linear / IntegerLinear node: bias (input bias_input,
+// when present), the activation attribute, residual (input bias_input + 1).
+StatusOr<jit::PostOpChain> epilogue_chain(const Node& n, size_t bias_input) {
+  jit::PostOpChain post{};
+  int i = 0;
+  if (n.inputs.size() > bias_input && n.inputs[bias_input] != kNoValue) post[i++] = PostOp::kBias;
   SPARSERT_ASSIGN_OR_RETURN(LinearActivation act, linear_activation(n));
   if (act == LinearActivation::kRelu) post[i++] = PostOp::kRelu;
   if (act == LinearActivation::kGeluErf) post[i++] = PostOp::kGeluErf;
   if (act == LinearActivation::kGeluTanh) post[i++] = PostOp::kGeluTanh;
-  if (n.inputs.size() > 3 && n.inputs[3] != kNoValue) post[i++] = PostOp::kResidualAdd;
-  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, post, ictx));
-  return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), false);
+  if (n.inputs.size() > bias_input + 1 && n.inputs[bias_input + 1] != kNoValue) post[i++] = PostOp::kResidualAdd;
+  return post;
+}
+
+StatusOr<KernelFn> sparse_integer_linear(const Node& n, const Graph& g, const ImplContext& ictx) {
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w) return Unimplemented("W is not a constant");
+  if (w->dtype() != DType::kInt8 || w->rank() != 2 || w->num_elements() == 0)
+    return Unimplemented("W is ", w->type_string(), ", needs non-empty 2-D int8");
+  const int64_t K = w->dim(0), N = w->dim(1);
+  const Tensor* w_scale = constant_input(n, g, 4);
+  if (!w_scale || w_scale->dtype() != DType::kFloat32 || (w_scale->num_elements() != 1 && w_scale->num_elements() != N))
+    return Unimplemented("w_scale is not a float constant of 1 or ", N, " elements");
+  std::optional<Tensor> bias;
+  if (n.inputs.size() > 5 && n.inputs[5] != kNoValue) {
+    const Tensor* c = constant_input(n, g, 5);
+    if (!c || c->dtype() != DType::kFloat32 || c->num_elements() != N) return Unimplemented("bias is not a float constant of ", N);
+    bias = *c;
+  }
+  SPARSERT_ASSIGN_OR_RETURN(jit::PostOpChain post, epilogue_chain(n, 5));
+  const SparseChoice choice = choose_sparse_s8(w->data<int8_t>(), N, K, 1, N, ictx.isa_cap, ictx.sparse);
+  if (!choice.sparse) return Unimplemented("dense is faster: ", choice.why);
+  SpmmDesc d;
+  d.n = N;
+  d.k = K;
+  d.dtype = SpmmDType::kU8S8;
+  d.out = SpmmOut::kF32;
+  d.band_rows = choice.band_rows;
+  d.post = post;
+  d.isa_cap = ictx.isa_cap;
+  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, Spmm::create(d, w->raw_data(), 1, N));
+  const Tensor scales = *w_scale;
+  const bool residual = n.inputs.size() > 6 && n.inputs[6] != kNoValue;
+  KernelFn ref = reference_kernel(n);
+  const int threads = ictx.threads;
+  return KernelFn([spmm, scales, bias, residual, ref, threads](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    const Tensor* zp = ctx.input(2);
+    const Tensor* xs = ctx.input(3);
+    const int64_t K = spmm->desc().k, N = spmm->desc().n;
+    if (x.dtype() != DType::kUInt8 || x.rank() < 1 || x.shape().back() != K || zp->dtype() != DType::kUInt8 ||
+        zp->num_elements() != 1 || xs->dtype() != DType::kFloat32 || xs->num_elements() != 1)
+      return ref(ctx);
+    Shape out(x.shape().begin(), x.shape().end() - 1);
+    out.push_back(N);
+    const Tensor* r = residual ? ctx.input(6) : nullptr;
+    if (r && (r->dtype() != DType::kFloat32 || r->shape() != out)) return ref(ctx);  // it names the mismatch
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
+    SpmmRunArgs a;
+    a.m = x.num_elements() / K;
+    a.x = x.raw_data();
+    a.ldx = K;
+    a.y = y->raw_data();
+    a.ldy = N;
+    a.x_zero_point = zp->data<uint8_t>()[0];
+    a.x_scale = xs->data<float>()[0];
+    a.w_scales = scales.data<float>();
+    a.w_scales_count = scales.num_elements();
+    if (bias) a.bias = bias->data<float>();
+    if (r) {
+      a.residual = r->data<float>();
+      a.ld_residual = N;
+    }
+    return spmm->run(a, threads);
+  });
 }
 
 StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
@@ -187,6 +261,7 @@ void register_sparse_impls(OpRegistry& r) {
   r.add_impl("", "MatMul", {"sparse_linear_f32", sparse_matmul_f32});
   r.add_impl("", "Gemm", {"sparse_linear_f32", sparse_gemm_f32});
   r.add_impl(kSparsertDomain, "Linear", {"sparse_linear_f32", sparse_linear_fused});
+  r.add_impl(kSparsertDomain, "IntegerLinear", {"sparse_integer_linear_u8s8", sparse_integer_linear});
   r.add_impl("", "MatMulInteger", {"sparse_matmul_integer_u8s8", sparse_matmul_integer_u8s8});
 }
 

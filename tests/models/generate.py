@@ -104,6 +104,12 @@ def gen_default(w: Writer) -> None:
         rel = f"bert_tiny_op17_{name}.onnx"
         fn(w.path("bert_tiny_op17.onnx"), w.path(rel))
         w.case(rel, bdims, tol=FP32_TOL, optimize=optimize)
+    # Pruned 4x1 then dynamically quantized: the sparse int8 path end to end
+    # (fuse_linear_epilogue writes IntegerLinear nodes on the sparse kernels).
+    pruned = w.pruned("bert_tiny_op17.onnx", 0.9, "4x1")
+    rel = pruned.replace(".onnx", "_dynamic_int8.onnx")
+    quantize.dynamic_int8(w.path(pruned), w.path(rel))
+    w.case(rel, bdims, tol=FP32_TOL)
     # The demo: `sparse_run` with no arguments runs these two.
     bert.export(w.path("demo/bert_tiny.onnx"), bert.TINY, 17)
     prune.prune_file(w.path("demo/bert_tiny.onnx"), w.path("demo/bert_tiny_4x1_90.onnx"), 0.9, "4x1")

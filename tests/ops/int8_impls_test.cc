@@ -106,3 +106,37 @@ TEST(FastInt8, int16_kernel_is_exact_on_random_shapes_and_zero_points) {
 
 }  // namespace
 }  // namespace sparsert
+
+namespace sparsert {
+namespace {
+
+// fast_dynamic_quantize_f32 is bit-identical to the reference: random data of
+// several signs and sizes (16-lane tails), exact .5 ties, all zeros.
+TEST(FastDynamicQuantize, bit_identical_to_the_reference) {
+  std::mt19937 rng(9);
+  auto model = [](int64_t n) {
+    testing::OnnxBuilder b;
+    b.input("x", onnx::TensorProto::FLOAT, {n}).output("y", onnx::TensorProto::UINT8);
+    b.output("s").output("z", onnx::TensorProto::UINT8);
+    b.node("DynamicQuantizeLinear", {"x"}, {"y", "s", "z"}, "dql");
+    return b.bytes();
+  };
+  for (int64_t n : {1, 15, 16, 17, 1000, 70001}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<float> x = testing::randn(n, rng);
+      for (float& v : x) {
+        if (kind == 1) v = std::fabs(v);                          // non-negative: zero point 0
+        if (kind == 2) v = -std::fabs(v) * 100.f;                 // non-positive: zero point 255
+        if (kind == 3) v = static_cast<float>(static_cast<int>(v * 4)) * 0.5f;  // many exact .5 ties
+      }
+      if (kind == 3) { x[0] = -127.5f; x[n > 1 ? 1 : 0] = 127.5f; }  // scale 1: x / scale ties at .5
+      auto r = testing::compare_with_reference(model(n), {{"x", Tensor::from_vector<float>({n}, x)}}, 0.0);
+      EXPECT_EQ(r.kernels, "fast_dynamic_quantize_f32 x1") << n << " " << kind;
+    }
+  }
+  auto zeros = testing::compare_with_reference(model(33), {{"x", Tensor::from_vector<float>({33}, std::vector<float>(33, 0.f))}}, 0.0);
+  EXPECT_EQ(zeros.kernels, "fast_dynamic_quantize_f32 x1");
+}
+
+}  // namespace
+}  // namespace sparsert

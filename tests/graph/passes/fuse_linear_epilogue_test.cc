@@ -194,3 +194,89 @@ TEST(LinearOp, reference_kernel_equals_the_unfused_chain) {
 
 }  // namespace
 }  // namespace sparsert
+
+namespace sparsert {
+namespace {
+
+// ORT's dynamic quantization of x[seq, K] * W + bias -> ReLU -> + r, with W
+// 4x1-pruned to `sparsity` and quantized symmetrically.
+std::string dynamic_int8_ffn(double sparsity, bool as_integer_linear = false) {
+  std::mt19937 rng(21);
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {-1, K}, {"seq"}).input("r", onnx::TensorProto::FLOAT, {-1, N}, {"seq"});
+  b.output("y");
+  std::vector<int8_t> w(static_cast<size_t>(K * N), 0);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; n += 4)
+      if (u(rng) >= sparsity)
+        for (int64_t i = n; i < n + 4; ++i) w[static_cast<size_t>(k * N + i)] = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  b.raw_initializer("wq", onnx::TensorProto::INT8, {K, N}, std::string(reinterpret_cast<const char*>(w.data()), w.size()));
+  b.raw_initializer("wz", onnx::TensorProto::INT8, {}, std::string(1, '\0'));
+  b.initializer("ws", {}, {0.0123f});
+  b.initializer("bias", {N}, testing::randn(N, rng));
+  b.node("DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"}, "dql");
+  if (as_integer_linear) {  // the fused form, written directly (for its reference kernel)
+    auto* os = b.model().add_opset_import();
+    os->set_domain("com.sparsert");
+    os->set_version(1);
+    auto& n = b.node("IntegerLinear", {"xq", "wq", "xz", "xs", "ws", "bias", "r"}, {"y"}, "fused", "com.sparsert");
+    auto* a = n.add_attribute();
+    a->set_name("activation");
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s("relu");
+    return b.bytes();
+  }
+  b.node("MatMulInteger", {"xq", "wq", "xz", "wz"}, {"acc"}, "mmi");
+  OnnxBuilder::int_attr(b.node("Cast", {"acc"}, {"accf"}, "cast"), "to", onnx::TensorProto::FLOAT);
+  b.node("Mul", {"xs", "ws"}, {"s"}, "scales");
+  b.node("Mul", {"accf", "s"}, {"deq"}, "dequant");
+  b.node("Add", {"deq", "bias"}, {"biased"}, "bias_add");
+  b.node("Relu", {"biased"}, {"act"}, "relu");
+  b.node("Add", {"r", "act"}, {"y"}, "residual");
+  return b.bytes();
+}
+
+TEST(FuseLinearEpilogue, dynamic_int8_chain_becomes_one_integer_linear_when_sparse) {
+  int count = 0;
+  auto g = fused(dynamic_int8_ffn(0.9), &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(count, 1);
+  const Node* lin = find_op(*g, "IntegerLinear");
+  ASSERT_NE(lin, nullptr);
+  EXPECT_EQ(lin->inputs.size(), 7u);
+  EXPECT_EQ(*lin->attrs.get_string("activation"), "relu");
+  EXPECT_EQ(g->value(lin->inputs[3]).name, "xs");
+  EXPECT_EQ(g->value(lin->inputs[4]).name, "ws");
+  EXPECT_EQ(g->value(lin->inputs[6]).name, "r");
+  EXPECT_NE(find_op(*g, "DynamicQuantizeLinear"), nullptr) << "the quantization stays (it may feed other layers)";
+  for (const char* gone : {"MatMulInteger", "Cast", "Mul", "Add", "Relu"}) EXPECT_EQ(find_op(*g, gone), nullptr) << gone;
+  for (int64_t seq : {1, 19}) {
+    auto r = testing::compare_with_reference(dynamic_int8_ffn(0.9), inputs(seq), 1e-5);
+    EXPECT_EQ(r.kernels, "fast_dynamic_quantize_f32 x1, sparse_integer_linear_u8s8 x1");
+  }
+}
+
+TEST(IntegerLinearOp, reference_kernel_equals_the_unfused_chain) {
+  SessionOptions ref;
+  ref.optimization_level = 0;
+  const std::string chain = dynamic_int8_ffn(0.5), fused_model = dynamic_int8_ffn(0.5, true);
+  auto s1 = Session::CreateFromBytes(chain.data(), chain.size(), ref);
+  auto s2 = Session::CreateFromBytes(fused_model.data(), fused_model.size(), ref);
+  ASSERT_TRUE(s1.ok() && s2.ok()) << s2.status().to_string();
+  auto y1 = (*s1)->Run(inputs(11));
+  auto y2 = (*s2)->Run(inputs(11));
+  ASSERT_TRUE(y1.ok() && y2.ok()) << y2.status().to_string();
+  EXPECT_EQ(testing::compare_tensors((*y2)[0].tensor, (*y1)[0].tensor, 1e-6), "");
+}
+
+TEST(FuseLinearEpilogue, dense_dynamic_int8_chain_is_left_to_the_dense_int8_kernels) {
+  int count = 0;
+  auto g = fused(dynamic_int8_ffn(0.0), &count);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(find_op(*g, "IntegerLinear"), nullptr);
+  EXPECT_NE(find_op(*g, "MatMulInteger"), nullptr);
+}
+
+}  // namespace
+}  // namespace sparsert
