@@ -35,10 +35,14 @@ class JitGenerator : public Xbyak::CodeGenerator {
  protected:
   virtual void generate() = 0;
 
+ public:
   // Saves the callee-saved GPRs used by generators (rbx, rbp, r12-r15) and
-  // restores them; ymm registers are all caller-saved on System V.
+  // restores them; ymm registers are all caller-saved on System V. Public so
+  // emit helpers (free functions taking the generator) can use them.
   void preamble();
   void postamble();
+
+ protected:
 
  private:
   std::string name_;

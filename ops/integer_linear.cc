@@ -6,7 +6,6 @@
 #include "ops/op_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
-#include "ops/shape_rules_util.h"
 
 namespace sparsert {
 namespace {
@@ -52,24 +51,10 @@ Status integer_linear_reference(KernelContext& ctx) {
       for (int64_t k = 0; k < K; ++k) acc += static_cast<int64_t>(px[m * K + k] - x_zp) * pw[k * N + n];
       // The dequantization scale is formed in float, as the unfused graph's Mul(x_scale, w_scale) does.
       const float scale = xs * w_scale->data<float>()[w_scale->num_elements() == 1 ? 0 : n];
-      double v = static_cast<double>(static_cast<float>(acc) * scale);
-      if (bias) v += bias->data<float>()[n];
-      v = apply_linear_activation(act, v);
-      if (residual) v += residual->data<float>()[m * N + n];
-      y->data<float>()[m * N + n] = static_cast<float>(v);
+      y->data<float>()[m * N + n] =
+          linear_epilogue_reference(static_cast<float>(acc) * scale, bias ? bias->data<float>() : nullptr, act,
+                                    residual ? residual->data<float>() + m * N : nullptr, n);
     }
-  return Status::OK();
-}
-
-Status integer_linear_rule(InferContext& c) {
-  const ValueType &x = c.input(0), &w = c.input(1);
-  if (!shape_rules::known(x) || !shape_rules::known(w) || x.dims.empty() || w.dims.size() != 2) {
-    c.set_output_rank_unknown(0, DType::kFloat32);
-    return Status::OK();
-  }
-  std::vector<Dim> out(x.dims.begin(), x.dims.end() - 1);
-  out.push_back(w.dims[1]);
-  c.set_output(0, DType::kFloat32, std::move(out));
   return Status::OK();
 }
 
@@ -77,7 +62,7 @@ Status integer_linear_rule(InferContext& c) {
 
 void register_integer_linear_ops(OpRegistry& r) {
   OpSchema s{kSparsertDomain, "IntegerLinear", 5, 7, 1, 1, integer_linear_reference};
-  s.infer = integer_linear_rule;
+  s.infer = linear_shape_rule;
   r.add(std::move(s));
 }
 

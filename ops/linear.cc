@@ -39,6 +39,60 @@ double apply_linear_activation(LinearActivation a, double v) {
   return v;
 }
 
+StatusOr<std::optional<Tensor>> constant_bias(const Node& n, const Graph& g, size_t i, int64_t N) {
+  if (n.inputs.size() <= i || n.inputs[i] == kNoValue) return std::optional<Tensor>();
+  const Tensor* c = constant_input(n, g, i);
+  if (!c) return Unimplemented("bias is not a constant");
+  if (c->dtype() != DType::kFloat32 || c->num_elements() != N || c->rank() < 1 || c->shape().back() != N)
+    return Unimplemented("bias is ", c->type_string(), ", only a float bias of ", N, " elements is fused");
+  return std::optional<Tensor>(*c);
+}
+
+StatusOr<GemmAsLinear> gemm_as_linear(const Node& n, const Graph& g) {
+  GemmAsLinear out;
+  out.w = constant_input(n, g, 1);
+  if (!out.w) return Unimplemented("B is not a constant");
+  if (out.w->dtype() != DType::kFloat32 || out.w->rank() != 2)
+    return Unimplemented("B is ", out.w->type_string(), ", needs a 2-D float constant");
+  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
+  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_b, n.attrs.get_int("transB", 0));
+  SPARSERT_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.f));
+  SPARSERT_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.f));
+  if (trans_a) return Unimplemented("transA=1");
+  if (alpha != 1.f) return Unimplemented("alpha=", alpha, " (only 1 is fused)");
+  out.trans_b = trans_b != 0;
+  const int64_t N = out.trans_b ? out.w->dim(0) : out.w->dim(1);
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue && beta != 0.f) {
+    const Tensor* c = constant_input(n, g, 2);
+    if (!c) return Unimplemented("C is not a constant");
+    if (beta != 1.f) return Unimplemented("beta=", beta, " (only 1 is fused)");
+    if (c->dtype() != DType::kFloat32 || c->num_elements() != N || c->rank() > 2 || (c->rank() == 2 && c->dim(0) != 1))
+      return Unimplemented("C is ", c->type_string(), ", only a bias of ", N, " elements is fused");
+    out.bias = *c;
+  }
+  return out;
+}
+
+Status linear_shape_rule(InferContext& c) {
+  const ValueType &x = c.input(0), &w = c.input(1);
+  if (!shape_rules::known(x) || !shape_rules::known(w) || x.dims.empty() || w.dims.size() != 2) {
+    c.set_output_rank_unknown(0, DType::kFloat32);
+    return Status::OK();
+  }
+  std::vector<Dim> out(x.dims.begin(), x.dims.end() - 1);
+  out.push_back(w.dims[1]);
+  c.set_output(0, DType::kFloat32, std::move(out));
+  return Status::OK();
+}
+
+float linear_epilogue_reference(double v, const float* bias, LinearActivation act, const float* residual_row,
+                                int64_t n) {
+  if (bias) v += bias[n];
+  v = apply_linear_activation(act, v);
+  if (residual_row) v += residual_row[n];
+  return static_cast<float>(v);
+}
+
 namespace {
 
 Status linear_reference(KernelContext& ctx) {
@@ -71,26 +125,10 @@ Status linear_reference(KernelContext& ctx) {
       const float a = px[m * K + k];
       for (int64_t n = 0; n < N; ++n) row[n] += a * pw[k * N + n];
     }
-    for (int64_t n = 0; n < N; ++n) {
-      double v = row[n];
-      if (bias) v += bias->data<float>()[n];
-      v = apply_linear_activation(act, v);
-      if (residual) v += residual->data<float>()[m * N + n];
-      row[n] = static_cast<float>(v);
-    }
+    for (int64_t n = 0; n < N; ++n)
+      row[n] = linear_epilogue_reference(row[n], bias ? bias->data<float>() : nullptr, act,
+                                         residual ? residual->data<float>() + m * N : nullptr, n);
   }
-  return Status::OK();
-}
-
-Status linear_rule(InferContext& c) {
-  const ValueType &x = c.input(0), &w = c.input(1);
-  if (!shape_rules::known(x) || !shape_rules::known(w) || x.dims.empty() || w.dims.size() != 2) {
-    c.set_output_rank_unknown(0, DType::kFloat32);
-    return Status::OK();
-  }
-  std::vector<Dim> out(x.dims.begin(), x.dims.end() - 1);
-  out.push_back(w.dims[1]);
-  c.set_output(0, DType::kFloat32, std::move(out));
   return Status::OK();
 }
 
@@ -98,7 +136,7 @@ Status linear_rule(InferContext& c) {
 
 void register_linear_ops(OpRegistry& r) {
   OpSchema s{kSparsertDomain, "Linear", 2, 4, 1, 1, linear_reference};
-  s.infer = linear_rule;
+  s.infer = linear_shape_rule;
   r.add(std::move(s));
 }
 

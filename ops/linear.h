@@ -19,8 +19,11 @@
 //   attribute activation as for Linear.
 #pragma once
 
+#include <optional>
+
 #include "base/status.h"
 #include "graph/graph.h"
+#include "ops/shape_rules.h"
 
 namespace sparsert {
 
@@ -32,5 +35,23 @@ StatusOr<LinearActivation> linear_activation(const Node& node);
 const char* linear_activation_name(LinearActivation a);
 // The activation in double with exact std::erf / std::tanh (reference kernels).
 double apply_linear_activation(LinearActivation a, double v);
+// The reference epilogue of one output value: + bias[n], activation, + residual[n]
+// (bias and residual_row may be null).
+float linear_epilogue_reference(double v, const float* bias, LinearActivation act, const float* residual_row, int64_t n);
+// Output type of Linear / IntegerLinear: X's dims with the last replaced by W's second.
+Status linear_shape_rule(InferContext& c);
+
+// Helpers for the implementations of constant-weight linear layers:
+// The constant float bias of N elements at input i: nullopt when the input is
+// absent, Unimplemented (naming why) when it is not such a constant.
+StatusOr<std::optional<Tensor>> constant_bias(const Node& n, const Graph& g, size_t i, int64_t N);
+// Gemm as Y = X * op(W) + bias with W a 2-D float constant, transA = 0,
+// alpha = 1 and C absent, beta = 0, or a bias of N elements with beta = 1.
+struct GemmAsLinear {
+  const Tensor* w = nullptr;
+  bool trans_b = false;
+  std::optional<Tensor> bias;
+};
+StatusOr<GemmAsLinear> gemm_as_linear(const Node& n, const Graph& g);
 
 }  // namespace sparsert

@@ -17,6 +17,27 @@ int log2_exact(int v) {
 // Registers common to both kernels, loaded from SpmmTileArgs (rdi).
 struct TileRegs {
   Reg64 x = r8, counts = r9, kidx = r10, values = r11, out = r12, bands = r13, accumulate = r14;
+
+  // Saves callee-saved registers and loads the arguments (offsets: spmm_microkernel.h).
+  void enter(JitGenerator& g) const {
+    g.preamble();
+    g.mov(x, g.ptr[rdi + 0]);
+    g.mov(counts, g.ptr[rdi + 8]);
+    g.mov(kidx, g.ptr[rdi + 16]);
+    g.mov(values, g.ptr[rdi + 24]);
+    g.mov(out, g.ptr[rdi + 32]);
+    g.mov(bands, g.ptr[rdi + 40]);
+    g.mov(accumulate, g.ptr[rdi + 48]);
+  }
+  // Steps to the next band (its accumulators are out_bytes further), loops, and returns.
+  void next_band_and_leave(JitGenerator& g, int out_bytes, Label& band_loop, Label& done) const {
+    g.add(out, out_bytes);
+    g.add(counts, 4);
+    g.dec(bands);
+    g.jnz(band_loop, JitGenerator::T_NEAR);
+    g.L(done);
+    g.postamble();
+  }
 };
 
 class F32SpmmAvx2 : public JitGenerator {
@@ -29,14 +50,7 @@ class F32SpmmAvx2 : public JitGenerator {
     const int vecs = mr_ / 8;       // ymm per tile row
     const int unroll = 8 / vecs;    // independent accumulator sets (8 accumulators in all)
     const int row_shift = log2_exact(mr_ * 4);
-    preamble();
-    mov(t.x, ptr[rdi + 0]);
-    mov(t.counts, ptr[rdi + 8]);
-    mov(t.kidx, ptr[rdi + 16]);
-    mov(t.values, ptr[rdi + 24]);
-    mov(t.out, ptr[rdi + 32]);
-    mov(t.bands, ptr[rdi + 40]);
-    mov(t.accumulate, ptr[rdi + 48]);
+    t.enter(*this);
     Label band_loop, unrolled_loop, tail_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
@@ -83,12 +97,7 @@ class F32SpmmAvx2 : public JitGenerator {
         for (int v = 0; v < vecs; ++v)
           vaddps(Ymm(u * vecs + v), Ymm(u * vecs + v), Ymm((u + width / 2) * vecs + v));
     for (int v = 0; v < vecs; ++v) vmovups(ptr[t.out + 32 * v], Ymm(v));
-    add(t.out, mr_ * 4);
-    add(t.counts, 4);
-    dec(t.bands);
-    jnz(band_loop, T_NEAR);
-    L(done);
-    postamble();
+    t.next_band_and_leave(*this, mr_ * 4, band_loop, done);
   }
 
  private:
@@ -105,14 +114,7 @@ class U8S8BspmmAvx2 : public JitGenerator {
     const TileRegs t;
     constexpr int kRowBytes = kU8S8TileRows * 2;  // one K row of the int16 tile
     const Ymm xa(8), lo(10), hi(11), w(12), p0(13), p1(14);
-    preamble();
-    mov(t.x, ptr[rdi + 0]);
-    mov(t.counts, ptr[rdi + 8]);
-    mov(t.kidx, ptr[rdi + 16]);
-    mov(t.values, ptr[rdi + 24]);
-    mov(t.out, ptr[rdi + 32]);
-    mov(t.bands, ptr[rdi + 40]);
-    mov(t.accumulate, ptr[rdi + 48]);
+    t.enter(*this);
     Label band_loop, group_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
@@ -152,12 +154,7 @@ class U8S8BspmmAvx2 : public JitGenerator {
       vmovdqu(ptr[t.out + 64 * r], Ymm(2 * r));
       vmovdqu(ptr[t.out + 64 * r + 32], Ymm(2 * r + 1));
     }
-    add(t.out, 64 * rows_);
-    add(t.counts, 4);
-    dec(t.bands);
-    jnz(band_loop, T_NEAR);
-    L(done);
-    postamble();
+    t.next_band_and_leave(*this, 64 * rows_, band_loop, done);
   }
 
  private:

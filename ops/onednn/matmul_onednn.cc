@@ -134,27 +134,8 @@ StatusOr<KernelFn> linear_matmul(const Node& n, const Graph& g, const ImplContex
 }
 
 StatusOr<KernelFn> linear_gemm(const Node& n, const Graph& g, const ImplContext&) {
-  const Tensor* w = constant_input(n, g, 1);
-  if (!w) return Unimplemented("B is not a constant");
-  if (w->dtype() != DType::kFloat32 || w->rank() != 2)
-    return Unimplemented("B is ", w->type_string(), ", needs a 2-D float constant");
-  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
-  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_b, n.attrs.get_int("transB", 0));
-  SPARSERT_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.f));
-  SPARSERT_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.f));
-  if (trans_a) return Unimplemented("transA=1");
-  if (alpha != 1.f) return Unimplemented("alpha=", alpha, " (only 1 is fused)");
-  std::optional<Tensor> bias;
-  const int64_t N = trans_b ? w->dim(0) : w->dim(1);
-  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue && beta != 0.f) {
-    const Tensor* c = constant_input(n, g, 2);
-    if (!c) return Unimplemented("C is not a constant");
-    if (beta != 1.f) return Unimplemented("beta=", beta, " (only 1 is fused)");
-    if (c->dtype() != DType::kFloat32 || c->num_elements() != N || c->rank() > 2 || (c->rank() == 2 && c->dim(0) != 1))
-      return Unimplemented("C is ", c->type_string(), ", only a bias of ", N, " elements is fused");
-    bias = *c;
-  }
-  SPARSERT_ASSIGN_OR_RETURN(auto lin, ConstWeightLinear::create(*w, trans_b != 0, bias));
+  SPARSERT_ASSIGN_OR_RETURN(GemmAsLinear gl, gemm_as_linear(n, g));
+  SPARSERT_ASSIGN_OR_RETURN(auto lin, ConstWeightLinear::create(*gl.w, gl.trans_b, gl.bias));
   KernelFn ref = reference_kernel(n);
   return KernelFn([lin, ref](KernelContext& ctx) -> Status {
     const Tensor& a = *ctx.input(0);
@@ -169,13 +150,7 @@ StatusOr<KernelFn> linear_fused(const Node& n, const Graph& g, const ImplContext
   if (!w) return Unimplemented("W is not a constant");
   if (w->dtype() != DType::kFloat32 || w->rank() != 2)
     return Unimplemented("W is ", w->type_string(), ", needs a 2-D float constant");
-  std::optional<Tensor> bias;
-  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const Tensor* c = constant_input(n, g, 2);
-    if (!c) return Unimplemented("bias is not a constant");
-    if (c->dtype() != DType::kFloat32 || c->num_elements() != w->dim(1)) return Unimplemented("bias is ", c->type_string());
-    bias = *c;
-  }
+  SPARSERT_ASSIGN_OR_RETURN(std::optional<Tensor> bias, constant_bias(n, g, 2, w->dim(1)));
   const bool residual = n.inputs.size() > 3 && n.inputs[3] != kNoValue;
   SPARSERT_ASSIGN_OR_RETURN(LinearActivation act, linear_activation(n));
   SPARSERT_ASSIGN_OR_RETURN(auto lin, ConstWeightLinear::create(*w, false, bias, act, residual));

@@ -78,6 +78,23 @@ StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, ji
   return Spmm::create(d, w.raw_data(), stride_n, stride_k);
 }
 
+// W: int8 [K, N] (MatMulInteger's B). Declines where the cost model expects dense to win.
+StatusOr<std::shared_ptr<const Spmm>> make_s8(const Tensor& w, SpmmOut out, jit::PostOpChain post,
+                                              const ImplContext& ictx) {
+  const int64_t K = w.dim(0), N = w.dim(1);
+  const SparseChoice choice = choose_sparse_s8(w.data<int8_t>(), N, K, 1, N, ictx.isa_cap, ictx.sparse);
+  if (!choice.sparse) return Unimplemented("dense is faster: ", choice.why);
+  SpmmDesc d;
+  d.n = N;
+  d.k = K;
+  d.dtype = SpmmDType::kU8S8;
+  d.out = out;
+  d.band_rows = choice.band_rows;
+  d.post = post;
+  d.isa_cap = ictx.isa_cap;
+  return Spmm::create(d, w.raw_data(), 1, N);
+}
+
 StatusOr<KernelFn> sparse_matmul_f32(const Node& n, const Graph& g, const ImplContext& ictx) {
   const Tensor* w = constant_input(n, g, 1);
   if (!w) return Unimplemented("B is not a constant");
@@ -89,30 +106,12 @@ StatusOr<KernelFn> sparse_matmul_f32(const Node& n, const Graph& g, const ImplCo
 }
 
 StatusOr<KernelFn> sparse_gemm_f32(const Node& n, const Graph& g, const ImplContext& ictx) {
-  const Tensor* w = constant_input(n, g, 1);
-  if (!w) return Unimplemented("B is not a constant");
-  if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
-    return Unimplemented("B is ", w->type_string(), ", needs a non-empty 2-D float constant");
-  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
-  SPARSERT_ASSIGN_OR_RETURN(int64_t trans_b, n.attrs.get_int("transB", 0));
-  SPARSERT_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.f));
-  SPARSERT_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.f));
-  if (trans_a) return Unimplemented("transA=1");
-  if (alpha != 1.f) return Unimplemented("alpha=", alpha, " (only 1 is fused)");
-  const int64_t N = trans_b ? w->dim(0) : w->dim(1);
-  std::optional<Tensor> bias;
-  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue && beta != 0.f) {
-    const Tensor* c = constant_input(n, g, 2);
-    if (!c) return Unimplemented("C is not a constant");
-    if (beta != 1.f) return Unimplemented("beta=", beta, " (only 1 is fused)");
-    if (c->dtype() != DType::kFloat32 || c->num_elements() != N || c->rank() > 2 || (c->rank() == 2 && c->dim(0) != 1))
-      return Unimplemented("C is ", c->type_string(), ", only a bias of ", N, " elements is fused");
-    bias = *c;
-  }
+  SPARSERT_ASSIGN_OR_RETURN(GemmAsLinear gl, gemm_as_linear(n, g));
+  if (gl.w->num_elements() == 0) return Unimplemented("B is empty");
   jit::PostOpChain post{};
-  if (bias) post[0] = PostOp::kBias;
-  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, trans_b != 0, post, ictx));
-  return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), true);
+  if (gl.bias) post[0] = PostOp::kBias;
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*gl.w, gl.trans_b, post, ictx));
+  return f32_kernel(spmm, gl.bias, ictx.threads, reference_kernel(n), true);
 }
 
 StatusOr<jit::PostOpChain> epilogue_chain(const Node& n, size_t bias_input);
@@ -122,13 +121,7 @@ StatusOr<KernelFn> sparse_linear_fused(const Node& n, const Graph& g, const Impl
   if (!w) return Unimplemented("W is not a constant");
   if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
     return Unimplemented("W is ", w->type_string(), ", needs a non-empty 2-D float constant");
-  std::optional<Tensor> bias;
-  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const Tensor* c = constant_input(n, g, 2);
-    if (!c) return Unimplemented("bias is not a constant");
-    if (c->dtype() != DType::kFloat32 || c->num_elements() != w->dim(1)) return Unimplemented("bias is ", c->type_string());
-    bias = *c;
-  }
+  SPARSERT_ASSIGN_OR_RETURN(std::optional<Tensor> bias, constant_bias(n, g, 2, w->dim(1)));
   SPARSERT_ASSIGN_OR_RETURN(jit::PostOpChain post, epilogue_chain(n, 2));
   SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, post, ictx));
   return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), false);
@@ -153,28 +146,13 @@ StatusOr<KernelFn> sparse_integer_linear(const Node& n, const Graph& g, const Im
   if (!w) return Unimplemented("W is not a constant");
   if (w->dtype() != DType::kInt8 || w->rank() != 2 || w->num_elements() == 0)
     return Unimplemented("W is ", w->type_string(), ", needs non-empty 2-D int8");
-  const int64_t K = w->dim(0), N = w->dim(1);
+  const int64_t N = w->dim(1);
   const Tensor* w_scale = constant_input(n, g, 4);
   if (!w_scale || w_scale->dtype() != DType::kFloat32 || (w_scale->num_elements() != 1 && w_scale->num_elements() != N))
     return Unimplemented("w_scale is not a float constant of 1 or ", N, " elements");
-  std::optional<Tensor> bias;
-  if (n.inputs.size() > 5 && n.inputs[5] != kNoValue) {
-    const Tensor* c = constant_input(n, g, 5);
-    if (!c || c->dtype() != DType::kFloat32 || c->num_elements() != N) return Unimplemented("bias is not a float constant of ", N);
-    bias = *c;
-  }
+  SPARSERT_ASSIGN_OR_RETURN(std::optional<Tensor> bias, constant_bias(n, g, 5, N));
   SPARSERT_ASSIGN_OR_RETURN(jit::PostOpChain post, epilogue_chain(n, 5));
-  const SparseChoice choice = choose_sparse_s8(w->data<int8_t>(), N, K, 1, N, ictx.isa_cap, ictx.sparse);
-  if (!choice.sparse) return Unimplemented("dense is faster: ", choice.why);
-  SpmmDesc d;
-  d.n = N;
-  d.k = K;
-  d.dtype = SpmmDType::kU8S8;
-  d.out = SpmmOut::kF32;
-  d.band_rows = choice.band_rows;
-  d.post = post;
-  d.isa_cap = ictx.isa_cap;
-  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, Spmm::create(d, w->raw_data(), 1, N));
+  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, make_s8(*w, SpmmOut::kF32, post, ictx));
   const Tensor scales = *w_scale;
   const bool residual = n.inputs.size() > 6 && n.inputs[6] != kNoValue;
   KernelFn ref = reference_kernel(n);
@@ -222,17 +200,7 @@ StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, con
     for (int64_t i = 0; i < bz->num_elements(); ++i)
       if (bz->element_as_int64(i) != 0) return Unimplemented("B zero point is not 0 (asymmetric weights)");
   }
-  const int64_t K = b->dim(0), N = b->dim(1);
-  const SparseChoice choice = choose_sparse_s8(b->data<int8_t>(), N, K, 1, N, ictx.isa_cap, ictx.sparse);
-  if (!choice.sparse) return Unimplemented("dense is faster: ", choice.why);
-  SpmmDesc d;
-  d.n = N;
-  d.k = K;
-  d.dtype = SpmmDType::kU8S8;
-  d.out = SpmmOut::kS32;
-  d.band_rows = choice.band_rows;
-  d.isa_cap = ictx.isa_cap;
-  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, Spmm::create(d, b->raw_data(), 1, N));
+  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, make_s8(*b, SpmmOut::kS32, {}, ictx));
   KernelFn ref = reference_kernel(n);
   const int threads = ictx.threads;
   return KernelFn([spmm, ref, threads](KernelContext& ctx) -> Status {
