@@ -34,6 +34,7 @@ class ConstWeightLinear {
                                                              std::optional<Tensor> bias,
                                                              LinearActivation act = LinearActivation::kNone,
                                                              bool residual = false) {
+    if (w.num_elements() == 0) return Unimplemented("the weight is empty (the reference kernel covers K = 0 or N = 0)");
     auto lin = std::shared_ptr<ConstWeightLinear>(new ConstWeightLinear());
     lin->K_ = w_is_nk ? w.dim(1) : w.dim(0);
     lin->N_ = w_is_nk ? w.dim(0) : w.dim(1);

@@ -349,7 +349,47 @@ def quantized_conv():
                   [("ci", TP.INT32), ("ci_ch", TP.INT32), ("qc", U8), ("qc_ch", U8), ("qc_dw", U8)], inits, opset=13)
 
 
+def zero_size_dims():
+    # Zero-size dims through every op family: element-wise with broadcasting,
+    # activations, softmax, reductions over kept and emptied axes, MatMul with
+    # M = 0 and with K = 0 (a zero sum), LayerNorm, shape ops, Pad of an empty
+    # tensor, Gather, Slice, Expand, Tile, Cast, ArgMax, CumSum, Transpose. (Not TopK: ONNX
+    # Runtime 1.23.2 dies with SIGFPE on TopK of a [0, 5] input, so it cannot be the oracle.)
+    r = _rng()
+    nodes = [h.make_node("Add", ["x", "row"], ["add"]), h.make_node("Relu", ["add"], ["relu"]),
+             h.make_node("Softmax", ["x"], ["softmax"], axis=-1),
+             h.make_node("ReduceSum", ["x", "ax0"], ["rsum0"], keepdims=1),
+             h.make_node("ReduceMean", ["x"], ["rmean1"], axes=[1], keepdims=0),
+             h.make_node("MatMul", ["x", "w"], ["mm_m0"]), h.make_node("MatMul", ["e", "w0"], ["mm_k0"]),
+             h.make_node("LayerNormalization", ["x", "scale", "bias"], ["ln"]),
+             h.make_node("Transpose", ["y"], ["tr"], perm=[1, 0, 2]), h.make_node("Flatten", ["y"], ["flat"], axis=1),
+             h.make_node("Concat", ["x", "x2"], ["cat"], axis=0),
+             h.make_node("Pad", ["x", "pads"], ["pad"], mode="constant"),
+             h.make_node("Gather", ["x", "idx"], ["gather"], axis=1),
+             h.make_node("Slice", ["x", "starts", "ends", "axes"], ["slice"]),
+             h.make_node("Expand", ["row2", "shape0"], ["expand"]), h.make_node("Tile", ["x", "reps"], ["tile"]),
+             h.make_node("Cast", ["x"], ["cast"], to=TP.INT64),
+             h.make_node("ArgMax", ["x"], ["argmax"], axis=1, keepdims=1),
+             h.make_node("CumSum", ["x", "cax"], ["cumsum"]),
+             h.make_node("Mul", ["y", "s"], ["mul_s"])]
+    inits = [_init("row", r.standard_normal(5).astype(np.float32)), _init("ax0", np.array([0], np.int64)),
+             _init("w", r.standard_normal((5, 3)).astype(np.float32)),
+             _init("w0", np.zeros((0, 3), np.float32)), _init("scale", r.standard_normal(5).astype(np.float32)),
+             _init("bias", r.standard_normal(5).astype(np.float32)), _init("pads", np.array([1, 0, 1, 0], np.int64)),
+             _init("idx", np.array([4, 0], np.int64)), _init("starts", np.array([1], np.int64)),
+             _init("ends", np.array([4], np.int64)), _init("axes", np.array([1], np.int64)),
+             _init("row2", r.standard_normal((1, 5)).astype(np.float32)), _init("shape0", np.array([0, 5], np.int64)),
+             _init("reps", np.array([2, 1], np.int64)),
+             _init("cax", np.array(0, np.int64)), _init("s", np.array(1.5, np.float32))]
+    outs = ["add", "relu", "softmax", "rsum0", "rmean1", "mm_m0", "mm_k0", "ln", "tr", "flat", "cat", "pad", "gather",
+            "slice", "expand", "tile", "argmax", "cumsum", "mul_s"]
+    types = {"cast": I64, "argmax": I64}
+    return _model("zero_size_dims", nodes, [("x", F, [0, 5]), ("e", F, [2, 0]), ("y", F, [3, 0, 4]), ("x2", F, [2, 5])],
+                  [(o, types.get(o, F)) for o in outs + ["cast"]], inits)
+
+
 CASES: Dict[str, Callable[[], onnx.ModelProto]] = {f.__name__: f for f in [
+    zero_size_dims,
     elementwise_broadcast, broadcast_layouts, compare_logic_where, unary_activations, clip_cast, matmul_gemm, conv_variants, pooling,
     reductions, shape_chain, slice_gather, pad_modes, quantize_ops, normalization, split_concat_range, legacy_opset11, legacy_opset9,
     conv_transpose, resize_modes, resize_opset10, sort_scan_index, quantized_conv]}
