@@ -1,4 +1,5 @@
-// Fast f32 Transpose for permutations that bring the last axis to the
+// Fast f32 MaxPool (float, parallel over planes, unchecked interior windows),
+// Transpose for permutations that bring the last axis to the
 // second-to-last place (attention's K^T) through 8x8 register transposes, and LayerNormalization over the
 // last axis in float with loops GCC vectorizes. Registered ahead of the
 // reference kernels; other permutations, axes and dtypes run the reference.
@@ -6,6 +7,7 @@
 
 #include "jit/isa.h"
 #include "jit/spmm/spmm_transpose.h"
+#include "ops/conv_window.h"
 #include "ops/op_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
@@ -98,9 +100,64 @@ StatusOr<KernelFn> layer_norm_last_axis(const Node& n, const Graph& g, const Imp
   });
 }
 
+// MaxPool on float planes, spread over N*C planes: windows fully inside the
+// input skip the bounds checks (all but the border rows/columns); std::fmax as
+// in the reference, so NaN inputs are ignored the same way.
+StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&) {
+  if (n.outputs.size() > 1) return Unimplemented("the Indices output is wanted");
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, n.attrs.get_ints("kernel_shape"));
+  SPARSERT_ASSIGN_OR_RETURN(int64_t ceil_mode, n.attrs.get_int("ceil_mode", 0));
+  SPARSERT_ASSIGN_OR_RETURN(int64_t storage_order, n.attrs.get_int("storage_order", 0));
+  if (storage_order != 0) return Unimplemented("storage_order=1");
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([kernel, ceil_mode, ref](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != DType::kFloat32 || x.rank() < 3 || x.rank() > 4) return ref(ctx);
+    auto win = make_window(ctx.node(), x.shape(), kernel, ceil_mode != 0);
+    if (!win.ok()) return ref(ctx);  // it names the problem
+    const Window w = *win;
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, window_output_shape(x.shape(), x.dim(1), w),
+                                                              OutputInit::kOverwritten));
+    const float* px = x.data<float>();
+    float* py = y->data<float>();
+    parallel_for(x.dim(0) * x.dim(1), 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* in = px + p * w.ih * w.iw;
+        float* out = py + p * w.oh * w.ow;
+        for (int64_t oy = 0; oy < w.oh; ++oy) {
+          const int64_t y0 = oy * w.sh - w.pt;
+          const bool rows_inside = y0 >= 0 && y0 + (w.kh - 1) * w.dh < w.ih;
+          for (int64_t ox = 0; ox < w.ow; ++ox) {
+            const int64_t x0 = ox * w.sw - w.pl;
+            float acc = -INFINITY;
+            if (rows_inside && x0 >= 0 && x0 + (w.kw - 1) * w.dw < w.iw) {
+              for (int64_t ky = 0; ky < w.kh; ++ky) {
+                const float* row = in + (y0 + ky * w.dh) * w.iw + x0;
+                for (int64_t kx = 0; kx < w.kw; ++kx) acc = std::fmax(acc, row[kx * w.dw]);
+              }
+            } else {
+              for (int64_t ky = 0; ky < w.kh; ++ky) {
+                const int64_t iy = y0 + ky * w.dh;
+                if (iy < 0 || iy >= w.ih) continue;
+                for (int64_t kx = 0; kx < w.kw; ++kx) {
+                  const int64_t ix = x0 + kx * w.dw;
+                  if (ix >= 0 && ix < w.iw) acc = std::fmax(acc, in[iy * w.iw + ix]);
+                }
+              }
+            }
+            out[oy * w.ow + ox] = acc;
+          }
+        }
+      }
+    });
+    return Status::OK();
+  });
+}
+
 }  // namespace
 
 void register_fast_layout_impls(OpRegistry& r) {
+  r.add_impl("", "MaxPool", {"fast_max_pool_f32", max_pool_f32});
   r.add_impl("", "Transpose", {"fast_transpose_f32", transpose_to_last_two});
   r.add_impl("", "LayerNormalization", {"fast_layer_norm_f32", layer_norm_last_axis});
 }

@@ -67,3 +67,42 @@ TEST(FastLayerNorm, last_axis_rows) {
 
 }  // namespace
 }  // namespace sparsert
+
+namespace sparsert {
+namespace {
+
+TEST(FastMaxPool, matches_the_reference_on_pads_strides_dilations_and_ceil_mode) {
+  std::mt19937 rng(3);
+  struct Case {
+    std::vector<int64_t> shape, kernel, strides, pads, dilations;
+    int64_t ceil_mode;
+  };
+  const Case cases[] = {
+      {{1, 3, 112, 112}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},  // ResNet's stem pool
+      {{2, 2, 9, 7}, {2, 3}, {1, 2}, {0, 1, 1, 0}, {1, 1}, 1},
+      {{1, 4, 10, 11}, {3, 3}, {2, 1}, {2, 2, 2, 2}, {2, 1}, 0},
+      {{2, 3, 17}, {4}, {3}, {1, 2}, {1}, 1},  // 1-D
+  };
+  for (const Case& c : cases) {
+    testing::OnnxBuilder b;
+    b.input("x", onnx::TensorProto::FLOAT, c.shape).output("y");
+    auto& n = b.node("MaxPool", {"x"}, {"y"}, "pool");
+    auto ints = [&](const char* name, const std::vector<int64_t>& v) {
+      auto* a = n.add_attribute();
+      a->set_name(name);
+      a->set_type(onnx::AttributeProto::INTS);
+      for (int64_t i : v) a->add_ints(i);
+    };
+    ints("kernel_shape", c.kernel);
+    ints("strides", c.strides);
+    ints("pads", c.pads);
+    ints("dilations", c.dilations);
+    testing::OnnxBuilder::int_attr(n, "ceil_mode", c.ceil_mode);
+    auto r = testing::compare_with_reference(
+        b.bytes(), {{"x", Tensor::from_vector<float>(c.shape, testing::randn(testing::numel(c.shape), rng))}}, 0.0);
+    EXPECT_EQ(r.kernels, "fast_max_pool_f32 x1") << shape_to_string(c.shape);
+  }
+}
+
+}  // namespace
+}  // namespace sparsert
