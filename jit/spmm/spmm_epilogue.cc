@@ -22,7 +22,9 @@ void apply(PostOp op, float* v, int64_t count, const float* bias, const float* r
       for (int64_t i = 0; i < count; ++i) v[i] = std::max(v[i], 0.f);
       break;
     case PostOp::kGeluErf:
-      for (int64_t i = 0; i < count; ++i) v[i] = 0.5f * v[i] * (1.f + fast::erf_f32(v[i] * 0.70710678118654752f));
+      // In the order PyTorch exports GELU (x / sqrt2 -> Erf -> + 1 -> x * . -> * 0.5), so a fused layer gives
+      // the unfused graph's floats: a one-ulp change can flip the next layer's dynamic int8 rounding.
+      for (int64_t i = 0; i < count; ++i) v[i] = (v[i] * (1.f + fast::erf_f32(v[i] / 1.41421356237309505f))) * 0.5f;
       break;
     case PostOp::kGeluTanh:
       for (int64_t i = 0; i < count; ++i) {

@@ -101,8 +101,9 @@ StatusOr<KernelFn> layer_norm_last_axis(const Node& n, const Graph& g, const Imp
 }
 
 // MaxPool on float planes, spread over N*C planes: windows fully inside the
-// input skip the bounds checks (all but the border rows/columns); std::fmax as
-// in the reference, so NaN inputs are ignored the same way.
+// input skip the bounds checks (all but the border rows/columns). `v > acc ?
+// v : acc` from acc = -inf equals the reference's std::fmax (a NaN v is never
+// taken; acc is never NaN) without fmax's libm call per tap.
 StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&) {
   if (n.outputs.size() > 1) return Unimplemented("the Indices output is wanted");
   SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, n.attrs.get_ints("kernel_shape"));
@@ -133,7 +134,7 @@ StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&)
             if (rows_inside && x0 >= 0 && x0 + (w.kw - 1) * w.dw < w.iw) {
               for (int64_t ky = 0; ky < w.kh; ++ky) {
                 const float* row = in + (y0 + ky * w.dh) * w.iw + x0;
-                for (int64_t kx = 0; kx < w.kw; ++kx) acc = std::fmax(acc, row[kx * w.dw]);
+                for (int64_t kx = 0; kx < w.kw; ++kx) acc = row[kx * w.dw] > acc ? row[kx * w.dw] : acc;
               }
             } else {
               for (int64_t ky = 0; ky < w.kh; ++ky) {
@@ -141,7 +142,7 @@ StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&)
                 if (iy < 0 || iy >= w.ih) continue;
                 for (int64_t kx = 0; kx < w.kw; ++kx) {
                   const int64_t ix = x0 + kx * w.dw;
-                  if (ix >= 0 && ix < w.iw) acc = std::fmax(acc, in[iy * w.iw + ix]);
+                  if (ix >= 0 && ix < w.iw && in[iy * w.iw + ix] > acc) acc = in[iy * w.iw + ix];
                 }
               }
             }

@@ -19,6 +19,11 @@ constexpr double kF32PerWeight = 2.4;
 constexpr double kS8Band4PerWeight = 2.2;
 constexpr double kS8Band1PerWeight = 5.7;
 constexpr double kGenericPenalty = 3.0;
+// Without VNNI oneDNN's u8s8 is exact only for weights in [-64, 63]; other
+// int8 weights take the exact int16 kernel (fast_matmul_integer_i16), ~3x
+// slower than oneDNN u8s8 (BERT-base dynamic int8, Zen 3: the SpMM kernel at
+// full density ran the model in 306 ms against the int16 kernel's 404 ms).
+constexpr double kInt16DenseCost = 3.0;
 // Sparse only with an expected gain of 10% or more: no coin flips on noise.
 constexpr double kMaxRatio = 0.9;
 
@@ -84,8 +89,20 @@ SparseChoice choose_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t str
   }
   const double total = static_cast<double>(n * k);
   const double penalty = jit::may_use(jit::kIsaAvx2, isa_cap) ? 1.0 : kGenericPenalty;
-  const double ratio4 = static_cast<double>(stored4) / total * kS8Band4PerWeight * penalty;
-  const double ratio1 = static_cast<double>(stored1) / total * kS8Band1PerWeight * penalty;
+  // The dense path this layer would otherwise take.
+  bool seven_bit = true;
+  for (int64_t r = 0; r < n && seven_bit; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      const int8_t v = w[r * stride_n + c * stride_k];
+      if (v < -64 || v > 63) {
+        seven_bit = false;
+        break;
+      }
+    }
+  const bool onednn_exact = seven_bit || jit::may_use(jit::kIsaAvx512Vnni, isa_cap) || jit::may_use(jit::kIsaAvxVnni, isa_cap);
+  const double dense = onednn_exact ? 1.0 : kInt16DenseCost;
+  const double ratio4 = static_cast<double>(stored4) / total * kS8Band4PerWeight * penalty / dense;
+  const double ratio1 = static_cast<double>(stored1) / total * kS8Band1PerWeight * penalty / dense;
   SparseChoice c;
   c.band_rows = ratio4 <= ratio1 ? 4 : 1;
   return decide(1.0 - static_cast<double>(nnz) / total, std::min(ratio4, ratio1), policy, c);
