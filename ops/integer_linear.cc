@@ -19,9 +19,9 @@ Status integer_linear_reference(KernelContext& ctx) {
   SPARSERT_ASSIGN_OR_RETURN(LinearActivation act, linear_activation(ctx.node()));
   const Tensor& x = *ctx.input(0);
   const Tensor& w = *ctx.input(1);
-  if (w.rank() != 2 || x.rank() < 1 || x.shape().back() != w.dim(0))
-    return InvalidArgument(ctx.node().describe(), ": X ", x.type_string(), " and W ", w.type_string(),
-                           " do not multiply (X's last dim must be W's first)");
+  const Tensor* bias = ctx.input(5);
+  const Tensor* residual = ctx.input(6);
+  SPARSERT_ASSIGN_OR_RETURN(Shape out, linear_output_shape(ctx.node(), x, w, bias, residual));
   const int64_t K = w.dim(0), N = w.dim(1);
   const Tensor& zp = *ctx.input(2);
   const Tensor* x_scale = ctx.input(3);
@@ -30,15 +30,6 @@ Status integer_linear_reference(KernelContext& ctx) {
       (w_scale->num_elements() != 1 && w_scale->num_elements() != N))
     return InvalidArgument(ctx.node().describe(), ": needs a scalar x_zero_point and x_scale and 1 or ", N,
                            " weight scales");
-  const Tensor* bias = ctx.input(5);
-  const Tensor* residual = ctx.input(6);
-  if (bias && bias->num_elements() != N)
-    return InvalidArgument(ctx.node().describe(), ": bias has ", bias->num_elements(), " elements, expected ", N);
-  Shape out(x.shape().begin(), x.shape().end() - 1);
-  out.push_back(N);
-  if (residual && residual->shape() != out)
-    return InvalidArgument(ctx.node().describe(), ": residual is ", residual->type_string(),
-                           ", expected the output's shape ", shape_to_string(out));
   SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
   const int64_t M = K == 0 ? x.num_elements() : x.num_elements() / K;
   const uint8_t* px = x.data<uint8_t>();

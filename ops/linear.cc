@@ -93,6 +93,22 @@ float linear_epilogue_reference(double v, const float* bias, LinearActivation ac
   return static_cast<float>(v);
 }
 
+StatusOr<Shape> linear_output_shape(const Node& node, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                    const Tensor* residual) {
+  if (w.rank() != 2 || x.rank() < 1 || x.shape().back() != w.dim(0))
+    return InvalidArgument(node.describe(), ": X ", x.type_string(), " and W ", w.type_string(),
+                           " do not multiply (X's last dim must be W's first)");
+  const int64_t N = w.dim(1);
+  if (bias && bias->num_elements() != N)
+    return InvalidArgument(node.describe(), ": bias has ", bias->num_elements(), " elements, expected ", N);
+  Shape out(x.shape().begin(), x.shape().end() - 1);
+  out.push_back(N);
+  if (residual && residual->shape() != out)
+    return InvalidArgument(node.describe(), ": residual is ", residual->type_string(), ", expected the output's shape ",
+                           shape_to_string(out));
+  return out;
+}
+
 namespace {
 
 Status linear_reference(KernelContext& ctx) {
@@ -101,19 +117,10 @@ Status linear_reference(KernelContext& ctx) {
   SPARSERT_ASSIGN_OR_RETURN(LinearActivation act, linear_activation(ctx.node()));
   const Tensor& x = *ctx.input(0);
   const Tensor& w = *ctx.input(1);
-  if (w.rank() != 2 || x.rank() < 1 || x.shape().back() != w.dim(0))
-    return InvalidArgument(ctx.node().describe(), ": X ", x.type_string(), " and W ", w.type_string(),
-                           " do not multiply (X's last dim must be W's first)");
-  const int64_t K = w.dim(0), N = w.dim(1);
   const Tensor* bias = ctx.input(2);
   const Tensor* residual = ctx.input(3);
-  if (bias && bias->num_elements() != N)
-    return InvalidArgument(ctx.node().describe(), ": bias has ", bias->num_elements(), " elements, expected ", N);
-  Shape out(x.shape().begin(), x.shape().end() - 1);
-  out.push_back(N);
-  if (residual && residual->shape() != out)
-    return InvalidArgument(ctx.node().describe(), ": residual is ", residual->type_string(), ", expected the output's shape ",
-                           shape_to_string(out));
+  SPARSERT_ASSIGN_OR_RETURN(Shape out, linear_output_shape(ctx.node(), x, w, bias, residual));
+  const int64_t K = w.dim(0), N = w.dim(1);
   SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out));
   const int64_t M = K == 0 ? x.num_elements() : x.num_elements() / K;
   const float* px = x.data<float>();

@@ -38,6 +38,10 @@ double apply_linear_activation(LinearActivation a, double v);
 // The reference epilogue of one output value: + bias[n], activation, + residual[n]
 // (bias and residual_row may be null).
 float linear_epilogue_reference(double v, const float* bias, LinearActivation act, const float* residual_row, int64_t n);
+// The reference kernels' checks: X [..., K] times W [K, N], bias of N, residual
+// of the output's shape; returns the output shape or an error naming the node.
+StatusOr<Shape> linear_output_shape(const Node& node, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                    const Tensor* residual);
 // Output type of Linear / IntegerLinear: X's dims with the last replaced by W's second.
 Status linear_shape_rule(InferContext& c);
 
