@@ -30,6 +30,30 @@ using jit::SpmmDType;
 using jit::SpmmOut;
 using jit::SpmmRunArgs;
 
+// Allocates Y (X's dims with the last one N, of out_type) and binds X, Y and
+// the residual (when given) into the run arguments; nullopt when the residual
+// does not have Y's shape (the caller's reference kernel then names it).
+StatusOr<std::optional<SpmmRunArgs>> bind_operands(KernelContext& ctx, const Spmm& spmm, DType out_type,
+                                                   const Tensor* residual) {
+  const Tensor& x = *ctx.input(0);
+  const int64_t K = spmm.desc().k, N = spmm.desc().n;
+  Shape out(x.shape().begin(), x.shape().end() - 1);
+  out.push_back(N);
+  if (residual && (residual->dtype() != DType::kFloat32 || residual->shape() != out)) return std::optional<SpmmRunArgs>();
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out_type, out, OutputInit::kOverwritten));
+  SpmmRunArgs a;
+  a.m = x.num_elements() / K;
+  a.x = x.raw_data();
+  a.ldx = K;
+  a.y = y->raw_data();
+  a.ldy = N;
+  if (residual) {
+    a.residual = residual->data<float>();
+    a.ld_residual = N;
+  }
+  return std::optional<SpmmRunArgs>(a);
+}
+
 // Y[..., N] = post(X[..., K] * W) on the sparse kernel; keeps the bias alive.
 // With a residual post-op, input 3 is the residual (com.sparsert Linear).
 KernelFn f32_kernel(std::shared_ptr<const Spmm> spmm, std::optional<Tensor> bias, int threads, KernelFn ref,
@@ -38,26 +62,14 @@ KernelFn f32_kernel(std::shared_ptr<const Spmm> spmm, std::optional<Tensor> bias
   const bool residual = std::find(post.begin(), post.end(), PostOp::kResidualAdd) != post.end();
   return [spmm, bias, threads, ref, x_must_be_2d, residual](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
-    const int64_t K = spmm->desc().k, N = spmm->desc().n;
+    const int64_t K = spmm->desc().k;
     if (x.dtype() != DType::kFloat32 || x.rank() < 1 || x.shape().back() != K || (x_must_be_2d && x.rank() != 2))
       return ref(ctx);
-    Shape out(x.shape().begin(), x.shape().end() - 1);
-    out.push_back(N);
-    const Tensor* r = residual ? ctx.input(3) : nullptr;
-    if (residual && (r->dtype() != DType::kFloat32 || r->shape() != out)) return ref(ctx);  // it names the mismatch
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
-    SpmmRunArgs a;
-    if (r) {
-      a.residual = r->data<float>();
-      a.ld_residual = N;
-    }
-    a.m = x.num_elements() / K;
-    a.x = x.raw_data();
-    a.ldx = K;
-    a.y = y->raw_data();
-    a.ldy = N;
-    if (bias) a.bias = bias->data<float>();
-    return spmm->run(a, threads);
+    SPARSERT_ASSIGN_OR_RETURN(std::optional<SpmmRunArgs> a, bind_operands(ctx, *spmm, DType::kFloat32,
+                                                                       residual ? ctx.input(3) : nullptr));
+    if (!a) return ref(ctx);
+    if (bias) a->bias = bias->data<float>();
+    return spmm->run(*a, threads);
   };
 }
 
@@ -114,19 +126,6 @@ StatusOr<KernelFn> sparse_gemm_f32(const Node& n, const Graph& g, const ImplCont
   return f32_kernel(spmm, gl.bias, ictx.threads, reference_kernel(n), true);
 }
 
-StatusOr<jit::PostOpChain> epilogue_chain(const Node& n, size_t bias_input);
-
-StatusOr<KernelFn> sparse_linear_fused(const Node& n, const Graph& g, const ImplContext& ictx) {
-  const Tensor* w = constant_input(n, g, 1);
-  if (!w) return Unimplemented("W is not a constant");
-  if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
-    return Unimplemented("W is ", w->type_string(), ", needs a non-empty 2-D float constant");
-  SPARSERT_ASSIGN_OR_RETURN(std::optional<Tensor> bias, constant_bias(n, g, 2, w->dim(1)));
-  SPARSERT_ASSIGN_OR_RETURN(jit::PostOpChain post, epilogue_chain(n, 2));
-  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, post, ictx));
-  return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), false);
-}
-
 // The epilogue chain of a Linear / IntegerLinear node: bias (input bias_input,
 // when present), the activation attribute, residual (input bias_input + 1).
 StatusOr<jit::PostOpChain> epilogue_chain(const Node& n, size_t bias_input) {
@@ -139,6 +138,17 @@ StatusOr<jit::PostOpChain> epilogue_chain(const Node& n, size_t bias_input) {
   if (act == LinearActivation::kGeluTanh) post[i++] = PostOp::kGeluTanh;
   if (n.inputs.size() > bias_input + 1 && n.inputs[bias_input + 1] != kNoValue) post[i++] = PostOp::kResidualAdd;
   return post;
+}
+
+StatusOr<KernelFn> sparse_linear_fused(const Node& n, const Graph& g, const ImplContext& ictx) {
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w) return Unimplemented("W is not a constant");
+  if (w->dtype() != DType::kFloat32 || w->rank() != 2 || w->num_elements() == 0)
+    return Unimplemented("W is ", w->type_string(), ", needs a non-empty 2-D float constant");
+  SPARSERT_ASSIGN_OR_RETURN(std::optional<Tensor> bias, constant_bias(n, g, 2, w->dim(1)));
+  SPARSERT_ASSIGN_OR_RETURN(jit::PostOpChain post, epilogue_chain(n, 2));
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, make_f32(*w, false, post, ictx));
+  return f32_kernel(spmm, bias, ictx.threads, reference_kernel(n), false);
 }
 
 StatusOr<KernelFn> sparse_integer_linear(const Node& n, const Graph& g, const ImplContext& ictx) {
@@ -161,31 +171,19 @@ StatusOr<KernelFn> sparse_integer_linear(const Node& n, const Graph& g, const Im
     const Tensor& x = *ctx.input(0);
     const Tensor* zp = ctx.input(2);
     const Tensor* xs = ctx.input(3);
-    const int64_t K = spmm->desc().k, N = spmm->desc().n;
+    const int64_t K = spmm->desc().k;
     if (x.dtype() != DType::kUInt8 || x.rank() < 1 || x.shape().back() != K || zp->dtype() != DType::kUInt8 ||
         zp->num_elements() != 1 || xs->dtype() != DType::kFloat32 || xs->num_elements() != 1)
       return ref(ctx);
-    Shape out(x.shape().begin(), x.shape().end() - 1);
-    out.push_back(N);
-    const Tensor* r = residual ? ctx.input(6) : nullptr;
-    if (r && (r->dtype() != DType::kFloat32 || r->shape() != out)) return ref(ctx);  // it names the mismatch
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
-    SpmmRunArgs a;
-    a.m = x.num_elements() / K;
-    a.x = x.raw_data();
-    a.ldx = K;
-    a.y = y->raw_data();
-    a.ldy = N;
-    a.x_zero_point = zp->data<uint8_t>()[0];
-    a.x_scale = xs->data<float>()[0];
-    a.w_scales = scales.data<float>();
-    a.w_scales_count = scales.num_elements();
-    if (bias) a.bias = bias->data<float>();
-    if (r) {
-      a.residual = r->data<float>();
-      a.ld_residual = N;
-    }
-    return spmm->run(a, threads);
+    SPARSERT_ASSIGN_OR_RETURN(std::optional<SpmmRunArgs> a, bind_operands(ctx, *spmm, DType::kFloat32,
+                                                                       residual ? ctx.input(6) : nullptr));
+    if (!a) return ref(ctx);
+    a->x_zero_point = zp->data<uint8_t>()[0];
+    a->x_scale = xs->data<float>()[0];
+    a->w_scales = scales.data<float>();
+    a->w_scales_count = scales.num_elements();
+    if (bias) a->bias = bias->data<float>();
+    return spmm->run(*a, threads);
   });
 }
 
@@ -206,20 +204,12 @@ StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, con
   return KernelFn([spmm, ref, threads](KernelContext& ctx) -> Status {
     const Tensor& a = *ctx.input(0);
     const Tensor* a_zp = ctx.input(2);
-    const int64_t K = spmm->desc().k, N = spmm->desc().n;
+    const int64_t K = spmm->desc().k;
     if (a.dtype() != DType::kUInt8 || a.rank() < 1 || a.shape().back() != K) return ref(ctx);
     if (a_zp && (a_zp->num_elements() != 1 || a_zp->dtype() != DType::kUInt8)) return ref(ctx);
-    Shape out(a.shape().begin(), a.shape().end() - 1);
-    out.push_back(N);
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kInt32, out, OutputInit::kOverwritten));
-    SpmmRunArgs args;
-    args.m = a.num_elements() / K;
-    args.x = a.raw_data();
-    args.ldx = K;
-    args.y = y->raw_data();
-    args.ldy = N;
-    args.x_zero_point = a_zp ? a_zp->data<uint8_t>()[0] : 0;
-    return spmm->run(args, threads);
+    SPARSERT_ASSIGN_OR_RETURN(std::optional<SpmmRunArgs> args, bind_operands(ctx, *spmm, DType::kInt32, nullptr));
+    args->x_zero_point = a_zp ? a_zp->data<uint8_t>()[0] : 0;
+    return spmm->run(*args, threads);
   });
 }
 
