@@ -94,6 +94,28 @@ ShapeRule broadcast(int first, int count, std::optional<DType> dtype, int dtype_
   };
 }
 
+// Output dims of a convolution or pooling window: spatial sizes when the input's
+// spatial dims are static, else unknown.
+std::vector<Dim> window_dims(const InferContext& c, const ValueType& x, Dim channels, const std::vector<int64_t>& kernel,
+                             bool ceil_mode, Status& error) {
+  std::vector<Dim> out = {x.dims[0], channels};
+  Shape probe = {1, 1};
+  bool all_static = true;
+  for (size_t d = 2; d < x.dims.size(); ++d) {
+    all_static &= x.dims[d].is_static();
+    probe.push_back(x.dims[d].is_static() ? x.dims[d].value : 1);
+  }
+  if (all_static && !kernel.empty()) {
+    auto w = make_window(c.node(), probe, kernel, ceil_mode);
+    if (!w.ok()) { error = w.status(); return out; }
+    Shape s = window_output_shape(probe, 1, *w);
+    for (size_t d = 2; d < s.size(); ++d) out.push_back(Dim::of(s[d]));
+  } else {
+    for (size_t d = 2; d < x.dims.size(); ++d) out.push_back(unknown_dim());
+  }
+  return out;
+}
+
 }  // namespace shape_rules
 
 namespace {
@@ -139,28 +161,6 @@ Status matmul_nbits_rule(InferContext& c) {
   out.push_back(Dim::of(n));
   c.set_output(0, a.dtype, std::move(out));
   return Status::OK();
-}
-
-// Output dims of a convolution or pooling window: spatial sizes when the input's
-// spatial dims are static, else unknown.
-std::vector<Dim> window_dims(const InferContext& c, const ValueType& x, Dim channels, const std::vector<int64_t>& kernel,
-                             bool ceil_mode, Status& error) {
-  std::vector<Dim> out = {x.dims[0], channels};
-  Shape probe = {1, 1};
-  bool all_static = true;
-  for (size_t d = 2; d < x.dims.size(); ++d) {
-    all_static &= x.dims[d].is_static();
-    probe.push_back(x.dims[d].is_static() ? x.dims[d].value : 1);
-  }
-  if (all_static && !kernel.empty()) {
-    auto w = make_window(c.node(), probe, kernel, ceil_mode);
-    if (!w.ok()) { error = w.status(); return out; }
-    Shape s = window_output_shape(probe, 1, *w);
-    for (size_t d = 2; d < s.size(); ++d) out.push_back(Dim::of(s[d]));
-  } else {
-    for (size_t d = 2; d < x.dims.size(); ++d) out.push_back(unknown_dim());
-  }
-  return out;
 }
 
 ShapeRule conv_rule(int ix, int iw, std::optional<DType> dtype, int dtype_input) {

@@ -16,6 +16,11 @@ namespace shape_rules {
 
 bool known(const ValueType& t);
 Dim unknown_dim();
+// Output dims of a convolution or pooling window over x ([N, C, spatial...]):
+// {N, channels, spatial sizes when x's spatial dims are static, else unknown}.
+// A malformed window sets `error`.
+std::vector<Dim> window_dims(const InferContext& c, const ValueType& x, Dim channels, const std::vector<int64_t>& kernel,
+                             bool ceil_mode, Status& error);
 // Every output gets input i's type.
 ShapeRule same_as_input(int i);
 // Broadcast of inputs [first, first+count) (count < 0: all); dtype fixed or input dtype_input's.

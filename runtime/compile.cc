@@ -73,6 +73,9 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
   pctx.verbose = options.verbose;
   pctx.sparse = sparse;
   pctx.isa_cap = plan->isa_cap;
+  if (options.nchwc_block != 0 && options.nchwc_block != 4 && options.nchwc_block != 8 && options.nchwc_block != 16)
+    return InvalidArgument("nchwc_block must be 0 (by ISA), 4, 8 or 16, got ", options.nchwc_block);
+  pctx.nchwc_block = options.nchwc_block;
   SPARSERT_RETURN_IF_ERROR(passes::run_pipeline(graph, pctx, options.optimization_level));
   plan->pass_log = pctx.log;
 
@@ -92,6 +95,10 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
     if (options.optimization_level > 0) {
       ImplContext ictx{plan->isa_cap, plan->threads, sparse};
       for (const KernelImpl& impl : p.schema->impls) {
+        if (options.disabled_kernels.count(impl.name)) {
+          p.declined.push_back(impl.name + ": disabled by the session options");
+          continue;
+        }
         auto k = impl.try_create(n, graph, ictx);
         if (k.ok()) {
           p.kernel = std::move(k).value();

@@ -16,6 +16,13 @@ struct SessionOptions {
   int optimization_level = 99;
   // Pass names to skip (see `sparse_run inspect` for the names).
   std::set<std::string> disabled_passes;
+  // Kernel implementations never to choose ("onednn_conv_f32", ...; the names
+  // Session::kernel_summary() prints): to bisect a wrong result or compare a
+  // fast kernel with the next one in line. The reference kernels always remain.
+  std::set<std::string> disabled_kernels;
+  // Channel block of the NCHWc layout for convolution chains: 0 = by ISA (16
+  // under AVX-512, 8 under AVX2, off below); 4, 8 or 16 forces it.
+  int nchwc_block = 0;
   // When set, per-node times are written as Chrome trace JSON here
   // (at Session::EndProfiling or destruction).
   std::string profile_file;

@@ -30,6 +30,7 @@ struct RunConfig {
   int warmup = 2;
   SessionOptions options;
   std::vector<std::string> disabled_passes;
+  std::vector<std::string> disabled_kernels;
   bool dump_graph = false;
 };
 
@@ -190,6 +191,8 @@ int main(int argc, char** argv) {
   app.add_option("--isa", cfg.options.isa, "Cap the ISA: avx512_vnni|avx512|avx_vnni|avx2|generic");
   app.add_option("--opt-level", cfg.options.optimization_level, "0 = no graph passes");
   app.add_option("--disable-pass", cfg.disabled_passes, "Skip a graph pass by name (repeatable)");
+  app.add_option("--disable-kernel", cfg.disabled_kernels,
+                 "Never choose this kernel implementation (a name from the 'kernels' line; repeatable)");
   app.add_option("--sparse", cfg.options.sparse_kernels,
                  "Sparse kernels for constant weights: auto (cost model) | always | never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -215,6 +218,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   cfg.options.disabled_passes.insert(cfg.disabled_passes.begin(), cfg.disabled_passes.end());
+  cfg.options.disabled_kernels.insert(cfg.disabled_kernels.begin(), cfg.disabled_kernels.end());
   cfg.options.enable_mem_pattern = !no_mem_pattern;
   if (!cfg.options.isa.empty()) {
     auto isa = jit::parse_isa(cfg.options.isa);

@@ -24,6 +24,8 @@ struct PassContext {
   // model the kernels do, under the session's policy and ISA cap.
   SparsePolicy sparse;
   uint32_t isa_cap = 0;
+  // nchwc_layout's channel block: 0 = by isa_cap, else forced.
+  int nchwc_block = 0;
 };
 
 }  // namespace sparsert::passes

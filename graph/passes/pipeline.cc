@@ -5,6 +5,7 @@
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
 #include "graph/passes/fuse_linear_epilogue.h"
+#include "graph/passes/nchwc_layout.h"
 #include "graph/passes/shape_inference.h"
 
 namespace sparsert::passes {
@@ -41,6 +42,11 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   // Epilogue fusion needs constant weights/biases (folding) and the residual's
   // symbolic shape (inference) to prove the residual add is element-wise.
   SPARSERT_RETURN_IF_ERROR(run_one("fuse_linear_epilogue", run_fuse_linear_epilogue, g, ctx));
+  // Layout last: it needs the channel counts inference found, and it rewrites
+  // Conv, Add and activations that no earlier pass should have to recognize
+  // in two layouts. Inference again checks the blocked types it wrote.
+  SPARSERT_RETURN_IF_ERROR(run_one("nchwc_layout", run_nchwc_layout, g, ctx));
+  SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
   return Status::OK();
 }
 

@@ -1,7 +1,15 @@
-// oneDNN f32 Conv (2-D, constant weights and bias, explicit pads, groups incl.
-// depthwise, dilation). The graph holds plain NCHW; the convolution runs in the
-// layout oneDNN picks, with reorders at the kernel's edges until a layout pass
-// keeps blocked tensors between layers. Weights are reordered once per input shape.
+// oneDNN f32 convolutions (2-D, constant weights and bias, any pads incl.
+// auto_pad, groups incl. depthwise, dilation):
+// - onednn_conv_f32 runs Conv on the graph's plain NCHW tensors: the
+//   convolution runs in the layout oneDNN picks (blocked: with plain NCHW it
+//   has no fast depthwise kernel), with reorders at the kernel's edges.
+// - onednn_nchwc_conv_f32 runs NchwcConv (ops/nchwc.h) directly on blocked
+//   tensors, its residual add and activation fused as post-ops, so chains of
+//   convolutions never reorder.
+// - onednn_reorder_nchwc runs the reorders at such a chain's edges.
+// Weights are reordered once per input shape (ShapeCache).
+#include "ops/linear.h"
+#include "ops/nchwc.h"
 #include "ops/onednn/onednn_common.h"
 #include "ops/op_util.h"
 #include "ops/register_all.h"
@@ -16,29 +24,32 @@ using onednn::guarded;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-struct ConvParams {
-  int64_t group = 1;
-  std::vector<int64_t> strides{1, 1}, dilations{1, 1}, pads{0, 0, 0, 0};
+StatusOr<tag> blocked_tag(int64_t block) {
+  switch (block) {
+    case 4: return tag::nChw4c;
+    case 8: return tag::nChw8c;
+    case 16: return tag::nChw16c;
+    default: return Unimplemented("no oneDNN layout for channel block ", block);
+  }
+}
+
+// How a convolution meets the graph: plain NCHW on both sides (reordered to
+// what the primitive wants), or NchwcConv's blocked tensors and post-ops.
+struct ConvMode {
+  bool nchwc = false;
+  NchwcConvParams params;  // nchwc only
+  bool sum = false;        // nchwc only: a residual of Y's shape to add
 };
 
 class OnednnConv {
  public:
-  OnednnConv(Tensor w, std::optional<Tensor> bias, ConvParams p) : w_(std::move(w)), bias_(std::move(bias)), p_(std::move(p)) {}
+  OnednnConv(Tensor w, std::optional<Tensor> bias, ConvMode mode)
+      : w_(std::move(w)), bias_(std::move(bias)), mode_(mode) {}
 
-  // Output shape for an NCHW input, or an error when the window does not fit.
-  StatusOr<Shape> out_shape(const Shape& x) const {
-    Shape o = {x[0], w_.dim(0), 0, 0};
-    for (int i = 0; i < 2; ++i) {
-      const int64_t ext = p_.dilations[i] * (w_.dim(2 + i) - 1) + 1;
-      const int64_t span = x[2 + i] + p_.pads[i] + p_.pads[i + 2] - ext;
-      if (span < 0) return InvalidArgument("window larger than padded input");
-      o[2 + i] = span / p_.strides[i] + 1;
-    }
-    return o;
-  }
-
-  Status run(const Tensor& x, Tensor& y) {
-    SPARSERT_ASSIGN_OR_RETURN(auto e, cache_.get(x.shape(), [&] { return make(x.shape(), y.shape()); }));
+  // x and y as the graph holds them; `g` the logical geometry; `sum` (nchwc
+  // mode) is added before the activation.
+  Status run(const Tensor& x, const Tensor* sum, Tensor& y, const ConvGeometry& g, bool plain_input) {
+    SPARSERT_ASSIGN_OR_RETURN(auto e, cache_.get(x.shape(), [&] { return make(g, plain_input); }));
     return guarded("conv", [&]() -> Status {
       dnnl::stream s(cpu_engine());
       memory src(e->src_md, cpu_engine(), const_cast<void*>(x.raw_data()));
@@ -52,6 +63,9 @@ class OnednnConv {
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, prim_src}, {DNNL_ARG_WEIGHTS, e->weights},
                                               {DNNL_ARG_DST, prim_dst}};
       if (bias_) args[DNNL_ARG_BIAS] = memory(e->bias_md, cpu_engine(), bias_->raw_data());
+      if (sum)
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+            memory(e->dst_md, cpu_engine(), const_cast<void*>(sum->raw_data()));
       e->prim.execute(s, args);
       if (e->prim_dst_md != e->dst_md) dnnl::reorder(prim_dst, dst).execute(s, prim_dst, dst);
       s.wait();
@@ -63,32 +77,42 @@ class OnednnConv {
   struct Entry {
     dnnl::convolution_forward prim;
     memory weights;
-    memory::desc src_md, dst_md, bias_md;        // plain NCHW, what the graph holds
-    memory::desc prim_src_md, prim_dst_md;        // what the convolution wants (often blocked)
+    memory::desc src_md, dst_md, bias_md;  // as the graph holds them
+    memory::desc prim_src_md, prim_dst_md;  // what the convolution wants
   };
 
-  StatusOr<std::shared_ptr<const Entry>> make(const Shape& x, const Shape& y) {
+  StatusOr<std::shared_ptr<const Entry>> make(const ConvGeometry& g, bool plain_input) {
     auto e = std::make_shared<Entry>();
+    tag src_tag = tag::nchw, dst_tag = tag::nchw;
+    if (mode_.nchwc) {
+      SPARSERT_ASSIGN_OR_RETURN(dst_tag, blocked_tag(mode_.params.block));
+      if (!plain_input) src_tag = dst_tag;
+    }
     Status st = guarded("conv setup", [&]() -> Status {
-      e->src_md = memory::desc(onednn::to_dims(x), dt::f32, tag::nchw);
-      e->dst_md = memory::desc(onednn::to_dims(y), dt::f32, tag::nchw);
-      // Let oneDNN pick the activation layout: with plain NCHW it has no fast
-      // depthwise kernel (MobileNetV2's 3x3 depthwise layers ran ~3x slower).
-      // Until a layout pass keeps blocked tensors between layers, reorder here.
-      const memory::desc src_any(onednn::to_dims(x), dt::f32, tag::any);
-      const memory::desc dst_any(onednn::to_dims(y), dt::f32, tag::any);
-      const int64_t g = p_.group, M = w_.dim(0), Cg = w_.dim(1), kh = w_.dim(2), kw = w_.dim(3);
-      memory::dims wdims = g == 1 ? memory::dims{M, Cg, kh, kw} : memory::dims{g, M / g, Cg, kh, kw};
-      memory::desc w_plain(wdims, dt::f32, g == 1 ? tag::oihw : tag::goihw);
+      const memory::dims src_dims = {g.N, g.C, g.w.ih, g.w.iw}, dst_dims = {g.N, g.M, g.w.oh, g.w.ow};
+      e->src_md = memory::desc(src_dims, dt::f32, src_tag);
+      e->dst_md = memory::desc(dst_dims, dt::f32, dst_tag);
+      // Plain mode lets oneDNN pick the activation layout (see the file comment).
+      const memory::desc src_want = mode_.nchwc ? e->src_md : memory::desc(src_dims, dt::f32, tag::any);
+      const memory::desc dst_want = mode_.nchwc ? e->dst_md : memory::desc(dst_dims, dt::f32, tag::any);
+      const int64_t grp = g.group, M = g.M, Cg = g.C / grp, kh = g.w.kh, kw = g.w.kw;
+      memory::dims wdims = grp == 1 ? memory::dims{M, Cg, kh, kw} : memory::dims{grp, M / grp, Cg, kh, kw};
+      memory::desc w_plain(wdims, dt::f32, grp == 1 ? tag::oihw : tag::goihw);
       memory::desc w_any(wdims, dt::f32, tag::any);
       if (bias_) e->bias_md = memory::desc({M}, dt::f32, tag::x);
       // oneDNN counts dilation from 0 (0 = dense window).
-      memory::dims dil = {p_.dilations[0] - 1, p_.dilations[1] - 1};
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                        src_any, w_any, bias_ ? e->bias_md : memory::desc(), dst_any,
-                                        {p_.strides[0], p_.strides[1]}, dil, {p_.pads[0], p_.pads[1]},
-                                        {p_.pads[2], p_.pads[3]});
-      dnnl::convolution_forward::primitive_desc pd(d, cpu_engine());
+                                        src_want, w_any, bias_ ? e->bias_md : memory::desc(), dst_want,
+                                        {g.w.sh, g.w.sw}, {g.w.dh - 1, g.w.dw - 1}, {g.w.pt, g.w.pl},
+                                        {g.w.pb, g.w.pr});
+      dnnl::post_ops po;
+      if (mode_.sum) po.append_binary(dnnl::algorithm::binary_add, e->dst_md);  // post-op 0, see run()
+      if (mode_.params.act == ConvActivation::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      if (mode_.params.act == ConvActivation::kClip)
+        po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, mode_.params.act_min, mode_.params.act_max);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(po);
+      dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
       e->prim = dnnl::convolution_forward(pd);
       e->prim_src_md = pd.src_desc();
       e->prim_dst_md = pd.dst_desc();
@@ -101,54 +125,117 @@ class OnednnConv {
 
   Tensor w_;
   std::optional<Tensor> bias_;
-  ConvParams p_;
+  ConvMode mode_;
   onednn::ShapeCache<Entry> cache_;
 };
 
-StatusOr<KernelFn> conv_impl(const Node& n, const Graph& g, const ImplContext&) {
-  const Tensor* wp = constant_input(n, g, 1);
-  if (!wp) return Unimplemented("weights are not a constant");
-  const Tensor& w = *wp;
-  if (w.dtype() != DType::kFloat32 || w.rank() != 4) return Unimplemented("weights ", w.type_string(), ": 2-D float conv only");
+// The constant 2-D float weight and bias of a (Nchwc)Conv node.
+StatusOr<std::pair<Tensor, std::optional<Tensor>>> conv_constants(const Node& n, const Graph& g) {
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w) return Unimplemented("weights are not a constant");
+  if (w->dtype() != DType::kFloat32 || w->rank() != 4) return Unimplemented("weights ", w->type_string(), ": 2-D float conv only");
   std::optional<Tensor> bias;
   if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
     const Tensor* b = constant_input(n, g, 2);
     if (!b) return Unimplemented("bias is not a constant");
-    if (b->dtype() != DType::kFloat32 || b->num_elements() != w.dim(0))
-      return Unimplemented("bias ", b->type_string(), " does not match ", w.dim(0), " output channels");
+    if (b->dtype() != DType::kFloat32 || b->num_elements() != w->dim(0))
+      return Unimplemented("bias ", b->type_string(), " does not match ", w->dim(0), " output channels");
     bias = *b;
   }
-  ConvParams p;
-  SPARSERT_ASSIGN_OR_RETURN(std::string auto_pad, n.attrs.get_string("auto_pad", "NOTSET"));
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") return Unimplemented("auto_pad=", auto_pad);
-  SPARSERT_ASSIGN_OR_RETURN(p.group, n.attrs.get_int("group", 1));
-  SPARSERT_ASSIGN_OR_RETURN(p.strides, n.attrs.get_ints("strides", p.strides));
-  SPARSERT_ASSIGN_OR_RETURN(p.dilations, n.attrs.get_ints("dilations", p.dilations));
-  if (auto_pad == "NOTSET") { SPARSERT_ASSIGN_OR_RETURN(p.pads, n.attrs.get_ints("pads", p.pads)); }
-  std::vector<int64_t> kernel = {w.dim(2), w.dim(3)};
-  SPARSERT_ASSIGN_OR_RETURN(kernel, n.attrs.get_ints("kernel_shape", kernel));
-  if (p.strides.size() != 2 || p.dilations.size() != 2 || p.pads.size() != 4 || kernel != std::vector<int64_t>{w.dim(2), w.dim(3)})
-    return Unimplemented("attributes are not those of a 2-D convolution");
-  for (int64_t v : p.strides) if (v <= 0) return Unimplemented("non-positive stride");
-  for (int64_t v : p.dilations) if (v <= 0) return Unimplemented("non-positive dilation");
-  for (int64_t v : p.pads) if (v < 0) return Unimplemented("negative pad");
-  if (p.group <= 0 || w.dim(0) % p.group != 0) return Unimplemented("group=", p.group, " does not divide ", w.dim(0));
-  auto conv = std::make_shared<OnednnConv>(w, bias, p);
+  return std::make_pair(*w, bias);
+}
+
+StatusOr<KernelFn> conv_impl(const Node& n, const Graph& g, const ImplContext&) {
+  SPARSERT_ASSIGN_OR_RETURN(auto wb, conv_constants(n, g));
+  auto conv = std::make_shared<OnednnConv>(wb.first, wb.second, ConvMode{});
   KernelFn ref = reference_kernel(n);
-  const int64_t cin = w.dim(1) * p.group;
-  return KernelFn([conv, ref, cin](KernelContext& ctx) -> Status {
+  const Shape w_shape = wb.first.shape();
+  return KernelFn([conv, ref, w_shape](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
-    if (x.dtype() != DType::kFloat32 || x.rank() != 4 || x.dim(1) != cin) return ref(ctx);
-    auto shape = conv->out_shape(x.shape());
-    if (!shape.ok()) return ref(ctx);  // the reference reports the precise error
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, *shape, OutputInit::kOverwritten));
+    if (x.dtype() != DType::kFloat32 || x.rank() != 4) return ref(ctx);
+    auto geo = conv_geometry(ctx.node(), x.shape(), w_shape);
+    if (!geo.ok()) return ref(ctx);  // the reference reports the precise error
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, geo->out_shape, OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
-    return conv->run(x, *y);
+    return conv->run(x, nullptr, *y, *geo, true);
+  });
+}
+
+StatusOr<KernelFn> nchwc_conv_impl(const Node& n, const Graph& g, const ImplContext&) {
+  SPARSERT_ASSIGN_OR_RETURN(auto wb, conv_constants(n, g));
+  ConvMode mode;
+  mode.nchwc = true;
+  SPARSERT_ASSIGN_OR_RETURN(mode.params, nchwc_conv_params(n));
+  SPARSERT_RETURN_IF_ERROR(blocked_tag(mode.params.block).status());
+  mode.sum = n.inputs.size() > 3 && n.inputs[3] != kNoValue;
+  auto conv = std::make_shared<OnednnConv>(wb.first, wb.second, mode);
+  KernelFn ref = reference_kernel(n);
+  const Shape w_shape = wb.first.shape();
+  const NchwcConvParams params = mode.params;
+  return KernelFn([conv, ref, w_shape, params](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    const Tensor* sum = ctx.input(3);
+    if (x.dtype() != DType::kFloat32 || (sum && sum->dtype() != DType::kFloat32)) return ref(ctx);
+    auto geo = nchwc_conv_geometry(ctx.node(), params, x.shape(), w_shape);
+    if (!geo.ok() || (sum && sum->shape() != geo->out)) return ref(ctx);  // the reference reports the error
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, geo->out, OutputInit::kOverwritten));
+    if (y->num_elements() == 0) return Status::OK();
+    return conv->run(x, sum, *y, geo->conv, geo->plain_input);
+  });
+}
+
+// ReorderToNchwc / ReorderFromNchwc as one oneDNN reorder (which also zeroes
+// the padding lanes of a blocked destination).
+StatusOr<KernelFn> reorder_nchwc_impl(const Node& n, const Graph&, const ImplContext&, bool to_blocked) {
+  SPARSERT_ASSIGN_OR_RETURN(int64_t block, n.attrs.get_int("block"));
+  SPARSERT_ASSIGN_OR_RETURN(tag blocked, blocked_tag(block));
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([ref, block, blocked, to_blocked](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != DType::kFloat32) return ref(ctx);
+    Shape logical;
+    if (to_blocked) {
+      if (x.rank() != 4) return ref(ctx);
+      logical = x.shape();
+    } else {
+      auto channels = ctx.attrs().get_int("channels");
+      if (!channels.ok() || *channels < 0 || x.rank() != 5 || x.dim(4) != block ||
+          x.dim(1) != nchwc_blocks(*channels, block))
+        return ref(ctx);
+      logical = {x.dim(0), *channels, x.dim(2), x.dim(3)};
+    }
+    const Shape out = to_blocked ? nchwc_shape(logical, block) : logical;
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
+    if (y->num_elements() == 0) return Status::OK();
+    return guarded("reorder", [&]() -> Status {
+      const memory::dims dims = onednn::to_dims(logical);
+      memory plain(memory::desc(dims, dt::f32, tag::nchw), cpu_engine());
+      memory block_mem(memory::desc(dims, dt::f32, blocked), cpu_engine());
+      memory& src = to_blocked ? plain : block_mem;
+      memory& dst = to_blocked ? block_mem : plain;
+      src.set_data_handle(const_cast<void*>(x.raw_data()));
+      dst.set_data_handle(y->raw_data());
+      dnnl::stream s(cpu_engine());
+      dnnl::reorder(src, dst).execute(s, src, dst);
+      s.wait();
+      return Status::OK();
+    });
   });
 }
 
 }  // namespace
 
-void register_onednn_conv_impls(OpRegistry& r) { r.add_impl("", "Conv", {"onednn_conv_f32", conv_impl}); }
+void register_onednn_conv_impls(OpRegistry& r) {
+  r.add_impl("", "Conv", {"onednn_conv_f32", conv_impl});
+  r.add_impl(kSparsertDomain, "NchwcConv", {"onednn_nchwc_conv_f32", nchwc_conv_impl});
+  r.add_impl(kSparsertDomain, "ReorderToNchwc",
+             {"onednn_reorder_nchwc", [](const Node& n, const Graph& g, const ImplContext& c) {
+                return reorder_nchwc_impl(n, g, c, true);
+              }});
+  r.add_impl(kSparsertDomain, "ReorderFromNchwc",
+             {"onednn_reorder_nchwc", [](const Node& n, const Graph& g, const ImplContext& c) {
+                return reorder_nchwc_impl(n, g, c, false);
+              }});
+}
 
 }  // namespace sparsert

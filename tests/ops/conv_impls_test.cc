@@ -1,6 +1,7 @@
 // oneDNN Conv against the reference kernel: random configurations (groups,
-// depthwise, strides, dilations, asymmetric pads, odd sizes, with/without bias)
-// and the declines with their reasons.
+// depthwise, strides, dilations, asymmetric pads, odd sizes, with/without bias),
+// on plain NCHW (the nchwc_layout pass off) and as NchwcConv chains in the
+// blocked layout (tests/ops/nchwc_impls_test.cc).
 #include <gtest/gtest.h>
 
 #include "tests/onnx_builder.h"
@@ -26,6 +27,13 @@ struct ConvCase {
   bool bias;
 };
 
+// The plain-layout kernel: the layout pass would turn the Conv into NchwcConv.
+SessionOptions plain_layout() {
+  SessionOptions o;
+  o.disabled_passes = {"nchwc_layout"};
+  return o;
+}
+
 testing::ImplRun run_case(const ConvCase& k, std::mt19937& rng, const char* auto_pad = nullptr) {
   OnnxBuilder b;
   const std::vector<int64_t> x_shape = {k.n, k.c, k.h, k.w}, w_shape = {k.m, k.c / k.group, k.kh, k.kw};
@@ -49,7 +57,7 @@ testing::ImplRun run_case(const ConvCase& k, std::mt19937& rng, const char* auto
     ints(node, "pads", k.pads);
   }
   return testing::compare_with_reference(b.bytes(), {{"x", Tensor::from_vector<float>(x_shape, randn(numel(x_shape), rng))}},
-                                         1e-5);
+                                         1e-5, plain_layout());
 }
 
 TEST(OnednnConv, matches_reference_on_varied_configurations) {
@@ -67,12 +75,13 @@ TEST(OnednnConv, matches_reference_on_varied_configurations) {
   }
 }
 
-TEST(OnednnConv, declines_auto_pad_same_and_says_why) {
+TEST(OnednnConv, runs_auto_pad_same_with_the_pads_it_implies) {
   std::mt19937 rng(8);
-  auto r = run_case({1, 4, 7, 7, 4, 3, 3, 1, {1, 1}, {1, 1}, {}, true}, rng, "SAME_UPPER");
-  EXPECT_EQ(r.kernels, "reference x1");
-  ASSERT_EQ(r.report.size(), 1u);
-  EXPECT_NE(r.report[0].find("declined onednn_conv_f32: auto_pad=SAME_UPPER"), std::string::npos) << r.report[0];
+  for (const char* mode : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
+    // Even kernel and stride 2: SAME_UPPER and SAME_LOWER put the odd pad on different sides.
+    auto r = run_case({1, 4, 8, 7, 4, 2, 3, 1, {2, 2}, {1, 1}, {}, true}, rng, mode);
+    EXPECT_EQ(r.kernels, "onednn_conv_f32 x1") << mode;
+  }
 }
 
 }  // namespace
