@@ -10,6 +10,13 @@ const Tensor* constant_input(const Node& node, const Graph& graph, size_t i) {
   return v.constant ? &*v.constant : nullptr;
 }
 
+StatusOr<double> constant_scalar_input(const Node& node, const Graph& graph, size_t i, DType dtype, const char* what) {
+  const Tensor* t = constant_input(node, graph, i);
+  if (!t || t->dtype() != dtype || t->num_elements() != 1)
+    return Unimplemented(what, " is not a constant ", dtype_name(dtype), " scalar");
+  return t->element_as_double(0);
+}
+
 StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   size_t rank = std::max(a.size(), b.size());
   Shape out(rank);

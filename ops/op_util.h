@@ -14,6 +14,9 @@ namespace sparsert {
 // The constant tensor feeding input i of `node`, or nullptr when that input is
 // absent or computed at run time.
 const Tensor* constant_input(const Node& node, const Graph& graph, size_t i);
+// The value of a constant one-element `dtype` tensor at input i, or an
+// Unimplemented naming `what` (for implementations that need it constant).
+StatusOr<double> constant_scalar_input(const Node& node, const Graph& graph, size_t i, DType dtype, const char* what);
 
 // Numpy/ONNX multidirectional broadcast of shapes; error names both shapes.
 StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b);

@@ -7,11 +7,19 @@
 //   tensors, its residual add and activation fused as post-ops, so chains of
 //   convolutions never reorder.
 // - onednn_reorder_nchwc runs the reorders at such a chain's edges.
+// - onednn_qlinear_conv_u8s8 runs QLinearConv as ORT's quantizer writes it
+//   (uint8 x and y, symmetric int8 weights, constant scales and zero points)
+//   where oneDNN's int8 arithmetic is exact (onednn::int8_weights_exact): s32
+//   from oneDNN, then ORT's requantization per output channel
+//   (fast::requantize_u8_array; oneDNN's own output scaling adds the zero
+//   point before rounding, which moves near-ties by one step).
 // Weights are reordered once per input shape (ShapeCache).
+#include "ops/fast/vector_math.h"
 #include "ops/linear.h"
 #include "ops/nchwc.h"
 #include "ops/onednn/onednn_common.h"
 #include "ops/op_util.h"
+#include "ops/quant_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
 
@@ -34,11 +42,14 @@ StatusOr<tag> blocked_tag(int64_t block) {
 }
 
 // How a convolution meets the graph: plain NCHW on both sides (reordered to
-// what the primitive wants), or NchwcConv's blocked tensors and post-ops.
+// what the primitive wants), or NchwcConv's blocked tensors and post-ops; in
+// float, or (QLinearConv) u8 x s8 -> s32 with x's zero point.
 struct ConvMode {
   bool nchwc = false;
   NchwcConvParams params;  // nchwc only
   bool sum = false;        // nchwc only: a residual of Y's shape to add
+  bool int8 = false;
+  int32_t x_zero_point = 0;  // int8 only
 };
 
 class OnednnConv {
@@ -46,14 +57,14 @@ class OnednnConv {
   OnednnConv(Tensor w, std::optional<Tensor> bias, ConvMode mode)
       : w_(std::move(w)), bias_(std::move(bias)), mode_(mode) {}
 
-  // x and y as the graph holds them; `g` the logical geometry; `sum` (nchwc
-  // mode) is added before the activation.
-  Status run(const Tensor& x, const Tensor* sum, Tensor& y, const ConvGeometry& g, bool plain_input) {
+  // x and y as the graph holds them (y: s32 NCHW in int8 mode); `g` the
+  // logical geometry; `sum` (nchwc mode) is added before the activation.
+  Status run(const Tensor& x, const Tensor* sum, void* y, const ConvGeometry& g, bool plain_input) {
     SPARSERT_ASSIGN_OR_RETURN(auto e, cache_.get(x.shape(), [&] { return make(g, plain_input); }));
     return guarded("conv", [&]() -> Status {
       dnnl::stream s(cpu_engine());
       memory src(e->src_md, cpu_engine(), const_cast<void*>(x.raw_data()));
-      memory dst(e->dst_md, cpu_engine(), y.raw_data());
+      memory dst(e->dst_md, cpu_engine(), y);
       memory prim_src = src, prim_dst = dst;
       if (e->prim_src_md != e->src_md) {
         prim_src = memory(e->prim_src_md, cpu_engine());
@@ -66,6 +77,8 @@ class OnednnConv {
       if (sum)
         args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
             memory(e->dst_md, cpu_engine(), const_cast<void*>(sum->raw_data()));
+      int32_t x_zp = mode_.x_zero_point;
+      if (mode_.int8) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = memory({{1}, dt::s32, tag::x}, cpu_engine(), &x_zp);
       e->prim.execute(s, args);
       if (e->prim_dst_md != e->dst_md) dnnl::reorder(prim_dst, dst).execute(s, prim_dst, dst);
       s.wait();
@@ -90,16 +103,19 @@ class OnednnConv {
     }
     Status st = guarded("conv setup", [&]() -> Status {
       const memory::dims src_dims = {g.N, g.C, g.w.ih, g.w.iw}, dst_dims = {g.N, g.M, g.w.oh, g.w.ow};
-      e->src_md = memory::desc(src_dims, dt::f32, src_tag);
-      e->dst_md = memory::desc(dst_dims, dt::f32, dst_tag);
+      const dt src_dt = mode_.int8 ? dt::u8 : dt::f32, w_dt = mode_.int8 ? dt::s8 : dt::f32;
+      const dt dst_dt = mode_.int8 ? dt::s32 : dt::f32;
+      e->src_md = memory::desc(src_dims, src_dt, src_tag);
+      e->dst_md = memory::desc(dst_dims, dst_dt, dst_tag);
       // Plain mode lets oneDNN pick the activation layout (see the file comment).
-      const memory::desc src_want = mode_.nchwc ? e->src_md : memory::desc(src_dims, dt::f32, tag::any);
-      const memory::desc dst_want = mode_.nchwc ? e->dst_md : memory::desc(dst_dims, dt::f32, tag::any);
+      const memory::desc src_want = mode_.nchwc ? e->src_md : memory::desc(src_dims, src_dt, tag::any);
+      const memory::desc dst_want = mode_.nchwc ? e->dst_md : memory::desc(dst_dims, dst_dt, tag::any);
       const int64_t grp = g.group, M = g.M, Cg = g.C / grp, kh = g.w.kh, kw = g.w.kw;
       memory::dims wdims = grp == 1 ? memory::dims{M, Cg, kh, kw} : memory::dims{grp, M / grp, Cg, kh, kw};
-      memory::desc w_plain(wdims, dt::f32, grp == 1 ? tag::oihw : tag::goihw);
-      memory::desc w_any(wdims, dt::f32, tag::any);
-      if (bias_) e->bias_md = memory::desc({M}, dt::f32, tag::x);
+      memory::desc w_plain(wdims, w_dt, grp == 1 ? tag::oihw : tag::goihw);
+      memory::desc w_any(wdims, w_dt, tag::any);
+      // int8: the s32 bias joins the accumulator, as in QLinearConv.
+      if (bias_) e->bias_md = memory::desc({M}, mode_.int8 ? dt::s32 : dt::f32, tag::x);
       // oneDNN counts dilation from 0 (0 = dense window).
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                         src_want, w_any, bias_ ? e->bias_md : memory::desc(), dst_want,
@@ -112,6 +128,7 @@ class OnednnConv {
         po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, mode_.params.act_min, mode_.params.act_max);
       dnnl::primitive_attr attr;
       attr.set_post_ops(po);
+      if (mode_.int8) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
       dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
       e->prim = dnnl::convolution_forward(pd);
       e->prim_src_md = pd.src_desc();
@@ -157,7 +174,7 @@ StatusOr<KernelFn> conv_impl(const Node& n, const Graph& g, const ImplContext&) 
     if (!geo.ok()) return ref(ctx);  // the reference reports the precise error
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, geo->out_shape, OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
-    return conv->run(x, nullptr, *y, *geo, true);
+    return conv->run(x, nullptr, y->raw_data(), *geo, true);
   });
 }
 
@@ -180,7 +197,61 @@ StatusOr<KernelFn> nchwc_conv_impl(const Node& n, const Graph& g, const ImplCont
     if (!geo.ok() || (sum && sum->shape() != geo->out)) return ref(ctx);  // the reference reports the error
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, geo->out, OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
-    return conv->run(x, sum, *y, geo->conv, geo->plain_input);
+    return conv->run(x, sum, y->raw_data(), geo->conv, geo->plain_input);
+  });
+}
+
+StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplContext& ictx) {
+  // x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B
+  const Tensor* w = constant_input(n, g, 3);
+  if (!w || w->dtype() != DType::kInt8 || w->rank() != 4) return Unimplemented("w is not a constant 2-D int8 conv weight");
+  SPARSERT_RETURN_IF_ERROR(onednn::int8_weights_exact(*w, ictx.isa_cap));
+  const int64_t M = w->dim(0);
+  if (n.inputs.size() > 5 && n.inputs[5] != kNoValue) {
+    const Tensor* wz = constant_input(n, g, 5);
+    if (!wz) return Unimplemented("w zero point is not a constant");
+    for (int64_t i = 0; i < wz->num_elements(); ++i)
+      if (wz->element_as_int64(i) != 0) return Unimplemented("w zero point is not 0 (asymmetric weights)");
+  }
+  SPARSERT_ASSIGN_OR_RETURN(double x_scale, constant_scalar_input(n, g, 1, DType::kFloat32, "x_scale"));
+  SPARSERT_ASSIGN_OR_RETURN(double y_scale, constant_scalar_input(n, g, 6, DType::kFloat32, "y_scale"));
+  SPARSERT_ASSIGN_OR_RETURN(double x_zp, constant_scalar_input(n, g, 2, DType::kUInt8, "x zero point"));
+  SPARSERT_ASSIGN_OR_RETURN(double y_zp, constant_scalar_input(n, g, 7, DType::kUInt8, "y zero point (uint8 y only)"));
+  const Tensor* w_scale = constant_input(n, g, 4);
+  if (!w_scale || w_scale->dtype() != DType::kFloat32 || (w_scale->num_elements() != 1 && w_scale->num_elements() != M))
+    return Unimplemented("w_scale is not a constant float of 1 or ", M, " values");
+  std::optional<Tensor> bias;
+  if (n.inputs.size() > 8 && n.inputs[8] != kNoValue) {
+    const Tensor* b = constant_input(n, g, 8);
+    if (!b || b->dtype() != DType::kInt32 || b->num_elements() != M)
+      return Unimplemented("bias is not a constant int32 of ", M, " values");
+    bias = *b;
+  }
+  ConvMode mode;
+  mode.int8 = true;
+  mode.x_zero_point = static_cast<int32_t>(x_zp);
+  std::vector<float> mult(static_cast<size_t>(M));  // the reference's (and ORT's) multiplier, in float
+  for (int64_t m = 0; m < M; ++m)
+    mult[static_cast<size_t>(m)] = requant_multiplier(
+        static_cast<float>(x_scale), w_scale->data<float>()[w_scale->num_elements() == 1 ? 0 : m], static_cast<float>(y_scale));
+  auto conv = std::make_shared<OnednnConv>(*w, bias, mode);
+  KernelFn ref = reference_kernel(n);
+  const Shape w_shape = w->shape();
+  const int32_t y_zero_point = static_cast<int32_t>(y_zp);
+  return KernelFn([conv, ref, w_shape, mult, y_zero_point](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != DType::kUInt8 || x.rank() != 4) return ref(ctx);
+    auto geo = conv_geometry(ctx.node(), x.shape(), w_shape);
+    if (!geo.ok()) return ref(ctx);  // the reference reports the precise error
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, geo->out_shape, OutputInit::kOverwritten));
+    if (y->num_elements() == 0) return Status::OK();
+    std::vector<int32_t> acc(static_cast<size_t>(y->num_elements()));
+    SPARSERT_RETURN_IF_ERROR(conv->run(x, nullptr, acc.data(), *geo, true));
+    const int64_t plane = geo->w.oh * geo->w.ow;
+    for (int64_t nm = 0; nm < geo->N * geo->M; ++nm)
+      fast::requantize_u8_array(acc.data() + nm * plane, plane, mult[static_cast<size_t>(nm % geo->M)], y_zero_point,
+                                y->data<uint8_t>() + nm * plane);
+    return Status::OK();
   });
 }
 
@@ -228,6 +299,7 @@ StatusOr<KernelFn> reorder_nchwc_impl(const Node& n, const Graph&, const ImplCon
 void register_onednn_conv_impls(OpRegistry& r) {
   r.add_impl("", "Conv", {"onednn_conv_f32", conv_impl});
   r.add_impl(kSparsertDomain, "NchwcConv", {"onednn_nchwc_conv_f32", nchwc_conv_impl});
+  r.add_impl("", "QLinearConv", {"onednn_qlinear_conv_u8s8", qlinear_conv_impl});
   r.add_impl(kSparsertDomain, "ReorderToNchwc",
              {"onednn_reorder_nchwc", [](const Node& n, const Graph& g, const ImplContext& c) {
                 return reorder_nchwc_impl(n, g, c, true);

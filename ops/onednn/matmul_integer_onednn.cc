@@ -1,16 +1,17 @@
-// oneDNN u8 x s8 -> s32 for MatMulInteger with a constant int8 B (what ORT's
-// quantize_dynamic writes after DynamicQuantizeLinear): A's zero point is a
-// run-time oneDNN zero point, B's must be zero (symmetric weights). B is
-// reordered once per primitive into the layout oneDNN picks.
-//
-// Exactness: without VNNI, oneDNN's int8 kernels add u8*s8 product pairs in
-// int16 (vpmaddubsw), which saturates once |w| > 64 meets activations near 255.
-// MatMulInteger must be exact, so on such CPUs this implementation only takes
-// weights within [-64, 63] (ORT's reduce_range form); others stay on the
-// reference kernel, and the decline says why.
-#include "jit/isa.h"
+// oneDNN u8 x s8 with a constant int8 B and symmetric weights (B's zero point
+// 0); A's zero point is a run-time oneDNN zero point. B is reordered once per
+// primitive into the layout oneDNN picks. Exact only where
+// onednn::int8_weights_exact says so.
+// - onednn_matmul_u8s8: MatMulInteger -> s32 (ORT's quantize_dynamic, after
+//   DynamicQuantizeLinear).
+// - onednn_qlinear_matmul_u8s8: QLinearMatMul -> u8 (constant scales and zero
+//   points, as ORT's static quantizer writes them): s32 from oneDNN, then ORT's
+//   requantization (fast::requantize_u8_rows; oneDNN's own output scaling adds
+//   the zero point before rounding, which moves near-ties by one step).
+#include "ops/fast/vector_math.h"
 #include "ops/onednn/onednn_common.h"
 #include "ops/op_util.h"
+#include "ops/quant_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
 
@@ -76,23 +77,25 @@ class Int8Linear {
   onednn::ShapeCache<Entry> cache_;
 };
 
-StatusOr<KernelFn> matmul_integer_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
-  const Tensor* b = constant_input(n, g, 1);
+// The constant 2-D int8 B at input b_index with zero point (at zp_index) 0,
+// when oneDNN runs it exactly.
+StatusOr<const Tensor*> symmetric_int8_b(const Node& n, const Graph& g, const ImplContext& ictx, size_t b_index,
+                                         size_t zp_index) {
+  const Tensor* b = constant_input(n, g, b_index);
   if (!b) return Unimplemented("B is not a constant");
   if (b->dtype() != DType::kInt8 || b->rank() != 2) return Unimplemented("B is ", b->type_string(), ", needs 2-D int8");
-  if (n.inputs.size() > 3 && n.inputs[3] != kNoValue) {
-    const Tensor* bz = constant_input(n, g, 3);
+  if (n.inputs.size() > zp_index && n.inputs[zp_index] != kNoValue) {
+    const Tensor* bz = constant_input(n, g, zp_index);
     if (!bz) return Unimplemented("B zero point is not a constant");
     for (int64_t i = 0; i < bz->num_elements(); ++i)
       if (bz->element_as_int64(i) != 0) return Unimplemented("B zero point is not 0 (asymmetric weights)");
   }
-  if (!jit::may_use(jit::kIsaAvx512Vnni, ictx.isa_cap) && !jit::may_use(jit::kIsaAvxVnni, ictx.isa_cap)) {
-    const int8_t* w = b->data<int8_t>();
-    for (int64_t i = 0; i < b->num_elements(); ++i)
-      if (w[i] < -64 || w[i] > 63)
-        return Unimplemented("weights use the full int8 range and this CPU has no VNNI (oneDNN's int16 pair sums "
-                             "could saturate; exact results need weights in [-64, 63])");
-  }
+  SPARSERT_RETURN_IF_ERROR(onednn::int8_weights_exact(*b, ictx.isa_cap));
+  return b;
+}
+
+StatusOr<KernelFn> matmul_integer_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
+  SPARSERT_ASSIGN_OR_RETURN(const Tensor* b, symmetric_int8_b(n, g, ictx, 1, 3));
   auto lin = std::make_shared<Int8Linear>(*b, b->dim(0), b->dim(1));
   KernelFn ref = reference_kernel(n);
   return KernelFn([lin, ref](KernelContext& ctx) -> Status {
@@ -108,10 +111,44 @@ StatusOr<KernelFn> matmul_integer_u8s8(const Node& n, const Graph& g, const Impl
   });
 }
 
+StatusOr<KernelFn> qlinear_matmul_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
+  // a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
+  SPARSERT_ASSIGN_OR_RETURN(const Tensor* b, symmetric_int8_b(n, g, ictx, 3, 5));
+  const int64_t N = b->dim(1);
+  SPARSERT_ASSIGN_OR_RETURN(double a_scale, constant_scalar_input(n, g, 1, DType::kFloat32, "a_scale"));
+  SPARSERT_ASSIGN_OR_RETURN(double a_zp, constant_scalar_input(n, g, 2, DType::kUInt8, "a zero point"));
+  SPARSERT_ASSIGN_OR_RETURN(double y_scale, constant_scalar_input(n, g, 6, DType::kFloat32, "y_scale"));
+  SPARSERT_ASSIGN_OR_RETURN(double y_zp, constant_scalar_input(n, g, 7, DType::kUInt8, "y zero point (uint8 y only)"));
+  const Tensor* b_scale = constant_input(n, g, 4);
+  if (!b_scale || b_scale->dtype() != DType::kFloat32 || (b_scale->num_elements() != 1 && b_scale->num_elements() != N))
+    return Unimplemented("b_scale is not a constant float of 1 or ", N, " values");
+  std::vector<float> mult(static_cast<size_t>(N));  // the reference's (and ORT's) multiplier, in float
+  for (int64_t i = 0; i < N; ++i)
+    mult[static_cast<size_t>(i)] = requant_multiplier(static_cast<float>(a_scale),
+                                                      b_scale->data<float>()[b_scale->num_elements() == 1 ? 0 : i],
+                                                      static_cast<float>(y_scale));
+  auto lin = std::make_shared<Int8Linear>(*b, b->dim(0), N);
+  KernelFn ref = reference_kernel(n);
+  const int32_t a_zero_point = static_cast<int32_t>(a_zp), y_zero_point = static_cast<int32_t>(y_zp);
+  return KernelFn([lin, ref, a_zero_point, y_zero_point, mult](KernelContext& ctx) -> Status {
+    const Tensor& a = *ctx.input(0);
+    if (a.dtype() != DType::kUInt8 || a.rank() < 2 || a.shape().back() != lin->K()) return ref(ctx);
+    Shape out(a.shape().begin(), a.shape().end() - 1);
+    out.push_back(lin->N());
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, out, OutputInit::kOverwritten));
+    const int64_t M = a.num_elements() / lin->K();
+    std::vector<int32_t> acc(static_cast<size_t>(M * lin->N()));
+    SPARSERT_RETURN_IF_ERROR(lin->run(a.data<uint8_t>(), M, a_zero_point, acc.data()));
+    fast::requantize_u8_rows(acc.data(), M, lin->N(), mult.data(), y_zero_point, y->data<uint8_t>());
+    return Status::OK();
+  });
+}
+
 }  // namespace
 
 void register_onednn_int8_impls(OpRegistry& r) {
   r.add_impl("", "MatMulInteger", {"onednn_matmul_u8s8", matmul_integer_u8s8});
+  r.add_impl("", "QLinearMatMul", {"onednn_qlinear_matmul_u8s8", qlinear_matmul_u8s8});
 }
 
 }  // namespace sparsert

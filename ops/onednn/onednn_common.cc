@@ -1,5 +1,7 @@
 #include "ops/onednn/onednn_common.h"
 
+#include "jit/isa.h"
+
 namespace sparsert::onednn {
 
 dnnl::engine& cpu_engine() {
@@ -16,6 +18,16 @@ dnnl::memory weights_in_layout(const dnnl::memory::desc& want, const dnnl::memor
   dnnl::reorder(plain, out).execute(s, const_cast<dnnl::memory&>(plain), out);
   s.wait();
   return out;
+}
+
+Status int8_weights_exact(const Tensor& w, uint32_t isa_cap) {
+  if (jit::may_use(jit::kIsaAvx512Vnni, isa_cap) || jit::may_use(jit::kIsaAvxVnni, isa_cap)) return Status::OK();
+  const int8_t* v = w.data<int8_t>();
+  for (int64_t i = 0; i < w.num_elements(); ++i)
+    if (v[i] < -64 || v[i] > 63)
+      return Unimplemented("weights use the full int8 range and this CPU has no VNNI (oneDNN's int16 pair sums "
+                           "could saturate; exact results need weights in [-64, 63])");
+  return Status::OK();
 }
 
 }  // namespace sparsert::onednn

@@ -33,6 +33,13 @@ Status guarded(const char* what, F&& f) {
 // call inside guarded()).
 dnnl::memory weights_in_layout(const dnnl::memory::desc& want, const dnnl::memory& plain);
 
+// Exactness of oneDNN's u8 x s8 kernels: without VNNI they add product pairs
+// in int16 (vpmaddubsw), which saturates once |w| > 64 meets activations near
+// 255. Integer ops must be exact, so on such CPUs only weights within
+// [-64, 63] (ORT's reduce_range form) qualify; otherwise an Unimplemented
+// saying why (the kernel choice reports it).
+Status int8_weights_exact(const Tensor& w, uint32_t isa_cap);
+
 // Shape-keyed cache with a small bound (LRU): one entry per distinct run-time
 // shape, so dynamic batch/sequence sizes reuse primitives and packed weights.
 template <typename Entry>

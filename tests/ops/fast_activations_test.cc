@@ -6,6 +6,7 @@
 #include <random>
 
 #include "ops/fast/vector_math.h"
+#include "ops/quant_util.h"
 #include "runtime/session.h"
 #include "tests/onnx_builder.h"
 #include "tests/test_util.h"
@@ -24,6 +25,27 @@ TEST(FastMath, exp_matches_std_exp) {
   EXPECT_LT(worst, 4e-7);
   EXPECT_EQ(fast::exp_f32(-1000.f), fast::exp_f32(-87.3365478515625f));  // clamped, not garbage
   EXPECT_TRUE(std::isfinite(fast::exp_f32(1000.f)));
+}
+
+TEST(FastRequantize, bit_identical_to_the_reference_incl_ties_and_saturation) {
+  std::mt19937 rng(5);
+  std::vector<int32_t> acc = {0, 1, -1, 5, 7, -7, 2147483647, -2147483647 - 1, 1000000000, -1000000000};
+  for (int i = 0; i < 20000; ++i) acc.push_back(static_cast<int32_t>(rng() % 200001) - 100000);
+  const int64_t cols = 7, rows = static_cast<int64_t>(acc.size()) / cols;
+  std::vector<float> col_mult(cols);
+  for (float& m : col_mult) m = 1e-4f * static_cast<float>(1 + rng() % 5000);
+  // mult 0.5 and 0.25 put exact .5 ties on odd accumulators: half-to-even decides them.
+  for (float mult : {0.5f, 0.25f, 0.0123f, 3.7f}) {
+    for (int32_t zp : {0, 128, 255}) {
+      std::vector<uint8_t> got(acc.size());
+      fast::requantize_u8_array(acc.data(), static_cast<int64_t>(acc.size()), mult, zp, got.data());
+      for (size_t i = 0; i < acc.size(); ++i)
+        ASSERT_EQ(got[i], requantize<uint8_t>(acc[i], mult, zp)) << "acc " << acc[i] << " mult " << mult << " zp " << zp;
+      fast::requantize_u8_rows(acc.data(), rows, cols, col_mult.data(), zp, got.data());
+      for (int64_t i = 0; i < rows * cols; ++i)
+        ASSERT_EQ(got[i], requantize<uint8_t>(acc[i], col_mult[i % cols], zp)) << "acc " << acc[i] << " zp " << zp;
+    }
+  }
 }
 
 TEST(FastMath, erf_matches_std_erf) {

@@ -2,7 +2,8 @@
 // u8s8 (random odd shapes, extreme activations (255) with the extreme 7-bit
 // weights, run-time A zero points, leading batch dims) and the exact int16
 // kernel that takes what oneDNN declines (full-range weights without VNNI,
-// asymmetric weights), on AVX2 and on the generic path.
+// asymmetric weights), on AVX2 and on the generic path. QLinearConv on oneDNN
+// against its reference: random geometry, zero points, per-channel scales, bias.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -87,6 +88,126 @@ TEST(OnednnInt8, full_range_weights_without_vnni_take_the_exact_int16_kernel) {
       auto a = testing::compare_with_reference(matmul_integer_model(shape, 64, 32, w, false), inputs(shape, 7, rng, true), 0.0);
       EXPECT_EQ(a.kernels, "sparse_matmul_integer_u8s8 x1");
     }
+  }
+}
+
+void conv_ints(onnx::NodeProto& n, const char* name, std::vector<int64_t> v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v) a->add_ints(x);
+}
+
+struct QConvCase {
+  int64_t n, c, h, w, m, k, group, stride, pad;
+  bool per_channel, bias;
+  uint8_t x_zp, y_zp;
+};
+
+std::string qlinear_conv_model(const QConvCase& q, const std::vector<int8_t>& w, std::mt19937& rng) {
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::UINT8, {q.n, q.c, q.h, q.w}).output("y", onnx::TensorProto::UINT8);
+  b.initializer("x_scale", {}, {0.02f});
+  b.raw_initializer("x_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(q.x_zp)));
+  b.raw_initializer("w", onnx::TensorProto::INT8, {q.m, q.c / q.group, q.k, q.k},
+                    std::string(reinterpret_cast<const char*>(w.data()), w.size()));
+  std::vector<float> ws(q.per_channel ? static_cast<size_t>(q.m) : 1);
+  for (float& v : ws) v = 0.001f + 0.004f * static_cast<float>(rng() % 100) / 100.f;
+  b.initializer("w_scale", q.per_channel ? std::vector<int64_t>{q.m} : std::vector<int64_t>{}, ws);
+  b.raw_initializer("w_zp", onnx::TensorProto::INT8, q.per_channel ? std::vector<int64_t>{q.m} : std::vector<int64_t>{},
+                    std::string(ws.size(), '\0'));
+  b.initializer("y_scale", {}, {0.05f});
+  b.raw_initializer("y_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(q.y_zp)));
+  std::vector<std::string> in = {"x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp"};
+  if (q.bias) {
+    std::vector<int32_t> bias(static_cast<size_t>(q.m));
+    for (int32_t& v : bias) v = static_cast<int32_t>(rng() % 4001) - 2000;
+    b.raw_initializer("bias", onnx::TensorProto::INT32, {q.m},
+                      std::string(reinterpret_cast<const char*>(bias.data()), bias.size() * 4));
+    in.push_back("bias");
+  }
+  auto& node = b.node("QLinearConv", in, {"y"}, "qconv");
+  OnnxBuilder::int_attr(node, "group", q.group);
+  conv_ints(node, "strides", {q.stride, q.stride});
+  conv_ints(node, "pads", {q.pad, q.pad, q.pad, q.pad});
+  return b.bytes();
+}
+
+TEST(OnednnInt8, qlinear_conv_matches_the_reference_exactly) {
+  std::mt19937 rng(9);
+  const QConvCase cases[] = {
+      {1, 3, 17, 15, 8, 3, 1, 2, 1, true, true, 128, 0},      // stem-like, odd sizes
+      {2, 16, 9, 9, 16, 3, 16, 1, 1, true, false, 3, 128},    // depthwise, padding reads x_zp
+      {1, 12, 8, 7, 20, 1, 1, 1, 0, false, true, 255, 7},     // pointwise, per-tensor scale
+      {1, 8, 11, 10, 6, 3, 2, 1, 2, true, true, 0, 255},      // groups, large pads
+      {3, 5, 6, 6, 7, 5, 1, 3, 2, false, false, 77, 100},     // large kernel, stride 3
+  };
+  for (const QConvCase& q : cases) {
+    std::vector<int8_t> w(static_cast<size_t>(q.m * (q.c / q.group) * q.k * q.k));
+    for (int8_t& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 128) - 64);  // 7-bit: exact without VNNI
+    w[0] = -64;
+    const std::vector<int64_t> x_shape = {q.n, q.c, q.h, q.w};
+    std::vector<uint8_t> x(static_cast<size_t>(testing::numel(x_shape)));
+    for (uint8_t& v : x) v = static_cast<uint8_t>(rng() % 256);
+    x[0] = 255;
+    auto r = testing::compare_with_reference(qlinear_conv_model(q, w, rng), {{"x", Tensor::from_vector<uint8_t>(x_shape, x)}},
+                                             0.0);
+    EXPECT_EQ(r.kernels, "onednn_qlinear_conv_u8s8 x1") << "c=" << q.c << " m=" << q.m << " group=" << q.group;
+  }
+}
+
+TEST(OnednnInt8, qlinear_conv_full_range_weights_need_vnni) {
+  std::mt19937 rng(10);
+  const QConvCase q{1, 4, 6, 6, 4, 3, 1, 1, 1, false, false, 0, 0};
+  std::vector<int8_t> w(4 * 4 * 9);
+  for (int8_t& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  w[0] = -128;
+  std::vector<uint8_t> x(4 * 36, 255);
+  auto r = testing::compare_with_reference(qlinear_conv_model(q, w, rng),
+                                           {{"x", Tensor::from_vector<uint8_t>({1, 4, 6, 6}, x)}}, 0.0);
+  const bool vnni = jit::may_use(jit::kIsaAvx512Vnni, jit::default_isa_cap()) ||
+                    jit::may_use(jit::kIsaAvxVnni, jit::default_isa_cap());
+  if (vnni) {
+    EXPECT_EQ(r.kernels, "onednn_qlinear_conv_u8s8 x1");
+  } else {
+    EXPECT_EQ(r.kernels, "reference x1");
+    ASSERT_EQ(r.report.size(), 1u);
+    EXPECT_NE(r.report[0].find("no VNNI"), std::string::npos) << r.report[0];
+  }
+}
+
+std::string qlinear_matmul_model(const std::vector<int64_t>& a_shape, int64_t K, int64_t N, const std::vector<int8_t>& w,
+                                 bool per_column, uint8_t a_zp, uint8_t y_zp, std::mt19937& rng) {
+  OnnxBuilder b;
+  b.input("a", onnx::TensorProto::UINT8, a_shape).output("y", onnx::TensorProto::UINT8);
+  b.initializer("a_scale", {}, {0.03f});
+  b.raw_initializer("a_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(a_zp)));
+  b.raw_initializer("b", onnx::TensorProto::INT8, {K, N}, std::string(reinterpret_cast<const char*>(w.data()), w.size()));
+  std::vector<float> bs(per_column ? static_cast<size_t>(N) : 1);
+  for (float& v : bs) v = 0.0005f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
+  const std::vector<int64_t> s_shape = per_column ? std::vector<int64_t>{N} : std::vector<int64_t>{};
+  b.initializer("b_scale", s_shape, bs);
+  b.raw_initializer("b_zp", onnx::TensorProto::INT8, s_shape, std::string(bs.size(), '\0'));
+  b.initializer("y_scale", {}, {0.04f});
+  b.raw_initializer("y_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(y_zp)));
+  b.node("QLinearMatMul", {"a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "y_scale", "y_zp"}, {"y"}, "qmm");
+  return b.bytes();
+}
+
+TEST(OnednnInt8, qlinear_matmul_matches_the_reference_exactly) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 8; ++trial) {
+    const int64_t K = 1 + rng() % 200, N = 1 + rng() % 60;
+    std::vector<int64_t> a_shape = {static_cast<int64_t>(1 + rng() % 30), K};
+    if (trial % 2) a_shape.insert(a_shape.begin(), 3);
+    std::vector<int8_t> w(static_cast<size_t>(K * N));
+    for (int8_t& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 128) - 64);  // 7-bit: exact without VNNI
+    std::vector<uint8_t> a(static_cast<size_t>(testing::numel(a_shape)));
+    for (uint8_t& v : a) v = trial == 0 ? 255 : static_cast<uint8_t>(rng() % 256);
+    const uint8_t a_zp = static_cast<uint8_t>(rng() % 256), y_zp = static_cast<uint8_t>(rng() % 256);
+    auto r = testing::compare_with_reference(qlinear_matmul_model(a_shape, K, N, w, trial % 3 != 0, a_zp, y_zp, rng),
+                                             {{"a", Tensor::from_vector<uint8_t>(a_shape, a)}}, 0.0);
+    EXPECT_EQ(r.kernels, "onednn_qlinear_matmul_u8s8 x1") << "K=" << K << " N=" << N;
   }
 }
 
