@@ -7,6 +7,7 @@
 //   tensors, its residual add and activation fused as post-ops, so chains of
 //   convolutions never reorder.
 // - onednn_reorder_nchwc runs the reorders at such a chain's edges.
+// - onednn_conv_integer_u8s8 runs ConvInteger (see conv_integer_impl).
 // - onednn_qlinear_conv_u8s8 runs QLinearConv as ORT's quantizer writes it
 //   (uint8 x and y, symmetric int8 weights, constant scales and zero points)
 //   where oneDNN's int8 arithmetic is exact (onednn::int8_weights_exact): s32
@@ -14,6 +15,8 @@
 //   (fast::requantize_u8_array; oneDNN's own output scaling adds the zero
 //   point before rounding, which moves near-ties by one step).
 // Weights are reordered once per input shape (ShapeCache).
+#include <algorithm>
+
 #include "ops/fast/vector_math.h"
 #include "ops/linear.h"
 #include "ops/nchwc.h"
@@ -49,7 +52,6 @@ struct ConvMode {
   NchwcConvParams params;  // nchwc only
   bool sum = false;        // nchwc only: a residual of Y's shape to add
   bool int8 = false;
-  int32_t x_zero_point = 0;  // int8 only
 };
 
 class OnednnConv {
@@ -57,9 +59,11 @@ class OnednnConv {
   OnednnConv(Tensor w, std::optional<Tensor> bias, ConvMode mode)
       : w_(std::move(w)), bias_(std::move(bias)), mode_(mode) {}
 
-  // x and y as the graph holds them (y: s32 NCHW in int8 mode); `g` the
-  // logical geometry; `sum` (nchwc mode) is added before the activation.
-  Status run(const Tensor& x, const Tensor* sum, void* y, const ConvGeometry& g, bool plain_input) {
+  // x and y as the graph holds them (y: s32 NCHW in int8 mode, over
+  // x - x_zero_point); `g` the logical geometry; `sum` (nchwc mode) is added
+  // before the activation.
+  Status run(const Tensor& x, const Tensor* sum, void* y, const ConvGeometry& g, bool plain_input,
+             int32_t x_zero_point = 0) {
     SPARSERT_ASSIGN_OR_RETURN(auto e, cache_.get(x.shape(), [&] { return make(g, plain_input); }));
     return guarded("conv", [&]() -> Status {
       dnnl::stream s(cpu_engine());
@@ -77,7 +81,7 @@ class OnednnConv {
       if (sum)
         args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
             memory(e->dst_md, cpu_engine(), const_cast<void*>(sum->raw_data()));
-      int32_t x_zp = mode_.x_zero_point;
+      int32_t x_zp = x_zero_point;
       if (mode_.int8) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = memory({{1}, dt::s32, tag::x}, cpu_engine(), &x_zp);
       e->prim.execute(s, args);
       if (e->prim_dst_md != e->dst_md) dnnl::reorder(prim_dst, dst).execute(s, prim_dst, dst);
@@ -229,7 +233,6 @@ StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplCo
   }
   ConvMode mode;
   mode.int8 = true;
-  mode.x_zero_point = static_cast<int32_t>(x_zp);
   std::vector<float> mult(static_cast<size_t>(M));  // the reference's (and ORT's) multiplier, in float
   for (int64_t m = 0; m < M; ++m)
     mult[static_cast<size_t>(m)] = requant_multiplier(
@@ -237,8 +240,8 @@ StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplCo
   auto conv = std::make_shared<OnednnConv>(*w, bias, mode);
   KernelFn ref = reference_kernel(n);
   const Shape w_shape = w->shape();
-  const int32_t y_zero_point = static_cast<int32_t>(y_zp);
-  return KernelFn([conv, ref, w_shape, mult, y_zero_point](KernelContext& ctx) -> Status {
+  const int32_t x_zero_point = static_cast<int32_t>(x_zp), y_zero_point = static_cast<int32_t>(y_zp);
+  return KernelFn([conv, ref, w_shape, mult, x_zero_point, y_zero_point](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kUInt8 || x.rank() != 4) return ref(ctx);
     auto geo = conv_geometry(ctx.node(), x.shape(), w_shape);
@@ -246,12 +249,56 @@ StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplCo
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, geo->out_shape, OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
     std::vector<int32_t> acc(static_cast<size_t>(y->num_elements()));
-    SPARSERT_RETURN_IF_ERROR(conv->run(x, nullptr, acc.data(), *geo, true));
+    SPARSERT_RETURN_IF_ERROR(conv->run(x, nullptr, acc.data(), *geo, true, x_zero_point));
     const int64_t plane = geo->w.oh * geo->w.ow;
     for (int64_t nm = 0; nm < geo->N * geo->M; ++nm)
       fast::requantize_u8_array(acc.data() + nm * plane, plane, mult[static_cast<size_t>(nm % geo->M)], y_zero_point,
                                 y->data<uint8_t>() + nm * plane);
     return Status::OK();
+  });
+}
+
+// ConvInteger as ORT's quantize_dynamic writes it: uint8 weights with a
+// constant zero point (per tensor or per output channel) and uint8 x with a
+// run-time zero point. w - w_zp is taken as int8 weights with zero point 0
+// where every value fits (ORT's zero point 128 always does), then the same
+// u8 x s8 -> s32 convolution as QLinearConv.
+StatusOr<KernelFn> conv_integer_impl(const Node& n, const Graph& g, const ImplContext& ictx) {
+  // x, w, x_zero_point, w_zero_point
+  const Tensor* w = constant_input(n, g, 1);
+  if (!w || (w->dtype() != DType::kUInt8 && w->dtype() != DType::kInt8) || w->rank() != 4)
+    return Unimplemented("w is not a constant 2-D 8-bit conv weight");
+  const int64_t M = w->dim(0), per_m = w->num_elements() / std::max<int64_t>(M, 1);
+  std::vector<int64_t> w_zp(static_cast<size_t>(M), 0);
+  if (n.inputs.size() > 3 && n.inputs[3] != kNoValue) {
+    const Tensor* wz = constant_input(n, g, 3);
+    if (!wz || (wz->num_elements() != 1 && wz->num_elements() != M))
+      return Unimplemented("w zero point is not a constant of 1 or ", M, " values");
+    for (int64_t m = 0; m < M; ++m) w_zp[static_cast<size_t>(m)] = wz->element_as_int64(wz->num_elements() == 1 ? 0 : m);
+  }
+  std::vector<int8_t> shifted(static_cast<size_t>(w->num_elements()));
+  for (int64_t i = 0; i < w->num_elements(); ++i) {
+    const int64_t v = w->element_as_int64(i) - w_zp[static_cast<size_t>(i / per_m)];
+    if (v < -128 || v > 127) return Unimplemented("w - w_zero_point leaves the int8 range");
+    shifted[static_cast<size_t>(i)] = static_cast<int8_t>(v);
+  }
+  Tensor w8 = Tensor::from_vector<int8_t>(w->shape(), shifted);
+  SPARSERT_RETURN_IF_ERROR(onednn::int8_weights_exact(w8, ictx.isa_cap));
+  ConvMode mode;
+  mode.int8 = true;
+  auto conv = std::make_shared<OnednnConv>(w8, std::nullopt, mode);
+  KernelFn ref = reference_kernel(n);
+  const Shape w_shape = w->shape();
+  return KernelFn([conv, ref, w_shape](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    const Tensor* x_zp = ctx.input(2);
+    if (x.dtype() != DType::kUInt8 || x.rank() != 4) return ref(ctx);
+    if (x_zp && (x_zp->dtype() != DType::kUInt8 || x_zp->num_elements() != 1)) return ref(ctx);
+    auto geo = conv_geometry(ctx.node(), x.shape(), w_shape);
+    if (!geo.ok()) return ref(ctx);  // the reference reports the precise error
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kInt32, geo->out_shape, OutputInit::kOverwritten));
+    if (y->num_elements() == 0) return Status::OK();
+    return conv->run(x, nullptr, y->raw_data(), *geo, true, x_zp ? x_zp->data<uint8_t>()[0] : 0);
   });
 }
 
@@ -300,6 +347,7 @@ void register_onednn_conv_impls(OpRegistry& r) {
   r.add_impl("", "Conv", {"onednn_conv_f32", conv_impl});
   r.add_impl(kSparsertDomain, "NchwcConv", {"onednn_nchwc_conv_f32", nchwc_conv_impl});
   r.add_impl("", "QLinearConv", {"onednn_qlinear_conv_u8s8", qlinear_conv_impl});
+  r.add_impl("", "ConvInteger", {"onednn_conv_integer_u8s8", conv_integer_impl});
   r.add_impl(kSparsertDomain, "ReorderToNchwc",
              {"onednn_reorder_nchwc", [](const Node& n, const Graph& g, const ImplContext& c) {
                 return reorder_nchwc_impl(n, g, c, true);

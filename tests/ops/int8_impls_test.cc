@@ -211,6 +211,41 @@ TEST(OnednnInt8, qlinear_matmul_matches_the_reference_exactly) {
   }
 }
 
+TEST(OnednnInt8, conv_integer_with_uint8_weights_and_runtime_x_zero_point_is_exact) {
+  std::mt19937 rng(12);
+  const QConvCase cases[] = {
+      {1, 3, 17, 15, 8, 3, 1, 2, 1, true, false, 0, 0},   // per-channel w zero points
+      {2, 16, 9, 9, 16, 3, 16, 1, 1, false, false, 0, 0}, // depthwise, per-tensor zero point
+      {1, 12, 8, 7, 20, 1, 1, 1, 0, true, false, 0, 0},
+  };
+  for (const QConvCase& q : cases) {
+    OnnxBuilder b;
+    b.input("x", onnx::TensorProto::UINT8, {q.n, q.c, q.h, q.w}).input("x_zp", onnx::TensorProto::UINT8, {});
+    b.output("y", onnx::TensorProto::INT32);
+    const int64_t wn = q.m * (q.c / q.group) * q.k * q.k, per_m = wn / q.m;
+    std::string zp(q.per_channel ? static_cast<size_t>(q.m) : 1, '\0');
+    for (char& z : zp) z = static_cast<char>(64 + rng() % 9);  // w = zp - 64 .. zp + 63 stays in [0, 255]
+    std::string w(static_cast<size_t>(wn), '\0');
+    for (int64_t i = 0; i < wn; ++i) {  // w - w_zp within [-64, 63]: exact without VNNI
+      const int z = static_cast<uint8_t>(zp[q.per_channel ? static_cast<size_t>(i / per_m) : 0]);
+      w[static_cast<size_t>(i)] = static_cast<char>(z - 64 + static_cast<int>(rng() % 128));
+    }
+    b.raw_initializer("w", onnx::TensorProto::UINT8, {q.m, q.c / q.group, q.k, q.k}, w);
+    b.raw_initializer("w_zp", onnx::TensorProto::UINT8, q.per_channel ? std::vector<int64_t>{q.m} : std::vector<int64_t>{}, zp);
+    auto& node = b.node("ConvInteger", {"x", "w", "x_zp", "w_zp"}, {"y"}, "ci");
+    OnnxBuilder::int_attr(node, "group", q.group);
+    conv_ints(node, "strides", {q.stride, q.stride});
+    conv_ints(node, "pads", {q.pad, q.pad, q.pad, q.pad});
+    const std::vector<int64_t> x_shape = {q.n, q.c, q.h, q.w};
+    std::vector<uint8_t> x(static_cast<size_t>(testing::numel(x_shape)));
+    for (uint8_t& v : x) v = static_cast<uint8_t>(rng() % 256);
+    auto r = testing::compare_with_reference(
+        b.bytes(), {{"x", Tensor::from_vector<uint8_t>(x_shape, x)}, {"x_zp", Tensor::scalar<uint8_t>(static_cast<uint8_t>(rng() % 256))}},
+        0.0);
+    EXPECT_EQ(r.kernels, "onednn_conv_integer_u8s8 x1") << "c=" << q.c << " m=" << q.m << " group=" << q.group << " " << (r.report.empty() ? "" : r.report[0]);
+  }
+}
+
 TEST(FastInt8, int16_kernel_is_exact_on_random_shapes_and_zero_points) {
   std::mt19937 rng(6);
   for (const char* isa : {"", "generic"}) {
