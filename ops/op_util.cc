@@ -1,5 +1,7 @@
 #include "ops/op_util.h"
 
+#include "ops/quant_util.h"
+
 #include <omp.h>
 
 namespace sparsert {
@@ -15,6 +17,34 @@ StatusOr<double> constant_scalar_input(const Node& node, const Graph& graph, siz
   if (!t || t->dtype() != dtype || t->num_elements() != 1)
     return Unimplemented(what, " is not a constant ", dtype_name(dtype), " scalar");
   return t->element_as_double(0);
+}
+
+StatusOr<QLinearConstants> qlinear_constants(const Node& n, const Graph& g, int64_t channels) {
+  QLinearConstants q;
+  SPARSERT_ASSIGN_OR_RETURN(double x_scale, constant_scalar_input(n, g, 1, DType::kFloat32, "x_scale"));
+  SPARSERT_ASSIGN_OR_RETURN(double x_zp, constant_scalar_input(n, g, 2, DType::kUInt8, "x zero point"));
+  SPARSERT_ASSIGN_OR_RETURN(double y_scale, constant_scalar_input(n, g, 6, DType::kFloat32, "y_scale"));
+  SPARSERT_ASSIGN_OR_RETURN(double y_zp, constant_scalar_input(n, g, 7, DType::kUInt8, "y zero point (uint8 y only)"));
+  const Tensor* w_scale = constant_input(n, g, 4);
+  if (!w_scale || w_scale->dtype() != DType::kFloat32 ||
+      (w_scale->num_elements() != 1 && w_scale->num_elements() != channels))
+    return Unimplemented("w_scale is not a constant float of 1 or ", channels, " values");
+  for (int64_t m = 0; m < channels; ++m)
+    q.mult.push_back(requant_multiplier(static_cast<float>(x_scale),
+                                        w_scale->data<float>()[w_scale->num_elements() == 1 ? 0 : m],
+                                        static_cast<float>(y_scale)));
+  q.x_zero_point = static_cast<int32_t>(x_zp);
+  q.y_zero_point = static_cast<int32_t>(y_zp);
+  return q;
+}
+
+Status constant_zero_point_is_zero(const Node& n, const Graph& g, size_t i) {
+  if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return Status::OK();
+  const Tensor* z = constant_input(n, g, i);
+  if (!z) return Unimplemented("weight zero point is not a constant");
+  for (int64_t k = 0; k < z->num_elements(); ++k)
+    if (z->element_as_int64(k) != 0) return Unimplemented("weight zero point is not 0 (asymmetric weights)");
+  return Status::OK();
 }
 
 StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b) {

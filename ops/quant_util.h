@@ -3,6 +3,10 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
+
+#include "base/status.h"
+#include "graph/graph.h"
 
 namespace sparsert {
 
@@ -23,5 +27,18 @@ template <typename Q>
 Q requantize(int32_t acc, float multiplier, double zero_point) {
   return saturate<Q>(std::nearbyint(static_cast<double>(static_cast<float>(acc) * multiplier)) + zero_point);
 }
+
+// For implementations of QLinearConv / QLinearMatMul (inputs x, x_scale,
+// x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point): when the
+// scales are constant floats (w_scale of 1 or `channels` values) and the zero
+// points constant uint8 scalars, ORT's multiplier per output channel and the
+// zero points; else an Unimplemented naming what is not so.
+struct QLinearConstants {
+  std::vector<float> mult;  // `channels` values
+  int32_t x_zero_point = 0, y_zero_point = 0;
+};
+StatusOr<QLinearConstants> qlinear_constants(const Node& n, const Graph& g, int64_t channels);
+// OK when input i is absent or a constant of zeros (symmetric weights).
+Status constant_zero_point_is_zero(const Node& n, const Graph& g, size_t i);
 
 }  // namespace sparsert

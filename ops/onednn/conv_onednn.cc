@@ -211,19 +211,8 @@ StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplCo
   if (!w || w->dtype() != DType::kInt8 || w->rank() != 4) return Unimplemented("w is not a constant 2-D int8 conv weight");
   SPARSERT_RETURN_IF_ERROR(onednn::int8_weights_exact(*w, ictx.isa_cap));
   const int64_t M = w->dim(0);
-  if (n.inputs.size() > 5 && n.inputs[5] != kNoValue) {
-    const Tensor* wz = constant_input(n, g, 5);
-    if (!wz) return Unimplemented("w zero point is not a constant");
-    for (int64_t i = 0; i < wz->num_elements(); ++i)
-      if (wz->element_as_int64(i) != 0) return Unimplemented("w zero point is not 0 (asymmetric weights)");
-  }
-  SPARSERT_ASSIGN_OR_RETURN(double x_scale, constant_scalar_input(n, g, 1, DType::kFloat32, "x_scale"));
-  SPARSERT_ASSIGN_OR_RETURN(double y_scale, constant_scalar_input(n, g, 6, DType::kFloat32, "y_scale"));
-  SPARSERT_ASSIGN_OR_RETURN(double x_zp, constant_scalar_input(n, g, 2, DType::kUInt8, "x zero point"));
-  SPARSERT_ASSIGN_OR_RETURN(double y_zp, constant_scalar_input(n, g, 7, DType::kUInt8, "y zero point (uint8 y only)"));
-  const Tensor* w_scale = constant_input(n, g, 4);
-  if (!w_scale || w_scale->dtype() != DType::kFloat32 || (w_scale->num_elements() != 1 && w_scale->num_elements() != M))
-    return Unimplemented("w_scale is not a constant float of 1 or ", M, " values");
+  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, 5));
+  SPARSERT_ASSIGN_OR_RETURN(QLinearConstants q, qlinear_constants(n, g, M));
   std::optional<Tensor> bias;
   if (n.inputs.size() > 8 && n.inputs[8] != kNoValue) {
     const Tensor* b = constant_input(n, g, 8);
@@ -233,15 +222,10 @@ StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplCo
   }
   ConvMode mode;
   mode.int8 = true;
-  std::vector<float> mult(static_cast<size_t>(M));  // the reference's (and ORT's) multiplier, in float
-  for (int64_t m = 0; m < M; ++m)
-    mult[static_cast<size_t>(m)] = requant_multiplier(
-        static_cast<float>(x_scale), w_scale->data<float>()[w_scale->num_elements() == 1 ? 0 : m], static_cast<float>(y_scale));
   auto conv = std::make_shared<OnednnConv>(*w, bias, mode);
   KernelFn ref = reference_kernel(n);
   const Shape w_shape = w->shape();
-  const int32_t x_zero_point = static_cast<int32_t>(x_zp), y_zero_point = static_cast<int32_t>(y_zp);
-  return KernelFn([conv, ref, w_shape, mult, x_zero_point, y_zero_point](KernelContext& ctx) -> Status {
+  return KernelFn([conv, ref, w_shape, q](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kUInt8 || x.rank() != 4) return ref(ctx);
     auto geo = conv_geometry(ctx.node(), x.shape(), w_shape);
@@ -249,10 +233,10 @@ StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplCo
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, geo->out_shape, OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
     std::vector<int32_t> acc(static_cast<size_t>(y->num_elements()));
-    SPARSERT_RETURN_IF_ERROR(conv->run(x, nullptr, acc.data(), *geo, true, x_zero_point));
+    SPARSERT_RETURN_IF_ERROR(conv->run(x, nullptr, acc.data(), *geo, true, q.x_zero_point));
     const int64_t plane = geo->w.oh * geo->w.ow;
     for (int64_t nm = 0; nm < geo->N * geo->M; ++nm)
-      fast::requantize_u8_array(acc.data() + nm * plane, plane, mult[static_cast<size_t>(nm % geo->M)], y_zero_point,
+      fast::requantize_u8_array(acc.data() + nm * plane, plane, q.mult[static_cast<size_t>(nm % geo->M)], q.y_zero_point,
                                 y->data<uint8_t>() + nm * plane);
     return Status::OK();
   });

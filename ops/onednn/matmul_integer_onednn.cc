@@ -84,12 +84,7 @@ StatusOr<const Tensor*> symmetric_int8_b(const Node& n, const Graph& g, const Im
   const Tensor* b = constant_input(n, g, b_index);
   if (!b) return Unimplemented("B is not a constant");
   if (b->dtype() != DType::kInt8 || b->rank() != 2) return Unimplemented("B is ", b->type_string(), ", needs 2-D int8");
-  if (n.inputs.size() > zp_index && n.inputs[zp_index] != kNoValue) {
-    const Tensor* bz = constant_input(n, g, zp_index);
-    if (!bz) return Unimplemented("B zero point is not a constant");
-    for (int64_t i = 0; i < bz->num_elements(); ++i)
-      if (bz->element_as_int64(i) != 0) return Unimplemented("B zero point is not 0 (asymmetric weights)");
-  }
+  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, zp_index));
   SPARSERT_RETURN_IF_ERROR(onednn::int8_weights_exact(*b, ictx.isa_cap));
   return b;
 }
@@ -115,22 +110,10 @@ StatusOr<KernelFn> qlinear_matmul_u8s8(const Node& n, const Graph& g, const Impl
   // a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
   SPARSERT_ASSIGN_OR_RETURN(const Tensor* b, symmetric_int8_b(n, g, ictx, 3, 5));
   const int64_t N = b->dim(1);
-  SPARSERT_ASSIGN_OR_RETURN(double a_scale, constant_scalar_input(n, g, 1, DType::kFloat32, "a_scale"));
-  SPARSERT_ASSIGN_OR_RETURN(double a_zp, constant_scalar_input(n, g, 2, DType::kUInt8, "a zero point"));
-  SPARSERT_ASSIGN_OR_RETURN(double y_scale, constant_scalar_input(n, g, 6, DType::kFloat32, "y_scale"));
-  SPARSERT_ASSIGN_OR_RETURN(double y_zp, constant_scalar_input(n, g, 7, DType::kUInt8, "y zero point (uint8 y only)"));
-  const Tensor* b_scale = constant_input(n, g, 4);
-  if (!b_scale || b_scale->dtype() != DType::kFloat32 || (b_scale->num_elements() != 1 && b_scale->num_elements() != N))
-    return Unimplemented("b_scale is not a constant float of 1 or ", N, " values");
-  std::vector<float> mult(static_cast<size_t>(N));  // the reference's (and ORT's) multiplier, in float
-  for (int64_t i = 0; i < N; ++i)
-    mult[static_cast<size_t>(i)] = requant_multiplier(static_cast<float>(a_scale),
-                                                      b_scale->data<float>()[b_scale->num_elements() == 1 ? 0 : i],
-                                                      static_cast<float>(y_scale));
+  SPARSERT_ASSIGN_OR_RETURN(QLinearConstants q, qlinear_constants(n, g, N));
   auto lin = std::make_shared<Int8Linear>(*b, b->dim(0), N);
   KernelFn ref = reference_kernel(n);
-  const int32_t a_zero_point = static_cast<int32_t>(a_zp), y_zero_point = static_cast<int32_t>(y_zp);
-  return KernelFn([lin, ref, a_zero_point, y_zero_point, mult](KernelContext& ctx) -> Status {
+  return KernelFn([lin, ref, q](KernelContext& ctx) -> Status {
     const Tensor& a = *ctx.input(0);
     if (a.dtype() != DType::kUInt8 || a.rank() < 2 || a.shape().back() != lin->K()) return ref(ctx);
     Shape out(a.shape().begin(), a.shape().end() - 1);
@@ -138,8 +121,8 @@ StatusOr<KernelFn> qlinear_matmul_u8s8(const Node& n, const Graph& g, const Impl
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, out, OutputInit::kOverwritten));
     const int64_t M = a.num_elements() / lin->K();
     std::vector<int32_t> acc(static_cast<size_t>(M * lin->N()));
-    SPARSERT_RETURN_IF_ERROR(lin->run(a.data<uint8_t>(), M, a_zero_point, acc.data()));
-    fast::requantize_u8_rows(acc.data(), M, lin->N(), mult.data(), y_zero_point, y->data<uint8_t>());
+    SPARSERT_RETURN_IF_ERROR(lin->run(a.data<uint8_t>(), M, q.x_zero_point, acc.data()));
+    fast::requantize_u8_rows(acc.data(), M, lin->N(), q.mult.data(), q.y_zero_point, y->data<uint8_t>());
     return Status::OK();
   });
 }

@@ -14,13 +14,6 @@ using testing::numel;
 using testing::OnnxBuilder;
 using testing::randn;
 
-void ints(onnx::NodeProto& n, const char* name, std::vector<int64_t> v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
-
 struct ConvCase {
   int64_t n, c, h, w, m, kh, kw, group;
   std::vector<int64_t> strides, dilations, pads;
@@ -46,15 +39,15 @@ testing::ImplRun run_case(const ConvCase& k, std::mt19937& rng, const char* auto
   }
   auto& node = b.node("Conv", ins, {"y"}, "conv");
   OnnxBuilder::int_attr(node, "group", k.group);
-  ints(node, "strides", k.strides);
-  ints(node, "dilations", k.dilations);
+  OnnxBuilder::ints_attr(node, "strides", k.strides);
+  OnnxBuilder::ints_attr(node, "dilations", k.dilations);
   if (auto_pad) {
     auto* a = node.add_attribute();
     a->set_name("auto_pad");
     a->set_type(onnx::AttributeProto::STRING);
     a->set_s(auto_pad);
   } else {
-    ints(node, "pads", k.pads);
+    OnnxBuilder::ints_attr(node, "pads", k.pads);
   }
   return testing::compare_with_reference(b.bytes(), {{"x", Tensor::from_vector<float>(x_shape, randn(numel(x_shape), rng))}},
                                          1e-5, plain_layout());

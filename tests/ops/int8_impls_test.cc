@@ -91,13 +91,6 @@ TEST(OnednnInt8, full_range_weights_without_vnni_take_the_exact_int16_kernel) {
   }
 }
 
-void conv_ints(onnx::NodeProto& n, const char* name, std::vector<int64_t> v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
-
 struct QConvCase {
   int64_t n, c, h, w, m, k, group, stride, pad;
   bool per_channel, bias;
@@ -128,8 +121,8 @@ std::string qlinear_conv_model(const QConvCase& q, const std::vector<int8_t>& w,
   }
   auto& node = b.node("QLinearConv", in, {"y"}, "qconv");
   OnnxBuilder::int_attr(node, "group", q.group);
-  conv_ints(node, "strides", {q.stride, q.stride});
-  conv_ints(node, "pads", {q.pad, q.pad, q.pad, q.pad});
+  OnnxBuilder::ints_attr(node, "strides", {q.stride, q.stride});
+  OnnxBuilder::ints_attr(node, "pads", {q.pad, q.pad, q.pad, q.pad});
   return b.bytes();
 }
 
@@ -234,8 +227,8 @@ TEST(OnednnInt8, conv_integer_with_uint8_weights_and_runtime_x_zero_point_is_exa
     b.raw_initializer("w_zp", onnx::TensorProto::UINT8, q.per_channel ? std::vector<int64_t>{q.m} : std::vector<int64_t>{}, zp);
     auto& node = b.node("ConvInteger", {"x", "w", "x_zp", "w_zp"}, {"y"}, "ci");
     OnnxBuilder::int_attr(node, "group", q.group);
-    conv_ints(node, "strides", {q.stride, q.stride});
-    conv_ints(node, "pads", {q.pad, q.pad, q.pad, q.pad});
+    OnnxBuilder::ints_attr(node, "strides", {q.stride, q.stride});
+    OnnxBuilder::ints_attr(node, "pads", {q.pad, q.pad, q.pad, q.pad});
     const std::vector<int64_t> x_shape = {q.n, q.c, q.h, q.w};
     std::vector<uint8_t> x(static_cast<size_t>(testing::numel(x_shape)));
     for (uint8_t& v : x) v = static_cast<uint8_t>(rng() % 256);

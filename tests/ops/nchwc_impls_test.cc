@@ -16,13 +16,6 @@ using testing::numel;
 using testing::OnnxBuilder;
 using testing::randn;
 
-void ints(onnx::NodeProto& n, const char* name, std::vector<int64_t> v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
-
 struct ConvSpec {
   int64_t c, m, k, group = 1, stride = 1, dilation = 1;
   bool bias = true;
@@ -39,10 +32,10 @@ void add_conv(OnnxBuilder& b, std::mt19937& rng, const std::string& in, const st
   }
   auto& n = b.node("Conv", ins, {out}, out);
   OnnxBuilder::int_attr(n, "group", s.group);
-  ints(n, "strides", {s.stride, s.stride});
-  ints(n, "dilations", {s.dilation, s.dilation});
+  OnnxBuilder::ints_attr(n, "strides", {s.stride, s.stride});
+  OnnxBuilder::ints_attr(n, "dilations", {s.dilation, s.dilation});
   const int64_t p = s.dilation * (s.k - 1) / 2;
-  ints(n, "pads", {p, p, p, p});
+  OnnxBuilder::ints_attr(n, "pads", {p, p, p, p});
 }
 
 void add_clip(OnnxBuilder& b, const std::string& in, const std::string& out, float lo, float hi) {
