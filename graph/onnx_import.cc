@@ -7,7 +7,6 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 
@@ -35,6 +34,23 @@ struct ImportContext {
   std::map<std::string, std::shared_ptr<MappedFile>> mapped;
 };
 
+// Maps a whole regular file read-only; `what` names it in errors.
+StatusOr<std::shared_ptr<MappedFile>> map_file(const std::string& path, const char* what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFound(what, " '", path, "' cannot be opened: ", std::strerror(errno));
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgument(what, " '", path, "' is not a regular file");
+  }
+  auto mf = std::make_shared<MappedFile>();
+  mf->size = static_cast<size_t>(st.st_size);
+  if (mf->size) mf->base = ::mmap(nullptr, mf->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (mf->size && mf->base == MAP_FAILED) return ResourceExhausted("cannot mmap ", what, " '", path, "': ", std::strerror(errno));
+  return mf;
+}
+
 StatusOr<std::shared_ptr<MappedFile>> map_external_file(ImportContext& ctx, const std::string& location) {
   if (ctx.model_dir.empty())
     return InvalidArgument("tensor data is in external file '", location,
@@ -55,19 +71,7 @@ StatusOr<std::shared_ptr<MappedFile>> map_external_file(ImportContext& ctx, cons
     return InvalidArgument("external data location '", location, "' resolves outside the model's directory");
   auto it = ctx.mapped.find(full.string());
   if (it != ctx.mapped.end()) return it->second;
-  int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFound("external data file '", full.string(), "' cannot be opened: ", std::strerror(errno));
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return InvalidArgument("external data file '", full.string(), "' is not a regular file");
-  }
-  auto mf = std::make_shared<MappedFile>();
-  mf->size = static_cast<size_t>(st.st_size);
-  if (mf->size) mf->base = ::mmap(nullptr, mf->size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (mf->size && mf->base == MAP_FAILED)
-    return ResourceExhausted("cannot mmap external data file '", full.string(), "': ", std::strerror(errno));
+  SPARSERT_ASSIGN_OR_RETURN(auto mf, map_file(full.string(), "external data file"));
   ctx.mapped[full.string()] = mf;
   return mf;
 }
@@ -343,12 +347,13 @@ StatusOr<Graph> import_onnx_file(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return NotFound("model file '", path, "' does not exist");
   if (!fs::is_regular_file(path, ec)) return InvalidArgument("model path '", path, "' is not a regular file");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return NotFound("cannot open model file '", path, "'");
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // Parsed straight from a read-only mapping: no copy of the file in memory.
+  auto mf = map_file(path, "model file");
+  if (!mf.ok()) return mf.status();
+  const void* bytes = (*mf)->size ? (*mf)->base : "";
   ImportContext ctx;
   ctx.model_dir = fs::absolute(fs::path(path), ec).parent_path().string();
-  auto g = parse_and_convert(bytes.data(), bytes.size(), ctx);
+  auto g = parse_and_convert(bytes, (*mf)->size, ctx);
   if (!g.ok()) return g.status().with_context("model '" + path + "'");
   return g;
 }

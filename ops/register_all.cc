@@ -37,6 +37,10 @@ void register_all_ops(OpRegistry& r) {
                          "LeakyRelu", "HardSigmoid", "HardSwish", "Softplus", "Elu", "Selu"})
     r.set_in_place("", op);
   r.set_in_place("com.microsoft", "Gelu");
+  // Binary arithmetic: an input the size of the output is not broadcast, so
+  // the kernel (ops/elementwise_binary.cc, no restrict pointers) reads its
+  // element i, at offset i, before it writes output element i.
+  for (const char* op : {"Add", "Sub", "Mul", "Div"}) r.set_in_place("", op);
 }
 
 }  // namespace sparsert

@@ -55,9 +55,15 @@ SparseChoice decide(double sparsity, double ratio, const SparsePolicy& policy, S
 
 SparseChoice choose_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                                uint32_t isa_cap, const SparsePolicy& policy) {
+  // Walk in memory order (W often comes as [K, N]: stride_n = 1).
   int64_t nnz = 0;
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t c = 0; c < k; ++c) nnz += w[r * stride_n + c * stride_k] != 0.f;
+  if (stride_n >= stride_k) {
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < k; ++c) nnz += w[r * stride_n + c * stride_k] != 0.f;
+  } else {
+    for (int64_t c = 0; c < k; ++c)
+      for (int64_t r = 0; r < n; ++r) nnz += w[r * stride_n + c * stride_k] != 0.f;
+  }
   const double density = static_cast<double>(nnz) / static_cast<double>(n * k);
   double per_weight = kF32PerWeight;
   if (!jit::may_use(jit::kIsaAvx2, isa_cap)) per_weight *= kGenericPenalty;
