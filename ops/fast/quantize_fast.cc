@@ -1,12 +1,15 @@
 // Fast DynamicQuantizeLinear (float -> uint8, per tensor), bit-identical to
 // the reference: SSE min/max (NaN ignored the same way: `x < lo ? x : lo`),
 // float division by the scale, round-half-even through the 1.5 * 2^23 trick
-// (|x / scale| <= 255 here, far inside its 2^22 range), clamp, pack. The
-// reference did ~4 ns per element; BERT-base quantizes ~8M per run.
+// (after clamping to its +-2^22 range, which saturates the same way), clamp,
+// pack. The reference did ~4 ns per element; BERT-base quantizes ~8M per run.
+// The same loops serve QuantizeLinear and DequantizeLinear with per-tensor
+// constant scale and zero point (the Q/DQ pairs of ORT's QDQ models).
 #include <emmintrin.h>
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "ops/op_util.h"
@@ -39,21 +42,34 @@ void min_max(const float* __restrict x, int64_t n, float* lo_out, float* hi_out)
   *hi_out = b;
 }
 
-void quantize(const float* __restrict x, int64_t n, float scale, float zp, uint8_t* __restrict y) noexcept {
+// y = saturate(nearbyint(x / scale) + zp) into uint8 (Signed = false) or int8.
+template <bool Signed>
+void quantize(const float* __restrict x, int64_t n, float scale, float zp, void* __restrict out) noexcept {
+  using Q = std::conditional_t<Signed, int8_t, uint8_t>;
+  Q* y = static_cast<Q*>(out);
+  const float qlo = Signed ? -128.f : 0.f, qhi = Signed ? 127.f : 255.f;
   const __m128 s = _mm_set1_ps(scale), z = _mm_set1_ps(zp), magic = _mm_set1_ps(12582912.f);
-  const __m128 zero = _mm_setzero_ps(), top = _mm_set1_ps(255.f);
+  const __m128 lo = _mm_set1_ps(qlo), hi = _mm_set1_ps(qhi), big = _mm_set1_ps(4194304.f), nbig = _mm_set1_ps(-4194304.f);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m128i q[4];
     for (int j = 0; j < 4; ++j) {
-      const __m128 v = _mm_div_ps(_mm_loadu_ps(x + i + 4 * j), s);
+      const __m128 v = _mm_min_ps(_mm_max_ps(_mm_div_ps(_mm_loadu_ps(x + i + 4 * j), s), nbig), big);
       const __m128 r = _mm_sub_ps(_mm_add_ps(v, magic), magic);  // nearbyint, ties to even
-      q[j] = _mm_cvttps_epi32(_mm_min_ps(_mm_max_ps(_mm_add_ps(r, z), zero), top));
+      q[j] = _mm_cvttps_epi32(_mm_min_ps(_mm_max_ps(_mm_add_ps(r, z), lo), hi));
     }
-    const __m128i w = _mm_packus_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), w);
+    const __m128i w0 = _mm_packs_epi32(q[0], q[1]), w1 = _mm_packs_epi32(q[2], q[3]);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), Signed ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1));
   }
-  for (; i < n; ++i) y[i] = static_cast<uint8_t>(std::min(std::max(std::nearbyint(x[i] / scale) + zp, 0.f), 255.f));
+  for (; i < n; ++i) y[i] = static_cast<Q>(std::min(std::max(std::nearbyint(x[i] / scale) + zp, qlo), qhi));
+}
+
+// y = (x - zp) * scale in float (exact as the reference's double: a 9-bit
+// integer times a float fits a double, and float rounding of the product is
+// what the float multiply does).
+template <typename Q>
+void dequantize(const Q* __restrict x, int64_t n, float scale, float zp, float* __restrict y) noexcept {
+  for (int64_t i = 0; i < n; ++i) y[i] = (static_cast<float>(x[i]) - zp) * scale;
 }
 
 StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplContext&) {
@@ -77,7 +93,7 @@ StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplConte
     uint8_t* py = y->data<uint8_t>();
     parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c)
-        quantize(px + c * kChunk, std::min(kChunk, count - c * kChunk), scale, zp, py + c * kChunk);
+        quantize<false>(px + c * kChunk, std::min(kChunk, count - c * kChunk), scale, zp, py + c * kChunk);
     });
     if (ctx.output_wanted(1)) {
       SPARSERT_ASSIGN_OR_RETURN(Tensor * s, ctx.allocate_output(1, DType::kFloat32, {}));
@@ -91,9 +107,73 @@ StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplConte
   });
 }
 
+// The constant scalar scale and the zero point (constant scalar, or absent:
+// uint8 0) of a QuantizeLinear / DequantizeLinear, or why not.
+struct PerTensor {
+  float scale = 1.f, zero_point = 0.f;
+  DType qtype = DType::kUInt8;
+};
+StatusOr<PerTensor> per_tensor(const Node& n, const Graph& g) {
+  PerTensor p;
+  SPARSERT_ASSIGN_OR_RETURN(double scale, constant_scalar_input(n, g, 1, DType::kFloat32, "scale"));
+  p.scale = static_cast<float>(scale);
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Tensor* zp = constant_input(n, g, 2);
+    if (!zp || zp->num_elements() != 1 || (zp->dtype() != DType::kUInt8 && zp->dtype() != DType::kInt8))
+      return Unimplemented("zero point is not a constant uint8/int8 scalar");
+    p.qtype = zp->dtype();
+    p.zero_point = static_cast<float>(zp->element_as_double(0));
+  }
+  return p;
+}
+
+StatusOr<KernelFn> quantize_linear(const Node& n, const Graph& g, const ImplContext&) {
+  SPARSERT_ASSIGN_OR_RETURN(PerTensor p, per_tensor(n, g));
+  if (!(p.scale != 0.f) || !std::isfinite(p.scale)) return Unimplemented("scale ", p.scale, " (the reference's case)");
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([ref, p](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != DType::kFloat32) return ref(ctx);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, p.qtype, x.shape(), OutputInit::kOverwritten));
+    const int64_t count = x.num_elements();
+    const float* px = x.data<float>();
+    char* py = static_cast<char*>(y->raw_data());
+    parallel_for((count + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t len = std::min(kChunk, count - c * kChunk);
+        if (p.qtype == DType::kInt8) quantize<true>(px + c * kChunk, len, p.scale, p.zero_point, py + c * kChunk);
+        else quantize<false>(px + c * kChunk, len, p.scale, p.zero_point, py + c * kChunk);
+      }
+    });
+    return Status::OK();
+  });
+}
+
+StatusOr<KernelFn> dequantize_linear(const Node& n, const Graph& g, const ImplContext&) {
+  SPARSERT_ASSIGN_OR_RETURN(PerTensor p, per_tensor(n, g));
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([ref, p](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.dtype() != p.qtype) return ref(ctx);  // the reference names the mismatch
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
+    const int64_t count = x.num_elements();
+    float* py = y->data<float>();
+    parallel_for((count + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t at = c * kChunk, len = std::min(kChunk, count - at);
+        if (p.qtype == DType::kInt8) dequantize(x.data<int8_t>() + at, len, p.scale, p.zero_point, py + at);
+        else dequantize(x.data<uint8_t>() + at, len, p.scale, p.zero_point, py + at);
+      }
+    });
+    return Status::OK();
+  });
+}
+
 }  // namespace
 
 void register_fast_quantize_impls(OpRegistry& r) {
+  r.add_impl("", "QuantizeLinear", {"fast_quantize_linear_f32", quantize_linear});
+  r.add_impl("", "DequantizeLinear", {"fast_dequantize_linear_f32", dequantize_linear});
   r.add_impl("", "DynamicQuantizeLinear", {"fast_dynamic_quantize_f32", dynamic_quantize});
 }
 

@@ -8,6 +8,10 @@
 //    product, then dequantization, bias, activation and residual in the epilogue.
 //  - sparse_matmul_integer_u8s8: MatMulInteger with u8 A, constant 2-D int8 B
 //    whose zero point is 0 (a sparse weight's zeros are its zero point), exact.
+//  - sparse_qlinear_matmul_u8s8: QLinearMatMul (ORT's QOperator form, and what
+//    the fuse_qdq pass makes of QDQ MatMuls): the same exact product, then
+//    ORT's requantization (fast::requantize_u8_rows; the kernel's own u8
+//    epilogue dequantizes first, which can move near-ties by one step).
 // Each declines unless the cost model (sparse_cost_model.h) expects the sparse
 // kernel to beat the dense path, and says why. Run-time inputs they do not
 // cover go to the reference kernel.
@@ -15,7 +19,9 @@
 #include "ops/linear.h"
 #include <algorithm>
 
+#include "ops/fast/vector_math.h"
 #include "ops/op_util.h"
+#include "ops/quant_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
 #include "ops/sparse/sparse_cost_model.h"
@@ -213,6 +219,38 @@ StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, con
   });
 }
 
+StatusOr<KernelFn> sparse_qlinear_matmul_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
+  // a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
+  const Tensor* b = constant_input(n, g, 3);
+  if (!b) return Unimplemented("B is not a constant");
+  if (b->dtype() != DType::kInt8 || b->rank() != 2 || b->num_elements() == 0)
+    return Unimplemented("B is ", b->type_string(), ", needs non-empty 2-D int8");
+  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, 5));
+  SPARSERT_ASSIGN_OR_RETURN(QLinearConstants q, qlinear_constants(n, g, b->dim(1)));
+  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, make_s8(*b, SpmmOut::kS32, {}, ictx));
+  KernelFn ref = reference_kernel(n);
+  const int threads = ictx.threads;
+  return KernelFn([spmm, q, ref, threads](KernelContext& ctx) -> Status {
+    const Tensor& a = *ctx.input(0);
+    const int64_t K = spmm->desc().k, N = spmm->desc().n;
+    if (a.dtype() != DType::kUInt8 || a.rank() < 1 || a.shape().back() != K) return ref(ctx);
+    Shape out(a.shape().begin(), a.shape().end() - 1);
+    out.push_back(N);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, out, OutputInit::kOverwritten));
+    SpmmRunArgs args;
+    args.m = a.num_elements() / K;
+    std::vector<int32_t> acc(static_cast<size_t>(args.m * N));
+    args.x = a.raw_data();
+    args.ldx = K;
+    args.y = acc.data();
+    args.ldy = N;
+    args.x_zero_point = q.x_zero_point;
+    SPARSERT_RETURN_IF_ERROR(spmm->run(args, threads));
+    fast::requantize_u8_rows(acc.data(), args.m, N, q.mult.data(), q.y_zero_point, y->data<uint8_t>());
+    return Status::OK();
+  });
+}
+
 }  // namespace
 
 void register_sparse_impls(OpRegistry& r) {
@@ -221,6 +259,7 @@ void register_sparse_impls(OpRegistry& r) {
   r.add_impl(kSparsertDomain, "Linear", {"sparse_linear_f32", sparse_linear_fused});
   r.add_impl(kSparsertDomain, "IntegerLinear", {"sparse_integer_linear_u8s8", sparse_integer_linear});
   r.add_impl("", "MatMulInteger", {"sparse_matmul_integer_u8s8", sparse_matmul_integer_u8s8});
+  r.add_impl("", "QLinearMatMul", {"sparse_qlinear_matmul_u8s8", sparse_qlinear_matmul_u8s8});
 }
 
 }  // namespace sparsert

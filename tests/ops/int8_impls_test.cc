@@ -204,6 +204,37 @@ TEST(OnednnInt8, qlinear_matmul_matches_the_reference_exactly) {
   }
 }
 
+TEST(SparseInt8, qlinear_matmul_on_pruned_and_full_range_weights_matches_the_reference_exactly) {
+  std::mt19937 rng(13);
+  const bool vnni = jit::may_use(jit::kIsaAvx512Vnni, jit::default_isa_cap()) ||
+                    jit::may_use(jit::kIsaAvxVnni, jit::default_isa_cap());
+  for (int trial = 0; trial < 6; ++trial) {
+    const int64_t K = 64 + rng() % 200, N = 4 * (4 + rng() % 20);
+    std::vector<int64_t> a_shape = {static_cast<int64_t>(1 + rng() % 40), K};
+    if (trial % 2) a_shape.insert(a_shape.begin(), 2);
+    // 90% zeros in 4x1 blocks (4 output columns share a K row), full int8 range.
+    std::vector<int8_t> w(static_cast<size_t>(K * N), 0);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t c = 0; c < N; c += 4)
+        if (rng() % 10 == 0)
+          for (int64_t j = 0; j < 4; ++j) w[static_cast<size_t>(k * N + c + j)] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    std::vector<uint8_t> a(static_cast<size_t>(testing::numel(a_shape)));
+    for (uint8_t& v : a) v = static_cast<uint8_t>(rng() % 256);
+    const std::string model = qlinear_matmul_model(a_shape, K, N, w, trial % 3 != 0, static_cast<uint8_t>(rng() % 256),
+                                                   static_cast<uint8_t>(rng() % 256), rng);
+    const std::vector<NamedTensor> in = {{"a", Tensor::from_vector<uint8_t>(a_shape, a)}};
+    auto sparse = testing::compare_with_reference(model, in, 0.0);
+    if (jit::may_use(jit::kIsaAvx2, jit::default_isa_cap())) {
+      EXPECT_EQ(sparse.kernels, "sparse_qlinear_matmul_u8s8 x1") << "K=" << K << " N=" << N;
+    }
+    // Dense kernels only: full-range weights without VNNI take the exact int16 product.
+    SessionOptions dense_only;
+    dense_only.sparse_kernels = "never";
+    auto dense = testing::compare_with_reference(model, in, 0.0, dense_only);
+    EXPECT_EQ(dense.kernels, vnni ? "onednn_qlinear_matmul_u8s8 x1" : "fast_qlinear_matmul_i16 x1");
+  }
+}
+
 TEST(OnednnInt8, conv_integer_with_uint8_weights_and_runtime_x_zero_point_is_exact) {
   std::mt19937 rng(12);
   const QConvCase cases[] = {
@@ -297,6 +328,33 @@ TEST(FastDynamicQuantize, bit_identical_to_the_reference) {
   }
   auto zeros = testing::compare_with_reference(model(33), {{"x", Tensor::from_vector<float>({33}, std::vector<float>(33, 0.f))}}, 0.0);
   EXPECT_EQ(zeros.kernels, "fast_dynamic_quantize_f32 x1");
+}
+
+TEST(FastQuantizeLinear, quantize_and_dequantize_are_bit_identical_to_the_reference) {
+  std::mt19937 rng(10);
+  // x -> QuantizeLinear(scale, zp) -> q (output) -> DequantizeLinear(scale, zp) -> y (output)
+  auto model = [](int64_t n, int qtype, float scale, int zp) {
+    testing::OnnxBuilder b;
+    b.input("x", onnx::TensorProto::FLOAT, {n}).output("q", qtype).output("y");
+    b.initializer("scale", {}, {scale});
+    b.raw_initializer("zp", qtype, {}, std::string(1, static_cast<char>(zp)));
+    b.node("QuantizeLinear", {"x", "scale", "zp"}, {"q"}, "quant");
+    b.node("DequantizeLinear", {"q", "scale", "zp"}, {"y"}, "dequant");
+    return b.bytes();
+  };
+  for (int64_t n : {1, 15, 16, 17, 1000, 70001}) {
+    for (int qtype : {onnx::TensorProto::UINT8, onnx::TensorProto::INT8}) {
+      const float scale = 0.0125f;
+      const int zp = qtype == onnx::TensorProto::UINT8 ? 131 : -7;
+      std::vector<float> x = testing::randn(n, rng);
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (i % 3 == 0) x[i] = (static_cast<float>(static_cast<int>(x[i] * 40)) + 0.5f) * scale;  // .5 ties
+        if (i % 7 == 0) x[i] *= 1e6f;                                                               // saturates
+      }
+      auto r = testing::compare_with_reference(model(n, qtype, scale, zp), {{"x", Tensor::from_vector<float>({n}, x)}}, 0.0);
+      EXPECT_EQ(r.kernels, "fast_dequantize_linear_f32 x1, fast_quantize_linear_f32 x1") << n << " " << qtype;
+    }
+  }
 }
 
 }  // namespace
