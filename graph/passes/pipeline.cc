@@ -5,6 +5,7 @@
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
 #include "graph/passes/fuse_linear_epilogue.h"
+#include "graph/passes/fuse_qdq.h"
 #include "graph/passes/nchwc_layout.h"
 #include "graph/passes/shape_inference.h"
 
@@ -32,6 +33,10 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   // session's output metadata and every later pass read them.
   SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
   if (level <= 0) return Status::OK();
+  // QDQ first: folding would dequantize the int8 weights into float ones.
+  SPARSERT_RETURN_IF_ERROR(run_one("fuse_qdq", run_fuse_qdq, g, ctx));
+  // The weight dequantizations it orphaned go before folding would materialize them.
+  SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
   // Folding first: it turns static shape chains into constants, which is what
   // every later pattern-matching pass needs to see weights and shapes.
   SPARSERT_RETURN_IF_ERROR(run_one("constant_folding", run_constant_folding, g, ctx));

@@ -1,0 +1,84 @@
+#include "graph/passes/fuse_qdq.h"
+
+namespace sparsert::passes {
+namespace {
+
+bool is_onnx(const Graph& g, NodeId n, const char* op) {
+  return n >= 0 && g.node(n).domain.empty() && g.node(n).op_type == op;
+}
+
+const Tensor* constant(const Graph& g, const Node& n, size_t i) {
+  if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;
+  const Value& v = g.value(n.inputs[i]);
+  return v.constant ? &*v.constant : nullptr;
+}
+
+bool is_scalar(const Tensor* t, DType dtype) { return t && t->dtype() == dtype && t->num_elements() == 1; }
+
+// A per-tensor quantization: scale a constant float scalar, zero point a
+// constant uint8 scalar (inputs 1 and 2 of a QuantizeLinear / DequantizeLinear).
+bool per_tensor_u8(const Graph& g, const Node& n) {
+  return n.inputs.size() == 3 && is_scalar(constant(g, n, 1), DType::kFloat32) &&
+         is_scalar(constant(g, n, 2), DType::kUInt8);
+}
+
+// DequantizeLinear of a constant int8 [K, N] with zero points 0 and a scale
+// per tensor or per column (axis 1).
+bool is_int8_weight(const Graph& g, NodeId id) {
+  if (!is_onnx(g, id, "DequantizeLinear")) return false;
+  const Node& n = g.node(id);
+  const Tensor* w = constant(g, n, 0);
+  const Tensor* scale = constant(g, n, 1);
+  if (!w || w->dtype() != DType::kInt8 || w->rank() != 2 || !scale || scale->dtype() != DType::kFloat32) return false;
+  if (scale->num_elements() != 1) {
+    auto axis = n.attrs.get_int("axis", 1);
+    if (!axis.ok() || (*axis != 1 && *axis != -1) || scale->rank() != 1 || scale->num_elements() != w->dim(1)) return false;
+  }
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Tensor* zp = constant(g, n, 2);
+    if (!zp || zp->dtype() != DType::kInt8 || zp->num_elements() != scale->num_elements()) return false;
+    for (int64_t i = 0; i < zp->num_elements(); ++i)
+      if (zp->data<int8_t>()[i] != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
+  std::vector<Node> fused;
+  std::vector<bool> remove(g.num_nodes(), false);
+  for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
+    if (!is_onnx(g, id, "MatMul") || g.node(id).inputs.size() != 2) continue;
+    const Node& mm = g.node(id);
+    const NodeId a_dq = g.value(mm.inputs[0]).producer, w_dq = g.value(mm.inputs[1]).producer;
+    if (!is_onnx(g, a_dq, "DequantizeLinear") || !per_tensor_u8(g, g.node(a_dq)) || !is_int8_weight(g, w_dq)) continue;
+    const Value& y = g.value(mm.outputs[0]);
+    if (y.is_graph_output || y.consumers.size() != 1 || !is_onnx(g, y.consumers[0], "QuantizeLinear")) continue;
+    const NodeId q = y.consumers[0];
+    if (!per_tensor_u8(g, g.node(q))) continue;
+    const Node &a = g.node(a_dq), &w = g.node(w_dq), &out = g.node(q);
+    Node n;
+    n.name = mm.name;
+    n.op_type = "QLinearMatMul";
+    n.opset = mm.opset;
+    n.inputs = {a.inputs[0], a.inputs[1], a.inputs[2], w.inputs[0], w.inputs[1],
+                w.inputs.size() > 2 ? w.inputs[2] : kNoValue, out.inputs[1], out.inputs[2]};
+    if (n.inputs[5] == kNoValue) {  // QLinearMatMul needs B's zero point: zeros of the scale's shape
+      const Tensor& scale = *g.value(w.inputs[1]).constant;
+      SPARSERT_ASSIGN_OR_RETURN(Tensor zeros, Tensor::allocate(DType::kInt8, scale.shape()));
+      std::string name = mm.name + "/b_zero_point";
+      for (int i = 1; g.find_value(name) != kNoValue; ++i) name = mm.name + "/b_zero_point_" + std::to_string(i);
+      n.inputs[5] = g.add_constant(name, std::move(zeros));
+    }
+    n.outputs = {out.outputs[0]};
+    fused.push_back(std::move(n));
+    remove[id] = remove[q] = true;
+  }
+  for (Node& n : fused) g.add_node(std::move(n));
+  remove.resize(g.num_nodes(), false);
+  g.remove_nodes(remove);
+  return static_cast<int>(fused.size());
+}
+
+}  // namespace sparsert::passes

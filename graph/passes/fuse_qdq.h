@@ -1,0 +1,22 @@
+// Rewrites ONNX Runtime's QDQ form of a quantized MatMul (what quantize_static
+// writes by default) into the QLinearMatMul it stands for, so the int8 kernels
+// (sparse, oneDNN or the exact int16 one) run it instead of a float MatMul
+// between dequantized tensors:
+//   DequantizeLinear(a_q uint8, a_scale, a_zp) ──┐
+//   DequantizeLinear(W_q int8 constant, w_scale, w_zp = 0) ── MatMul ── QuantizeLinear(y_scale, y_zp uint8)
+// becomes QLinearMatMul(a_q, a_scale, a_zp, W_q, w_scale, w_zp, y_scale, y_zp)
+// producing the QuantizeLinear's output, which is what ORT itself runs for
+// this pattern. Scales and zero points must be constants; W per tensor or per
+// output column (DequantizeLinear axis 1). Runs before constant folding, which
+// would otherwise turn the int8 weights into float ones; the dequantizations
+// left without readers go in dead-code elimination.
+#pragma once
+
+#include "graph/passes/pass.h"
+
+namespace sparsert::passes {
+
+// Returns how many QLinearMatMul nodes it wrote.
+StatusOr<int> run_fuse_qdq(Graph& g, PassContext& ctx);
+
+}  // namespace sparsert::passes

@@ -1,0 +1,114 @@
+// fuse_qdq: ORT's QDQ MatMul becomes QLinearMatMul (structure), agrees with
+// the unfused QDQ graph within one output quantization step, and what does
+// not fit the pattern (asymmetric weights, a MatMul output with another
+// reader) is left alone.
+#include "graph/passes/fuse_qdq.h"
+
+#include <cmath>
+#include <random>
+
+#include "graph/passes/shape_inference.h"
+#include "tests/graph/passes/pass_test_util.h"
+#include "tests/onnx_builder.h"
+#include "tests/ops/impl_tester.h"
+
+namespace sparsert {
+namespace {
+
+using testing::OnnxBuilder;
+
+constexpr int64_t K = 40, N = 12;
+constexpr float kYScale = 0.05f;
+
+// x[seq, K] -> Q -> DQ -> MatMul(DQ(W int8, per-column scales)) -> Q -> DQ -> y.
+std::string qdq_matmul(bool asymmetric_weights = false, bool second_reader = false) {
+  std::mt19937 rng(21);
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {-1, K}, {"seq"}).output("y");
+  b.initializer("x_scale", {}, {0.02f});
+  b.raw_initializer("x_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(120)));
+  std::string w(static_cast<size_t>(K * N), '\0');
+  for (char& v : w) v = static_cast<char>(static_cast<int>(rng() % 256) - 128);
+  b.raw_initializer("w", onnx::TensorProto::INT8, {K, N}, w);
+  std::vector<float> ws(N);
+  for (float& v : ws) v = 0.001f + 0.001f * static_cast<float>(rng() % 10);
+  b.initializer("w_scale", {N}, ws);
+  std::string wz(static_cast<size_t>(N), '\0');
+  if (asymmetric_weights) wz[3] = 5;
+  b.raw_initializer("w_zp", onnx::TensorProto::INT8, {N}, wz);
+  b.initializer("y_scale", {}, {kYScale});
+  b.raw_initializer("y_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(128)));
+  b.node("QuantizeLinear", {"x", "x_scale", "x_zp"}, {"xq"}, "x_q");
+  b.node("DequantizeLinear", {"xq", "x_scale", "x_zp"}, {"xd"}, "x_dq");
+  OnnxBuilder::int_attr(b.node("DequantizeLinear", {"w", "w_scale", "w_zp"}, {"wd"}, "w_dq"), "axis", 1);
+  b.node("MatMul", {"xd", "wd"}, {"mm"}, "matmul");
+  b.node("QuantizeLinear", {"mm", "y_scale", "y_zp"}, {"yq"}, "y_q");
+  b.node("DequantizeLinear", {"yq", "y_scale", "y_zp"}, {"y"}, "y_dq");
+  if (second_reader) {
+    b.node("Neg", {"mm"}, {"neg"}, "second_reader");
+    b.output("neg");
+  }
+  return b.bytes();
+}
+
+StatusOr<Graph> fused(const std::string& bytes, int* count) {
+  SPARSERT_ASSIGN_OR_RETURN(Graph g, import_onnx_bytes(bytes.data(), bytes.size()));
+  passes::PassContext ctx;
+  SPARSERT_RETURN_IF_ERROR(passes::run_shape_inference(g, ctx).status());
+  SPARSERT_ASSIGN_OR_RETURN(*count, passes::run_fuse_qdq(g, ctx));
+  return g;
+}
+
+TEST(FuseQdq, qdq_matmul_becomes_qlinear_matmul) {
+  int count = 0;
+  auto g = fused(qdq_matmul(), &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(testing::count_op(*g, "QLinearMatMul"), 1);
+  EXPECT_EQ(testing::count_op(*g, "MatMul"), 0);
+  // The Q of the product is gone; x's Q and the output's DQ stay.
+  EXPECT_EQ(testing::count_op(*g, "QuantizeLinear"), 1);
+  for (const Node& n : g->nodes())
+    if (n.op_type == "QLinearMatMul") EXPECT_EQ(g->value(n.outputs[0]).name, "yq");
+}
+
+TEST(FuseQdq, agrees_with_the_unfused_graph_within_one_output_step) {
+  std::mt19937 rng(22);
+  const std::string model = qdq_matmul();
+  for (int64_t seq : {1, 7, 33}) {
+    const std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({seq, K}, testing::randn(seq * K, rng))}};
+    SessionOptions ref_opts;
+    ref_opts.optimization_level = 0;
+    auto ref = Session::CreateFromBytes(model.data(), model.size(), ref_opts);
+    auto opt = Session::CreateFromBytes(model.data(), model.size());
+    ASSERT_TRUE(ref.ok() && opt.ok());
+    EXPECT_NE((*opt)->kernel_summary().find("qlinear_matmul"), std::string::npos) << (*opt)->kernel_summary();
+    auto want = (*ref)->Run(in);
+    auto got = (*opt)->Run(in);
+    ASSERT_TRUE(want.ok() && got.ok());
+    const Tensor &a = (*want)[0].tensor, &b = (*got)[0].tensor;
+    ASSERT_EQ(a.shape(), b.shape());
+    // The float MatMul rounds its sum before the quantization; the integer
+    // product does not: a value next to a rounding boundary may move one step.
+    int64_t moved = 0;
+    for (int64_t i = 0; i < a.num_elements(); ++i) {
+      const float d = std::fabs(a.data<float>()[i] - b.data<float>()[i]);
+      EXPECT_LE(d, kYScale * 1.001f) << "element " << i;
+      moved += d > 0.f;
+    }
+    EXPECT_LE(moved, std::max<int64_t>(1, a.num_elements() / 20)) << "seq " << seq;
+  }
+}
+
+TEST(FuseQdq, asymmetric_weights_and_shared_products_are_left_alone) {
+  for (bool asym : {true, false}) {
+    int count = -1;
+    auto g = fused(qdq_matmul(asym, !asym), &count);
+    ASSERT_TRUE(g.ok()) << g.status().to_string();
+    EXPECT_EQ(count, 0);
+    EXPECT_EQ(testing::count_op(*g, "MatMul"), 1);
+  }
+}
+
+}  // namespace
+}  // namespace sparsert
