@@ -1,10 +1,15 @@
 // Quantization ops as ONNX Runtime's quantizer writes them: QuantizeLinear,
 // DequantizeLinear (per-tensor and per-axis), DynamicQuantizeLinear,
-// MatMulInteger, QLinearMatMul, and com.microsoft MatMulNBits (4/8-bit blocks).
+// MatMulInteger, QLinearMatMul, and com.microsoft MatMulNBits (4/8-bit blocks);
+// and com.sparsert QuantizeDequantize, DequantizeLinear(QuantizeLinear(x)) in
+// one op (the fuse_qdq pass writes it for the Q/DQ pairs of QDQ models):
+//   inputs x float, scale, zero point (optional) as QuantizeLinear's; same
+//   attributes; output float of x's shape.
 // Rounding is half-to-even (std::nearbyint in the default rounding mode), as the spec says.
 #include <cmath>
 #include <limits>
 
+#include "ops/linear.h"
 #include "ops/op_util.h"
 #include "ops/quant_util.h"
 #include "ops/registry.h"
@@ -243,6 +248,15 @@ Status matmul_nbits(KernelContext& ctx) {
 
 }  // namespace
 
+Status quantize_dequantize(KernelContext& ctx) {
+  std::vector<Tensor> q(1), y(1);
+  KernelContext quant(ctx.node(), {ctx.input(0), ctx.input(1), ctx.input(2)}, &q);
+  SPARSERT_RETURN_IF_ERROR(quantize_linear(quant));
+  KernelContext dequant(ctx.node(), {&q[0], ctx.input(1), ctx.input(2)}, &y);
+  SPARSERT_RETURN_IF_ERROR(dequantize_linear(dequant));
+  return ctx.set_output(0, y[0]);
+}
+
 void register_quantize_ops(OpRegistry& r) {
   r.add({"", "QuantizeLinear", 2, 3, 1, 1, quantize_linear});
   r.add({"", "DequantizeLinear", 2, 3, 1, 1, dequantize_linear});
@@ -250,6 +264,7 @@ void register_quantize_ops(OpRegistry& r) {
   r.add({"", "MatMulInteger", 2, 4, 1, 1, matmul_integer});
   r.add({"", "QLinearMatMul", 8, 8, 1, 1, qlinear_matmul});
   r.add({"com.microsoft", "MatMulNBits", 3, 6, 1, 1, matmul_nbits});
+  r.add({kSparsertDomain, "QuantizeDequantize", 2, 3, 1, 1, quantize_dequantize});
 }
 
 }  // namespace sparsert

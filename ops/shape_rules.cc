@@ -5,6 +5,7 @@
 #include "ops/shape_rules.h"
 
 #include "ops/conv_window.h"
+#include "ops/linear.h"
 #include "ops/registry.h"
 #include "ops/shape_rules_util.h"
 
@@ -355,6 +356,7 @@ void register_shape_rules(OpRegistry& r) {
   set({"ArgMax", "ArgMin"}, arg_reduce_rule);
   set({"QuantizeLinear"}, quantize_rule);
   set({"DequantizeLinear"}, same_shape_as_dtype(0, DType::kFloat32));
+  set({"QuantizeDequantize"}, same_shape_as_dtype(0, DType::kFloat32), kSparsertDomain);
   set({"DynamicQuantizeLinear"}, dynamic_quantize_rule);
   register_tensor_shape_rules(r);
 }

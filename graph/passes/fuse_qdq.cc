@@ -1,5 +1,7 @@
 #include "graph/passes/fuse_qdq.h"
 
+#include "ops/linear.h"
+
 namespace sparsert::passes {
 namespace {
 
@@ -46,7 +48,7 @@ bool is_int8_weight(const Graph& g, NodeId id) {
 }  // namespace
 
 StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
-  std::vector<Node> fused;
+  std::vector<Node> fused;  // QLinearMatMul and QuantizeDequantize nodes
   std::vector<bool> remove(g.num_nodes(), false);
   for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
     if (!is_onnx(g, id, "MatMul") || g.node(id).inputs.size() != 2) continue;
@@ -75,10 +77,42 @@ StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
     fused.push_back(std::move(n));
     remove[id] = remove[q] = true;
   }
+  // Wired in now, so the pairs below see the Qs these read.
+  const int matmuls = static_cast<int>(fused.size());
+  for (Node& n : fused) g.add_node(std::move(n));
+  fused.clear();
+  remove.resize(g.num_nodes(), false);
+  // Q -> DQ pairs left on float paths (same scale and zero point, the Q's
+  // only reader is the DQ) become one QuantizeDequantize: the rounding stays,
+  // the 8-bit tensor between them goes.
+  for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
+    if (remove[id] || !is_onnx(g, id, "QuantizeLinear")) continue;
+    const Node& q = g.node(id);
+    const Value& qv = g.value(q.outputs[0]);
+    if (q.inputs.size() != 3 || qv.is_graph_output || qv.consumers.size() != 1 ||
+        !is_onnx(g, qv.consumers[0], "DequantizeLinear"))
+      continue;
+    const NodeId dq_id = qv.consumers[0];
+    const Node& dq = g.node(dq_id);
+    if (remove[dq_id] || dq.inputs.size() != 3 || dq.inputs[1] != q.inputs[1] || dq.inputs[2] != q.inputs[2]) continue;
+    auto q_axis = q.attrs.get_int("axis", 1), dq_axis = dq.attrs.get_int("axis", 1);
+    if (!q_axis.ok() || !dq_axis.ok() || *q_axis != *dq_axis) continue;
+    Node n;
+    n.name = q.name;
+    n.op_type = "QuantizeDequantize";
+    n.domain = kSparsertDomain;
+    n.opset = 1;
+    n.inputs = q.inputs;
+    n.outputs = dq.outputs;
+    n.attrs = q.attrs;
+    fused.push_back(std::move(n));
+    remove[id] = remove[dq_id] = true;
+  }
+  const int pairs = static_cast<int>(fused.size());
   for (Node& n : fused) g.add_node(std::move(n));
   remove.resize(g.num_nodes(), false);
   g.remove_nodes(remove);
-  return static_cast<int>(fused.size());
+  return matmuls + pairs;
 }
 
 }  // namespace sparsert::passes

@@ -7,16 +7,19 @@
 // becomes QLinearMatMul(a_q, a_scale, a_zp, W_q, w_scale, w_zp, y_scale, y_zp)
 // producing the QuantizeLinear's output, which is what ORT itself runs for
 // this pattern. Scales and zero points must be constants; W per tensor or per
-// output column (DequantizeLinear axis 1). Runs before constant folding, which
-// would otherwise turn the int8 weights into float ones; the dequantizations
-// left without readers go in dead-code elimination.
+// output column (DequantizeLinear axis 1). Then every remaining
+// QuantizeLinear whose only reader is a DequantizeLinear with the same scale
+// and zero point becomes one com.sparsert QuantizeDequantize (same rounding,
+// no 8-bit tensor in between). Runs before constant folding, which would
+// otherwise turn the int8 weights into float ones; the dequantizations left
+// without readers go in dead-code elimination.
 #pragma once
 
 #include "graph/passes/pass.h"
 
 namespace sparsert::passes {
 
-// Returns how many QLinearMatMul nodes it wrote.
+// Returns how many QLinearMatMul and QuantizeDequantize nodes it wrote.
 StatusOr<int> run_fuse_qdq(Graph& g, PassContext& ctx);
 
 }  // namespace sparsert::passes

@@ -357,5 +357,28 @@ TEST(FastQuantizeLinear, quantize_and_dequantize_are_bit_identical_to_the_refere
   }
 }
 
+TEST(FastQuantizeLinear, a_q_dq_pair_runs_as_one_bit_identical_op) {
+  std::mt19937 rng(11);
+  for (int qtype : {onnx::TensorProto::UINT8, onnx::TensorProto::INT8}) {
+    testing::OnnxBuilder b;
+    const int64_t n = 1003;
+    b.input("x", onnx::TensorProto::FLOAT, {n}).output("y");
+    b.initializer("scale", {}, {0.03f});
+    b.raw_initializer("zp", qtype, {}, std::string(1, static_cast<char>(qtype == onnx::TensorProto::UINT8 ? 100 : 3)));
+    b.node("QuantizeLinear", {"x", "scale", "zp"}, {"q"}, "quant");
+    b.node("DequantizeLinear", {"q", "scale", "zp"}, {"y"}, "dequant");
+    std::vector<float> x = testing::randn(n, rng);
+    for (size_t i = 0; i < x.size(); i += 5) x[i] = (static_cast<float>(static_cast<int>(x[i] * 30)) + 0.5f) * 0.03f;
+    for (size_t i = 1; i < x.size(); i += 11) x[i] *= 1e5f;
+    const std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({n}, x)}};
+    auto fast = testing::compare_with_reference(b.bytes(), in, 0.0);
+    EXPECT_EQ(fast.kernels, "fast_quantize_dequantize_f32 x1");
+    SessionOptions twin;  // the fused op's reference kernel
+    twin.disabled_kernels = {"fast_quantize_dequantize_f32"};
+    auto ref = testing::compare_with_reference(b.bytes(), in, 0.0, twin);
+    EXPECT_EQ(ref.kernels, "reference x1");
+  }
+}
+
 }  // namespace
 }  // namespace sparsert

@@ -66,7 +66,7 @@ TEST(FuseQdq, qdq_matmul_becomes_qlinear_matmul) {
   EXPECT_EQ(count, 1);
   EXPECT_EQ(testing::count_op(*g, "QLinearMatMul"), 1);
   EXPECT_EQ(testing::count_op(*g, "MatMul"), 0);
-  // The Q of the product is gone; x's Q and the output's DQ stay.
+  // The Q of the product is gone; x's Q (read by the QLinearMatMul) and the output's DQ stay.
   EXPECT_EQ(testing::count_op(*g, "QuantizeLinear"), 1);
   for (const Node& n : g->nodes())
     if (n.op_type == "QLinearMatMul") EXPECT_EQ(g->value(n.outputs[0]).name, "yq");
@@ -105,9 +105,23 @@ TEST(FuseQdq, asymmetric_weights_and_shared_products_are_left_alone) {
     int count = -1;
     auto g = fused(qdq_matmul(asym, !asym), &count);
     ASSERT_TRUE(g.ok()) << g.status().to_string();
-    EXPECT_EQ(count, 0);
     EXPECT_EQ(testing::count_op(*g, "MatMul"), 1);
+    EXPECT_EQ(testing::count_op(*g, "QLinearMatMul"), 0);
+    // x's Q -> DQ pair still becomes one op; the product's Q too unless the
+    // product has a second reader (then its Q reads a float the Neg also needs,
+    // and the pair is still one op).
+    EXPECT_EQ(count, 2);
+    EXPECT_EQ(testing::count_op(*g, "QuantizeDequantize"), 2);
+    EXPECT_EQ(testing::count_op(*g, "QuantizeLinear"), 0);
   }
+}
+
+TEST(FuseQdq, a_q_with_other_readers_keeps_its_dequantize) {
+  // The fused QLinearMatMul reads x's 8-bit tensor: that Q and its DQ stay separate.
+  int count = -1;
+  auto g = fused(qdq_matmul(), &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(testing::count_op(*g, "QuantizeDequantize"), 0);
 }
 
 }  // namespace
