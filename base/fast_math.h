@@ -12,11 +12,16 @@
 #include <cstdint>
 #include <cstring>
 
+// Always inlined: ops/fast/vector_math_avx2.cc compiles these with AVX2 while
+// other files use the baseline ISA; an out-of-line copy shared by both (ODR
+// merging) could run AVX2 code on a CPU without it.
+#define SPARSERT_FAST_MATH_INLINE [[gnu::always_inline]] inline
+
 namespace sparsert::fast {
 
 // Written without ternaries (min/max/copysign/fabs map to single SSE
 // instructions): a branch in the body stops the loops from vectorizing.
-inline float exp_f32(float x) {
+SPARSERT_FAST_MATH_INLINE float exp_f32(float x) {
   x = std::min(x, 88.3762626647949f);
   x = std::max(x, -87.3365478515625f);
   float fx = x * 1.44269504088896341f;
@@ -38,7 +43,7 @@ inline float exp_f32(float x) {
   return y * scale;
 }
 
-inline float erf_f32(float x) {
+SPARSERT_FAST_MATH_INLINE float erf_f32(float x) {
   const float ax = std::fabs(x);
   const float t = 1.f / (1.f + 0.3275911f * ax);
   float p = 1.061405429f;
@@ -52,6 +57,6 @@ inline float erf_f32(float x) {
 
 // tanh through exp: 1 - 2 / (exp(2x) + 1); abs error ~1e-7 (cancellation near 0
 // costs relative, not absolute, accuracy, which is what the GELU tanh form needs).
-inline float tanh_f32(float x) { return 1.f - 2.f / (exp_f32(2.f * x) + 1.f); }
+SPARSERT_FAST_MATH_INLINE float tanh_f32(float x) { return 1.f - 2.f / (exp_f32(2.f * x) + 1.f); }
 
 }  // namespace sparsert::fast

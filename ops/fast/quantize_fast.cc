@@ -1,10 +1,10 @@
 // Fast DynamicQuantizeLinear (float -> uint8, per tensor), bit-identical to
 // the reference: SSE min/max (NaN ignored the same way: `x < lo ? x : lo`),
-// float division by the scale, round-half-even through the 1.5 * 2^23 trick
-// (after clamping to its +-2^22 range, which saturates the same way), clamp,
-// pack. The reference did ~4 ns per element; BERT-base quantizes ~8M per run.
-// The same loops serve QuantizeLinear and DequantizeLinear with per-tensor
-// constant scale and zero point (the Q/DQ pairs of ORT's QDQ models).
+// then fast::quantize_u8_array (ops/fast/vector_math.h: float division by the
+// scale, round half to even, clamp). The reference did ~4 ns per element;
+// BERT-base quantizes ~8M per run. The same loops serve QuantizeLinear,
+// DequantizeLinear and com.sparsert QuantizeDequantize with a constant
+// per-tensor scale and zero point (the Q/DQ of ORT's QDQ models).
 #include <emmintrin.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "ops/fast/vector_math.h"
 #include "ops/linear.h"
 #include "ops/op_util.h"
 #include "ops/register_all.h"
@@ -43,52 +44,6 @@ void min_max(const float* __restrict x, int64_t n, float* lo_out, float* hi_out)
   *hi_out = b;
 }
 
-// y = saturate(nearbyint(x / scale) + zp) into uint8 (Signed = false) or int8.
-template <bool Signed>
-void quantize(const float* __restrict x, int64_t n, float scale, float zp, void* __restrict out) noexcept {
-  using Q = std::conditional_t<Signed, int8_t, uint8_t>;
-  Q* y = static_cast<Q*>(out);
-  const float qlo = Signed ? -128.f : 0.f, qhi = Signed ? 127.f : 255.f;
-  const __m128 s = _mm_set1_ps(scale), z = _mm_set1_ps(zp), magic = _mm_set1_ps(12582912.f);
-  const __m128 lo = _mm_set1_ps(qlo), hi = _mm_set1_ps(qhi), big = _mm_set1_ps(4194304.f), nbig = _mm_set1_ps(-4194304.f);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m128i q[4];
-    for (int j = 0; j < 4; ++j) {
-      const __m128 v = _mm_min_ps(_mm_max_ps(_mm_div_ps(_mm_loadu_ps(x + i + 4 * j), s), nbig), big);
-      const __m128 r = _mm_sub_ps(_mm_add_ps(v, magic), magic);  // nearbyint, ties to even
-      q[j] = _mm_cvttps_epi32(_mm_min_ps(_mm_max_ps(_mm_add_ps(r, z), lo), hi));
-    }
-    const __m128i w0 = _mm_packs_epi32(q[0], q[1]), w1 = _mm_packs_epi32(q[2], q[3]);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), Signed ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1));
-  }
-  for (; i < n; ++i) y[i] = static_cast<Q>(std::min(std::max(std::nearbyint(x[i] / scale) + zp, qlo), qhi));
-}
-
-// y = (x - zp) * scale in float (exact as the reference's double: a 9-bit
-// integer times a float fits a double, and float rounding of the product is
-// what the float multiply does). 16 values per step, widened with SSE2 unpacks.
-template <typename Q>
-void dequantize(const Q* __restrict x, int64_t n, float scale, float zp, float* __restrict y) noexcept {
-  constexpr bool kSigned = std::is_same_v<Q, int8_t>;
-  const __m128 s = _mm_set1_ps(scale), z = _mm_set1_ps(zp);
-  const __m128i zero = _mm_setzero_si128();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
-    // bytes -> int16 (sign- or zero-extended), then int16 -> int32
-    const __m128i h[2] = {kSigned ? _mm_srai_epi16(_mm_unpacklo_epi8(zero, v), 8) : _mm_unpacklo_epi8(v, zero),
-                          kSigned ? _mm_srai_epi16(_mm_unpackhi_epi8(zero, v), 8) : _mm_unpackhi_epi8(v, zero)};
-    for (int j = 0; j < 2; ++j) {
-      const __m128i lo = _mm_srai_epi32(_mm_unpacklo_epi16(zero, h[j]), 16);
-      const __m128i hi = _mm_srai_epi32(_mm_unpackhi_epi16(zero, h[j]), 16);
-      _mm_storeu_ps(y + i + 8 * j, _mm_mul_ps(_mm_sub_ps(_mm_cvtepi32_ps(lo), z), s));
-      _mm_storeu_ps(y + i + 8 * j + 4, _mm_mul_ps(_mm_sub_ps(_mm_cvtepi32_ps(hi), z), s));
-    }
-  }
-  for (; i < n; ++i) y[i] = (static_cast<float>(x[i]) - zp) * scale;
-}
-
 StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplContext&) {
   KernelFn ref = reference_kernel(n);
   return KernelFn([ref](KernelContext& ctx) -> Status {
@@ -110,7 +65,7 @@ StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplConte
     uint8_t* py = y->data<uint8_t>();
     parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c)
-        quantize<false>(px + c * kChunk, std::min(kChunk, count - c * kChunk), scale, zp, py + c * kChunk);
+        fast::quantize_u8_array(px + c * kChunk, std::min(kChunk, count - c * kChunk), scale, zp, py + c * kChunk);
     });
     if (ctx.output_wanted(1)) {
       SPARSERT_ASSIGN_OR_RETURN(Tensor * s, ctx.allocate_output(1, DType::kFloat32, {}));
@@ -122,22 +77,6 @@ StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplConte
     }
     return Status::OK();
   });
-}
-
-// y = (saturate(nearbyint(x / scale) + zp) - zp) * scale: QuantizeLinear then
-// DequantizeLinear without the 8-bit tensor between them. No restrict: the
-// memory plan may give y x's buffer (each block is read before it is written).
-void quantize_dequantize(const float* x, int64_t n, float scale, float zp, float qlo, float qhi, float* y) noexcept {
-  const __m128 s = _mm_set1_ps(scale), z = _mm_set1_ps(zp), magic = _mm_set1_ps(12582912.f);
-  const __m128 lo = _mm_set1_ps(qlo), hi = _mm_set1_ps(qhi), big = _mm_set1_ps(4194304.f), nbig = _mm_set1_ps(-4194304.f);
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const __m128 v = _mm_min_ps(_mm_max_ps(_mm_div_ps(_mm_loadu_ps(x + i), s), nbig), big);
-    const __m128 r = _mm_sub_ps(_mm_add_ps(v, magic), magic);  // nearbyint, ties to even
-    const __m128 q = _mm_min_ps(_mm_max_ps(_mm_add_ps(r, z), lo), hi);
-    _mm_storeu_ps(y + i, _mm_mul_ps(_mm_sub_ps(q, z), s));
-  }
-  for (; i < n; ++i) y[i] = (std::min(std::max(std::nearbyint(x[i] / scale) + zp, qlo), qhi) - zp) * scale;
 }
 
 // The constant scalar scale and the zero point (constant scalar, or absent:
@@ -170,12 +109,13 @@ StatusOr<KernelFn> quantize_linear(const Node& n, const Graph& g, const ImplCont
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, p.qtype, x.shape(), OutputInit::kOverwritten));
     const int64_t count = x.num_elements();
     const float* px = x.data<float>();
-    char* py = static_cast<char*>(y->raw_data());
     parallel_for((count + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         const int64_t len = std::min(kChunk, count - c * kChunk);
-        if (p.qtype == DType::kInt8) quantize<true>(px + c * kChunk, len, p.scale, p.zero_point, py + c * kChunk);
-        else quantize<false>(px + c * kChunk, len, p.scale, p.zero_point, py + c * kChunk);
+        if (p.qtype == DType::kInt8)
+          fast::quantize_s8_array(px + c * kChunk, len, p.scale, p.zero_point, y->data<int8_t>() + c * kChunk);
+        else
+          fast::quantize_u8_array(px + c * kChunk, len, p.scale, p.zero_point, y->data<uint8_t>() + c * kChunk);
       }
     });
     return Status::OK();
@@ -194,8 +134,8 @@ StatusOr<KernelFn> dequantize_linear(const Node& n, const Graph& g, const ImplCo
     parallel_for((count + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         const int64_t at = c * kChunk, len = std::min(kChunk, count - at);
-        if (p.qtype == DType::kInt8) dequantize(x.data<int8_t>() + at, len, p.scale, p.zero_point, py + at);
-        else dequantize(x.data<uint8_t>() + at, len, p.scale, p.zero_point, py + at);
+        if (p.qtype == DType::kInt8) fast::dequantize_s8_array(x.data<int8_t>() + at, len, p.scale, p.zero_point, py + at);
+        else fast::dequantize_u8_array(x.data<uint8_t>() + at, len, p.scale, p.zero_point, py + at);
       }
     });
     return Status::OK();
@@ -216,8 +156,8 @@ StatusOr<KernelFn> quantize_dequantize_impl(const Node& n, const Graph& g, const
     float* py = y->data<float>();
     parallel_for((count + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c)
-        quantize_dequantize(px + c * kChunk, std::min(kChunk, count - c * kChunk), p.scale, p.zero_point, qlo, qhi,
-                            py + c * kChunk);
+        fast::quantize_dequantize_array(px + c * kChunk, std::min(kChunk, count - c * kChunk), p.scale, p.zero_point,
+                                        qlo, qhi, py + c * kChunk);
     });
     return Status::OK();
   });
@@ -227,7 +167,6 @@ StatusOr<KernelFn> quantize_dequantize_impl(const Node& n, const Graph& g, const
 
 void register_fast_quantize_impls(OpRegistry& r) {
   r.add_impl(kSparsertDomain, "QuantizeDequantize", {"fast_quantize_dequantize_f32", quantize_dequantize_impl});
-  r.set_in_place(kSparsertDomain, "QuantizeDequantize");
   r.add_impl("", "QuantizeLinear", {"fast_quantize_linear_f32", quantize_linear});
   r.add_impl("", "DequantizeLinear", {"fast_dequantize_linear_f32", dequantize_linear});
   r.add_impl("", "DynamicQuantizeLinear", {"fast_dynamic_quantize_f32", dynamic_quantize});

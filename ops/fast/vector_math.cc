@@ -1,60 +1,57 @@
+// The baseline build of the array loops and the entry points that dispatch
+// between it and the AVX2 build (vector_math_avx2.cc).
 #include "ops/fast/vector_math.h"
+
+#include "jit/isa.h"
 
 namespace sparsert::fast {
 
-void exp_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = exp_f32(x[i]);
+namespace baseline {
+#include "ops/fast/vector_math_loops.inc"
+}  // namespace baseline
+
+bool vector_math_uses_avx2() {
+  static const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
+  return avx2;
 }
 
-void erf_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = erf_f32(x[i]);
-}
+// Each entry point forwards its arguments to the build the CPU allows.
+#define SPARSERT_DISPATCH(ret, name, params, args) \
+  ret name params noexcept { return vector_math_uses_avx2() ? avx2::name args : baseline::name args; }
 
-void sigmoid_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + exp_f32(-x[i]));
-}
+SPARSERT_DISPATCH(void, exp_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
+SPARSERT_DISPATCH(void, erf_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
+SPARSERT_DISPATCH(void, sigmoid_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
+SPARSERT_DISPATCH(void, gelu_erf_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
+SPARSERT_DISPATCH(void, relu_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
+SPARSERT_DISPATCH(void, clip_array, (const float* __restrict x, float* __restrict y, int64_t n, float lo, float hi),
+                  (x, y, n, lo, hi))
+SPARSERT_DISPATCH(float, exp_shifted_sum, (const float* __restrict x, float shift, float* __restrict y, int64_t n),
+                  (x, shift, y, n))
+SPARSERT_DISPATCH(void, requantize_u8_array,
+                  (const int32_t* __restrict acc, int64_t n, float mult, int32_t zero_point, uint8_t* __restrict y),
+                  (acc, n, mult, zero_point, y))
+SPARSERT_DISPATCH(void, requantize_u8_rows,
+                  (const int32_t* __restrict acc, int64_t rows, int64_t cols, const float* __restrict col_mult,
+                   int32_t zero_point, uint8_t* __restrict y),
+                  (acc, rows, cols, col_mult, zero_point, y))
+SPARSERT_DISPATCH(void, quantize_u8_array,
+                  (const float* __restrict x, int64_t n, float scale, float zp, uint8_t* __restrict y),
+                  (x, n, scale, zp, y))
+SPARSERT_DISPATCH(void, quantize_s8_array,
+                  (const float* __restrict x, int64_t n, float scale, float zp, int8_t* __restrict y),
+                  (x, n, scale, zp, y))
+SPARSERT_DISPATCH(void, dequantize_u8_array,
+                  (const uint8_t* __restrict x, int64_t n, float scale, float zp, float* __restrict y),
+                  (x, n, scale, zp, y))
+SPARSERT_DISPATCH(void, dequantize_s8_array,
+                  (const int8_t* __restrict x, int64_t n, float scale, float zp, float* __restrict y),
+                  (x, n, scale, zp, y))
+SPARSERT_DISPATCH(void, quantize_dequantize_array,
+                  (const float* __restrict x, int64_t n, float scale, float zp, float qlo, float qhi,
+                   float* __restrict y),
+                  (x, n, scale, zp, qlo, qhi, y))
 
-void gelu_erf_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.f + erf_f32(x[i] * 0.70710678118654752f));
-}
-
-void relu_array(const float* __restrict x, float* __restrict y, int64_t n) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::max(x[i], 0.f);
-}
-
-void clip_array(const float* __restrict x, float* __restrict y, int64_t n, float lo, float hi) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], lo), hi);
-}
-
-float exp_shifted_sum(const float* __restrict x, float shift, float* __restrict y, int64_t n) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = exp_f32(x[i] - shift);
-  float sum = 0.f;
-  for (int64_t i = 0; i < n; ++i) sum += y[i];
-  return sum;
-}
-
-namespace {
-// Round half to even for |v| < 2^22 by the 1.5 * 2^23 trick (exact in the
-// default rounding mode; larger values are clamped first, which saturates the
-// same way), so the loops vectorize at the baseline ISA (no roundps in SSE2).
-inline int32_t requantize_one(int32_t acc, float mult, int32_t zero_point) {
-  float v = static_cast<float>(acc) * mult;
-  v = v < -4194304.f ? -4194304.f : (v > 4194304.f ? 4194304.f : v);
-  const int32_t q = static_cast<int32_t>((v + 12582912.f) - 12582912.f) + zero_point;
-  return q < 0 ? 0 : (q > 255 ? 255 : q);
-}
-}  // namespace
-
-void requantize_u8_array(const int32_t* __restrict acc, int64_t n, float mult, int32_t zero_point,
-                         uint8_t* __restrict y) noexcept {
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<uint8_t>(requantize_one(acc[i], mult, zero_point));
-}
-
-void requantize_u8_rows(const int32_t* __restrict acc, int64_t rows, int64_t cols, const float* __restrict col_mult,
-                        int32_t zero_point, uint8_t* __restrict y) noexcept {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      y[r * cols + c] = static_cast<uint8_t>(requantize_one(acc[r * cols + c], col_mult[c], zero_point));
-}
+#undef SPARSERT_DISPATCH
 
 }  // namespace sparsert::fast

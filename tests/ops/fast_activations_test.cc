@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
+#include "jit/isa.h"
 #include "ops/fast/vector_math.h"
 #include "ops/quant_util.h"
 #include "runtime/session.h"
@@ -45,6 +47,47 @@ TEST(FastRequantize, bit_identical_to_the_reference_incl_ties_and_saturation) {
       for (int64_t i = 0; i < rows * cols; ++i)
         ASSERT_EQ(got[i], requantize<uint8_t>(acc[i], col_mult[i % cols], zp)) << "acc " << acc[i] << " zp " << zp;
     }
+  }
+}
+
+TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
+  if (!jit::may_use(jit::kIsaAvx2, jit::default_isa_cap())) GTEST_SKIP() << "no AVX2 on this machine";
+  std::mt19937 rng(6);
+  std::normal_distribution<float> d(0.f, 4.f);
+  for (int64_t n : {1, 7, 8, 9, 31, 1000, 4099}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = d(rng);
+    x[0] = 0.5f * 0.03f;  // a quantization tie
+    if (n > 2) x[1] = -1e9f, x[2] = 1e9f;
+    std::vector<float> a(x.size()), b(x.size());
+    auto same = [&](const char* what) {
+      for (size_t i = 0; i < a.size(); ++i)
+        ASSERT_EQ(std::memcmp(&a[i], &b[i], sizeof(float)), 0) << what << " n=" << n << " i=" << i << ": " << a[i] << " vs " << b[i];
+    };
+    using Unary = void (*)(const float*, float*, int64_t) noexcept;
+    const std::pair<const char*, std::pair<Unary, Unary>> unary[] = {
+        {"exp", {fast::baseline::exp_array, fast::avx2::exp_array}},
+        {"erf", {fast::baseline::erf_array, fast::avx2::erf_array}},
+        {"sigmoid", {fast::baseline::sigmoid_array, fast::avx2::sigmoid_array}},
+        {"gelu", {fast::baseline::gelu_erf_array, fast::avx2::gelu_erf_array}},
+        {"relu", {fast::baseline::relu_array, fast::avx2::relu_array}}};
+    for (const auto& [name, fns] : unary) {
+      fns.first(x.data(), a.data(), n);
+      fns.second(x.data(), b.data(), n);
+      same(name);
+    }
+    EXPECT_EQ(fast::baseline::exp_shifted_sum(x.data(), 1.f, a.data(), n), fast::avx2::exp_shifted_sum(x.data(), 1.f, b.data(), n));
+    same("exp_shifted_sum");
+    fast::baseline::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, a.data());
+    fast::avx2::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, b.data());
+    same("quantize_dequantize");
+    std::vector<uint8_t> qa(x.size()), qb(x.size());
+    fast::baseline::quantize_u8_array(x.data(), n, 0.03f, 128.f, qa.data());
+    fast::avx2::quantize_u8_array(x.data(), n, 0.03f, 128.f, qb.data());
+    EXPECT_EQ(qa, qb) << "quantize_u8 n=" << n;
+    fast::baseline::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, a.data());
+    fast::avx2::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, b.data());
+    same("dequantize_u8");
   }
 }
 
