@@ -48,8 +48,9 @@ bool is_int8_weight(const Graph& g, NodeId id) {
 }  // namespace
 
 StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
-  std::vector<Node> fused;  // QLinearMatMul and QuantizeDequantize nodes
+  std::vector<Node> fused;  // the nodes written, added to the graph in two batches
   std::vector<bool> remove(g.num_nodes(), false);
+  int matmuls = 0;
   for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
     if (!is_onnx(g, id, "MatMul") || g.node(id).inputs.size() != 2) continue;
     const Node& mm = g.node(id);
@@ -76,9 +77,48 @@ StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
     n.outputs = {out.outputs[0]};
     fused.push_back(std::move(n));
     remove[id] = remove[q] = true;
+    ++matmuls;
   }
+  // Gather(DequantizeLinear(table), indices) -> DequantizeLinear(Gather(table,
+  // indices)) for a constant 8-bit table with a per-tensor scale: only the
+  // gathered rows are dequantized (BERT-base's word embedding is 23M values,
+  // too large to fold into float).
+  for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
+    if (!is_onnx(g, id, "Gather") || g.node(id).inputs.size() != 2) continue;
+    const NodeId dq_id = g.value(g.node(id).inputs[0]).producer;
+    if (!is_onnx(g, dq_id, "DequantizeLinear")) continue;
+    const Node& dq = g.node(dq_id);
+    const Tensor* table = constant(g, dq, 0);
+    const Tensor* scale = constant(g, dq, 1);
+    const Tensor* zp = constant(g, dq, 2);
+    const bool has_zp = dq.inputs.size() > 2 && dq.inputs[2] != kNoValue;
+    if (!table || (table->dtype() != DType::kInt8 && table->dtype() != DType::kUInt8) ||
+        !is_scalar(scale, DType::kFloat32) || (has_zp && !is_scalar(zp, table->dtype())))
+      continue;
+    const Node gather = g.node(id);
+    const Value& out = g.value(gather.outputs[0]);
+    std::string name = out.name + "/quantized";
+    for (int i = 1; g.find_value(name) != kNoValue; ++i) name = out.name + "/quantized_" + std::to_string(i);
+    ValueType t = out.type;
+    t.dtype = table->dtype();
+    const ValueId rows = g.add_value(name, t);
+    Node gq = gather;
+    gq.inputs = {dq.inputs[0], gather.inputs[1]};
+    gq.outputs = {rows};
+    Node deq;
+    deq.name = gather.name + "/dequantize";
+    deq.op_type = "DequantizeLinear";
+    deq.opset = dq.opset;
+    deq.inputs = {rows, dq.inputs[1]};
+    if (has_zp) deq.inputs.push_back(dq.inputs[2]);
+    deq.outputs = gather.outputs;
+    fused.push_back(std::move(gq));
+    fused.push_back(std::move(deq));
+    remove[id] = true;
+  }
+  const int gathers = static_cast<int>(fused.size()) - matmuls;
+
   // Wired in now, so the pairs below see the Qs these read.
-  const int matmuls = static_cast<int>(fused.size());
   for (Node& n : fused) g.add_node(std::move(n));
   fused.clear();
   remove.resize(g.num_nodes(), false);
@@ -112,7 +152,7 @@ StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
   for (Node& n : fused) g.add_node(std::move(n));
   remove.resize(g.num_nodes(), false);
   g.remove_nodes(remove);
-  return matmuls + pairs;
+  return matmuls + gathers / 2 + pairs;
 }
 
 }  // namespace sparsert::passes

@@ -10,7 +10,9 @@
 // output column (DequantizeLinear axis 1). Then every remaining
 // QuantizeLinear whose only reader is a DequantizeLinear with the same scale
 // and zero point becomes one com.sparsert QuantizeDequantize (same rounding,
-// no 8-bit tensor in between). Runs before constant folding, which would
+// no 8-bit tensor in between). A Gather from a dequantized constant 8-bit
+// table (per-tensor scale) gathers the 8-bit rows and dequantizes only those.
+// Runs before constant folding, which would
 // otherwise turn the int8 weights into float ones; the dequantizations left
 // without readers go in dead-code elimination.
 #pragma once
@@ -19,7 +21,7 @@
 
 namespace sparsert::passes {
 
-// Returns how many QLinearMatMul and QuantizeDequantize nodes it wrote.
+// Returns how many QLinearMatMul, QuantizeDequantize and 8-bit Gather nodes it wrote.
 StatusOr<int> run_fuse_qdq(Graph& g, PassContext& ctx);
 
 }  // namespace sparsert::passes

@@ -69,7 +69,9 @@ TEST(FuseQdq, qdq_matmul_becomes_qlinear_matmul) {
   // The Q of the product is gone; x's Q (read by the QLinearMatMul) and the output's DQ stay.
   EXPECT_EQ(testing::count_op(*g, "QuantizeLinear"), 1);
   for (const Node& n : g->nodes())
-    if (n.op_type == "QLinearMatMul") EXPECT_EQ(g->value(n.outputs[0]).name, "yq");
+    if (n.op_type == "QLinearMatMul") {
+      EXPECT_EQ(g->value(n.outputs[0]).name, "yq");
+    }
 }
 
 TEST(FuseQdq, agrees_with_the_unfused_graph_within_one_output_step) {
@@ -122,6 +124,30 @@ TEST(FuseQdq, a_q_with_other_readers_keeps_its_dequantize) {
   auto g = fused(qdq_matmul(), &count);
   ASSERT_TRUE(g.ok()) << g.status().to_string();
   EXPECT_EQ(testing::count_op(*g, "QuantizeDequantize"), 0);
+}
+
+TEST(FuseQdq, gather_from_a_quantized_table_dequantizes_only_the_rows) {
+  std::mt19937 rng(23);
+  OnnxBuilder b;
+  b.input("ids", onnx::TensorProto::INT64, {2, -1}, {"", "seq"}).output("y");
+  const int64_t V = 50, D = 8;
+  std::string table(static_cast<size_t>(V * D), '\0');
+  for (char& v : table) v = static_cast<char>(static_cast<int>(rng() % 256) - 128);
+  b.raw_initializer("table", onnx::TensorProto::INT8, {V, D}, table);
+  b.initializer("scale", {}, {0.01f});
+  b.raw_initializer("zp", onnx::TensorProto::INT8, {}, std::string(1, static_cast<char>(-3)));
+  b.node("DequantizeLinear", {"table", "scale", "zp"}, {"table_f"}, "table_dq");
+  b.node("Gather", {"table_f", "ids"}, {"y"}, "embed");
+  int count = 0;
+  auto g = fused(b.bytes(), &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(count, 1);
+  for (const Node& n : g->nodes())
+    if (n.op_type == "Gather") {
+      EXPECT_EQ(g->value(n.inputs[0]).name, "table");
+    }
+  std::vector<int64_t> ids = {0, 49, 7, 7, 13, 2};
+  testing::expect_same_outputs(b.bytes(), {{"ids", Tensor::from_vector<int64_t>({2, 3}, ids)}}, 0.0);
 }
 
 }  // namespace
