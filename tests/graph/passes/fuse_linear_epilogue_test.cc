@@ -55,11 +55,7 @@ std::vector<NamedTensor> inputs(int64_t seq) {
 }
 
 StatusOr<Graph> fused(const std::string& bytes, int* count) {
-  SPARSERT_ASSIGN_OR_RETURN(Graph g, import_onnx_bytes(bytes.data(), bytes.size()));
-  passes::PassContext ctx;
-  SPARSERT_RETURN_IF_ERROR(passes::run_shape_inference(g, ctx).status());
-  SPARSERT_ASSIGN_OR_RETURN(*count, passes::run_fuse_linear_epilogue(g, ctx));
-  return g;
+  return testing::import_and_run(bytes, passes::run_fuse_linear_epilogue, count);
 }
 
 const Node* find_op(const Graph& g, const std::string& op) {

@@ -52,11 +52,7 @@ std::string qdq_matmul(bool asymmetric_weights = false, bool second_reader = fal
 }
 
 StatusOr<Graph> fused(const std::string& bytes, int* count) {
-  SPARSERT_ASSIGN_OR_RETURN(Graph g, import_onnx_bytes(bytes.data(), bytes.size()));
-  passes::PassContext ctx;
-  SPARSERT_RETURN_IF_ERROR(passes::run_shape_inference(g, ctx).status());
-  SPARSERT_ASSIGN_OR_RETURN(*count, passes::run_fuse_qdq(g, ctx));
-  return g;
+  return testing::import_and_run(bytes, passes::run_fuse_qdq, count);
 }
 
 TEST(FuseQdq, qdq_matmul_becomes_qlinear_matmul) {

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "graph/onnx_import.h"
+#include "graph/passes/pass.h"
+#include "graph/passes/shape_inference.h"
 #include "runtime/session.h"
 #include "tests/test_util.h"
 
@@ -27,6 +29,17 @@ inline void expect_same_outputs(const std::string& model_bytes, const std::vecto
   ASSERT_TRUE(b.ok()) << b.status().to_string();
   ASSERT_EQ(a->size(), b->size());
   for (size_t i = 0; i < a->size(); ++i) EXPECT_EQ(compare_tensors((*b)[i].tensor, (*a)[i].tensor, tol), "") << i;
+}
+
+// Imports a model, infers its types and runs one pass on it (what the passes
+// see in the pipeline); *count gets the pass's result.
+inline StatusOr<Graph> import_and_run(const std::string& bytes, StatusOr<int> (*pass)(Graph&, passes::PassContext&),
+                                      int* count) {
+  SPARSERT_ASSIGN_OR_RETURN(Graph g, import_onnx_bytes(bytes.data(), bytes.size()));
+  passes::PassContext ctx;
+  SPARSERT_RETURN_IF_ERROR(passes::run_shape_inference(g, ctx).status());
+  SPARSERT_ASSIGN_OR_RETURN(*count, pass(g, ctx));
+  return g;
 }
 
 inline int count_op(const Graph& g, const std::string& op) {
