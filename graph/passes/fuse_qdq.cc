@@ -45,6 +45,44 @@ bool is_int8_weight(const Graph& g, NodeId id) {
   return true;
 }
 
+// Ops that only move or relabel elements.
+bool moves_data(const Graph& g, NodeId id) {
+  for (const char* op : {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity"})
+    if (is_onnx(g, id, op)) return true;
+  return false;
+}
+
+// A QuantizeDequantize of values that already went through one with the same
+// scale and zero point (only data movement between them, as ORT writes around
+// Reshape and Transpose) changes nothing: each value is (q - zp) * s, and
+// dividing by s again is off by far less than half a step, so it rounds back
+// to q. Such nodes are bypassed (their readers take the input) and marked in
+// `remove`; returns how many.
+int drop_repeated_quantization(Graph& g, std::vector<bool>& remove) {
+  auto order = g.topological_order();
+  if (!order.ok()) return 0;
+  int dropped = 0;
+  for (NodeId id : *order) {
+    const Node& n = g.node(id);
+    if (remove[id] || n.domain != kSparsertDomain || n.op_type != "QuantizeDequantize" || n.inputs.size() != 3) continue;
+    if (g.value(n.outputs[0]).is_graph_output) continue;
+    NodeId p = g.value(n.inputs[0]).producer;
+    while (p >= 0 && !remove[p] && moves_data(g, p)) p = g.value(g.node(p).inputs[0]).producer;
+    if (p < 0 || remove[p]) continue;
+    const Node& first = g.node(p);
+    if (first.domain != kSparsertDomain || first.op_type != "QuantizeDequantize" || first.inputs.size() != 3 ||
+        first.inputs[1] != n.inputs[1] || first.inputs[2] != n.inputs[2] || !is_scalar(constant(g, n, 1), DType::kFloat32))
+      continue;
+    const ValueId in = n.inputs[0], out = n.outputs[0];
+    for (NodeId c : g.value(out).consumers)
+      for (ValueId& v : g.node(c).inputs)
+        if (v == out) v = in;
+    remove[id] = true;
+    ++dropped;
+  }
+  return dropped;
+}
+
 }  // namespace
 
 StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
@@ -151,8 +189,9 @@ StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
   const int pairs = static_cast<int>(fused.size());
   for (Node& n : fused) g.add_node(std::move(n));
   remove.resize(g.num_nodes(), false);
+  const int dropped = drop_repeated_quantization(g, remove);
   g.remove_nodes(remove);
-  return matmuls + gathers / 2 + pairs;
+  return matmuls + gathers / 2 + pairs + dropped;
 }
 
 }  // namespace sparsert::passes

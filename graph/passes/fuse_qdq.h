@@ -12,6 +12,9 @@
 // and zero point becomes one com.sparsert QuantizeDequantize (same rounding,
 // no 8-bit tensor in between). A Gather from a dequantized constant 8-bit
 // table (per-tensor scale) gathers the 8-bit rows and dequantizes only those.
+// A QuantizeDequantize whose input went through one with the same scale and
+// zero point, with only data movement (Reshape, Transpose, ...) between them,
+// is bypassed: it cannot change a value (exactly; see drop_repeated_quantization).
 // Runs before constant folding, which would
 // otherwise turn the int8 weights into float ones; the dequantizations left
 // without readers go in dead-code elimination.
@@ -21,7 +24,8 @@
 
 namespace sparsert::passes {
 
-// Returns how many QLinearMatMul, QuantizeDequantize and 8-bit Gather nodes it wrote.
+// Returns how many QLinearMatMul, QuantizeDequantize and 8-bit Gather nodes it
+// wrote plus how many repeated quantizations it dropped.
 StatusOr<int> run_fuse_qdq(Graph& g, PassContext& ctx);
 
 }  // namespace sparsert::passes

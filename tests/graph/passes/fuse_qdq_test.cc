@@ -146,5 +146,33 @@ TEST(FuseQdq, gather_from_a_quantized_table_dequantizes_only_the_rows) {
   testing::expect_same_outputs(b.bytes(), {{"ids", Tensor::from_vector<int64_t>({2, 3}, ids)}}, 0.0);
 }
 
+TEST(FuseQdq, requantizing_moved_values_with_the_same_parameters_is_dropped_exactly) {
+  // x -> Q/DQ -> Reshape -> Transpose -> Q/DQ (same scale and zero point) -> y, and a
+  // third pair with another scale that must stay.
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {4, 6}).output("y").output("z");
+  b.initializer("s", {}, {0.037f});
+  b.raw_initializer("zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(121)));
+  b.initializer("s2", {}, {0.05f});
+  b.int64_initializer("shape", {2, 12});
+  b.node("QuantizeLinear", {"x", "s", "zp"}, {"q1"}, "q1");
+  b.node("DequantizeLinear", {"q1", "s", "zp"}, {"d1"}, "d1");
+  b.node("Reshape", {"d1", "shape"}, {"r"}, "reshape");
+  b.node("Transpose", {"r"}, {"t"}, "transpose");
+  b.node("QuantizeLinear", {"t", "s", "zp"}, {"q2"}, "q2");
+  b.node("DequantizeLinear", {"q2", "s", "zp"}, {"d2"}, "d2");
+  b.node("Neg", {"d2"}, {"y"}, "neg");
+  b.node("QuantizeLinear", {"t", "s2", "zp"}, {"q3"}, "q3");
+  b.node("DequantizeLinear", {"q3", "s2", "zp"}, {"z"}, "d3");
+  int count = 0;
+  auto g = fused(b.bytes(), &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(testing::count_op(*g, "QuantizeDequantize"), 2);  // the first and the other-scale one
+  std::mt19937 rng(24);
+  std::vector<float> x = testing::randn(24, rng);
+  for (float& v : x) v *= 3.f;  // some values saturate
+  testing::expect_same_outputs(b.bytes(), {{"x", Tensor::from_vector<float>({4, 6}, x)}}, 0.0);
+}
+
 }  // namespace
 }  // namespace sparsert
