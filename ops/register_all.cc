@@ -22,6 +22,7 @@ void register_all_ops(OpRegistry& r) {
   register_resize_ops(r);
   register_sort_scan_ops(r);
   register_nchwc_ops(r);
+  register_elementwise_chain_ops(r);
   register_shape_rules(r);
   register_sparse_impls(r);  // before the dense paths it competes with
   register_onednn_impls(r);

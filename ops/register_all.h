@@ -22,6 +22,7 @@ void register_conv_transpose_ops(OpRegistry& r);
 void register_resize_ops(OpRegistry& r);
 void register_sort_scan_ops(OpRegistry& r);
 void register_nchwc_ops(OpRegistry& r);
+void register_elementwise_chain_ops(OpRegistry& r);
 // Fast implementations (after every schema exists).
 // Sparse implementations go first: each declines unless its cost model expects it to win.
 void register_sparse_impls(OpRegistry& r);

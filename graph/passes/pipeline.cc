@@ -4,6 +4,7 @@
 
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
+#include "graph/passes/fuse_elementwise_chain.h"
 #include "graph/passes/fuse_linear_epilogue.h"
 #include "graph/passes/fuse_qdq.h"
 #include "graph/passes/nchwc_layout.h"
@@ -51,6 +52,8 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   // Conv, Add and activations that no earlier pass should have to recognize
   // in two layouts. Inference again checks the blocked types it wrote.
   SPARSERT_RETURN_IF_ERROR(run_one("nchwc_layout", run_nchwc_layout, g, ctx));
+  // Whatever element-wise runs the fusions above left, one memory pass each.
+  SPARSERT_RETURN_IF_ERROR(run_one("fuse_elementwise_chain", run_fuse_elementwise_chain, g, ctx));
   SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
   return Status::OK();
 }

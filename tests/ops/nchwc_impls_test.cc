@@ -90,13 +90,13 @@ TEST(NchwcLayout, conv_chain_runs_blocked_with_its_epilogues_fused) {
     ASSERT_TRUE(s.ok()) << s.status().to_string();
     const std::string ops = (*s)->op_summary();
     // Fused: stem's Clip, dw's ReLU, the residual Add and its ReLU. In the
-    // region: Sigmoid and Mul. Outside: the pool, and the Clip excluding 0
-    // unless 12 channels fill whole blocks.
+    // region: Sigmoid and Mul (one ElementwiseChain on the blocked tensors).
+    // Outside: the pool, and the Clip excluding 0 unless 12 channels fill whole blocks.
     EXPECT_NE(ops.find("NchwcConv x6"), std::string::npos) << ops;
     EXPECT_EQ(ops.find("Clip x1") != std::string::npos, 12 % block != 0) << ops;
     EXPECT_EQ(ops.find("Relu"), std::string::npos) << ops;
     EXPECT_EQ(ops.find("Add"), std::string::npos) << ops;
-    EXPECT_NE(ops.find("Sigmoid x1"), std::string::npos) << ops;
+    EXPECT_NE(ops.find("ElementwiseChain x1"), std::string::npos) << ops;
     // Out: stem_act and sum_act (graph outputs) and tail (to the Clip); never in.
     EXPECT_NE(ops.find("ReorderFromNchwc x3"), std::string::npos) << ops;
     EXPECT_EQ(ops.find("ReorderToNchwc"), std::string::npos) << ops;

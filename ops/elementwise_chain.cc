@@ -1,0 +1,228 @@
+// com.sparsert ElementwiseChain (ops/elementwise_chain.h): attribute encoding,
+// shape rule, and one evaluator instantiated twice: the reference kernel
+// (std::erf, std::exp, the reference quantization formula) and
+// fast_elementwise_chain (the ops/fast array loops the unfused fast kernels use).
+#include "ops/elementwise_chain.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/fast/vector_math.h"
+#include "ops/linear.h"
+#include "ops/op_util.h"
+#include "ops/quant_util.h"
+#include "ops/register_all.h"
+#include "ops/registry.h"
+#include "ops/shape_rules_util.h"
+
+namespace sparsert {
+
+void write_chain_attributes(const std::vector<ChainStep>& steps, AttributeMap& attrs) {
+  std::vector<int64_t> ops, operands;
+  std::vector<float> constants;
+  for (const ChainStep& s : steps) {
+    ops.push_back(static_cast<int64_t>(s.op));
+    operands.push_back(static_cast<int64_t>(s.kind));
+    operands.push_back(s.index);
+    constants.insert(constants.end(), std::begin(s.c), std::end(s.c));
+  }
+  attrs.set("ops", ops);
+  attrs.set("operands", operands);
+  attrs.set("constants", constants);
+}
+
+StatusOr<std::vector<ChainStep>> read_chain_steps(const Node& node) {
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> ops, node.attrs.get_ints("ops"));
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> operands, node.attrs.get_ints("operands"));
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<float> constants, node.attrs.get_floats("constants"));
+  if (ops.empty() || operands.size() != 2 * ops.size() || constants.size() != 4 * ops.size())
+    return InvalidArgument(node.describe(), ": ", ops.size(), " steps need ", 2 * ops.size(), " operands and ",
+                           4 * ops.size(), " constants, got ", operands.size(), " and ", constants.size());
+  std::vector<ChainStep> steps(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    ChainStep& s = steps[i];
+    if (ops[i] < 0 || ops[i] > static_cast<int64_t>(ChainOp::kSave))
+      return InvalidArgument(node.describe(), ": step ", i, " has unknown op ", ops[i]);
+    s.op = static_cast<ChainOp>(ops[i]);
+    if (operands[2 * i] < 0 || operands[2 * i] > static_cast<int64_t>(OperandKind::kRegister))
+      return InvalidArgument(node.describe(), ": step ", i, " has unknown operand kind ", operands[2 * i]);
+    s.kind = static_cast<OperandKind>(operands[2 * i]);
+    s.index = operands[2 * i + 1];
+    std::copy(constants.begin() + 4 * static_cast<int64_t>(i), constants.begin() + 4 * static_cast<int64_t>(i) + 4, s.c);
+    const bool binary = s.op <= ChainOp::kDivRev;
+    if (binary != (s.kind != OperandKind::kNone))
+      return InvalidArgument(node.describe(), ": step ", i, binary ? " needs" : " takes no", " operand");
+    if ((s.kind == OperandKind::kRegister || s.op == ChainOp::kSave) && (s.index < 0 || s.index >= kChainRegisters))
+      return InvalidArgument(node.describe(), ": step ", i, " register ", s.index, " out of range");
+    if (s.kind == OperandKind::kSide && (s.index < 1 || s.index >= static_cast<int64_t>(node.inputs.size())))
+      return InvalidArgument(node.describe(), ": step ", i, " reads input ", s.index, " of ", node.inputs.size());
+    if ((s.op == ChainOp::kDequantize && i != 0) || (s.op == ChainOp::kQuantize && i + 1 != ops.size()))
+      return InvalidArgument(node.describe(), ": dequantize must be the first step and quantize the last");
+    const bool quant = s.op == ChainOp::kQuantizeDequantize || s.op == ChainOp::kDequantize || s.op == ChainOp::kQuantize;
+    if (quant && !(s.c[0] != 0.f && std::isfinite(s.c[0])))
+      return InvalidArgument(node.describe(), ": step ", i, " has scale ", s.c[0]);
+  }
+  return steps;
+}
+
+namespace {
+
+constexpr int64_t kChunk = 1024;
+
+// The 8-bit type a quantizing step writes (its range gives it away).
+DType quantized_type(const ChainStep& s) { return s.c[2] < 0.f ? DType::kInt8 : DType::kUInt8; }
+
+// Reference quantization of one value (the QuantizeLinear kernel's formula).
+float quantize_ref(float v, const ChainStep& s) {
+  const double q = std::nearbyint(v / s.c[0]) + s.c[1];
+  return static_cast<float>(std::min(std::max(q, static_cast<double>(s.c[2])), static_cast<double>(s.c[3])));
+}
+
+template <bool Fast>
+Status run_chain(KernelContext& ctx, const std::vector<ChainStep>& steps) {
+  const Tensor& x = *ctx.input(0);
+  const ChainStep &first = steps.front(), &last = steps.back();
+  const bool dequantize_input = first.op == ChainOp::kDequantize;
+  const DType in_type = dequantize_input ? quantized_type(first) : DType::kFloat32;
+  if (x.dtype() != in_type)
+    return InvalidArgument(ctx.node().describe(), ": X is ", x.type_string(), ", the chain reads ", dtype_name(in_type));
+  const int64_t N = x.num_elements(), C = x.rank() > 0 ? x.shape().back() : 1;
+  // Side operands: X's shape (full) or one value per last-axis position.
+  std::vector<const float*> side(static_cast<size_t>(ctx.num_inputs()), nullptr);
+  std::vector<bool> per_column(side.size(), false);
+  for (int i = 1; i < ctx.num_inputs(); ++i) {
+    const Tensor* t = ctx.input(i);
+    if (!t || t->dtype() != DType::kFloat32 || (t->num_elements() != N && t->num_elements() != C))
+      return InvalidArgument(ctx.node().describe(), ": input ", i, " is ", t ? t->type_string() : "missing",
+                             ", expected float of X's shape ", shape_to_string(x.shape()), " or of ", C, " values");
+    side[static_cast<size_t>(i)] = t->data<float>();
+    per_column[static_cast<size_t>(i)] = t->num_elements() != N;
+  }
+  const DType out_type = last.op == ChainOp::kQuantize ? quantized_type(last) : DType::kFloat32;
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, out_type, x.shape(), OutputInit::kOverwritten));
+  if (N == 0) return Status::OK();
+  const int64_t segments = (C + kChunk - 1) / kChunk, items = (N / C) * segments;
+  parallel_for(items, std::max<int64_t>(1, 16384 / std::min(C, kChunk)), [&](int64_t i0, int64_t i1) {
+    std::vector<float> buffers(static_cast<size_t>((2 + kChainRegisters) * kChunk));
+    float* reg[kChainRegisters];
+    for (int r = 0; r < kChainRegisters; ++r) reg[r] = buffers.data() + (2 + r) * kChunk;
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t col0 = (item % segments) * kChunk, len = std::min(kChunk, C - col0);
+      const int64_t off = (item / segments) * C + col0;
+      float* cur = buffers.data();
+      float* tmp = buffers.data() + kChunk;
+      size_t s0 = 0;
+      if (dequantize_input) {
+        const float scale = first.c[0], zp = first.c[1];
+        if (Fast && in_type == DType::kUInt8) fast::dequantize_u8_array(x.data<uint8_t>() + off, len, scale, zp, cur);
+        else if (Fast) fast::dequantize_s8_array(x.data<int8_t>() + off, len, scale, zp, cur);
+        else
+          for (int64_t j = 0; j < len; ++j)
+            cur[j] = (static_cast<float>(in_type == DType::kUInt8 ? x.data<uint8_t>()[off + j] : x.data<int8_t>()[off + j]) - zp) * scale;
+        s0 = 1;
+      } else {
+        std::copy(x.data<float>() + off, x.data<float>() + off + len, cur);
+      }
+      for (size_t si = s0; si < steps.size(); ++si) {
+        const ChainStep& s = steps[si];
+        const float* o = nullptr;
+        if (s.kind == OperandKind::kSide) {
+          const size_t i = static_cast<size_t>(s.index);
+          o = side[i] + (per_column[i] ? col0 : off);
+        } else if (s.kind == OperandKind::kRegister) {
+          o = reg[s.index];
+        }
+        const float k = s.c[0];
+        switch (s.op) {
+          case ChainOp::kAdd:
+            if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] + cur[j];
+            else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] + k;
+            break;
+          case ChainOp::kSub:
+            if (o) for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] - o[j];
+            else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] - k;
+            break;
+          case ChainOp::kSubRev:
+            if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] - cur[j];
+            else for (int64_t j = 0; j < len; ++j) cur[j] = k - cur[j];
+            break;
+          case ChainOp::kMul:
+            if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] * cur[j];
+            else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] * k;
+            break;
+          case ChainOp::kDiv:
+            if (o) for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] / o[j];
+            else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] / k;
+            break;
+          case ChainOp::kDivRev:
+            if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] / cur[j];
+            else for (int64_t j = 0; j < len; ++j) cur[j] = k / cur[j];
+            break;
+          case ChainOp::kErf:
+            if (Fast) { fast::erf_array(cur, tmp, len); std::swap(cur, tmp); }
+            else for (int64_t j = 0; j < len; ++j) cur[j] = std::erf(cur[j]);
+            break;
+          case ChainOp::kSigmoid:
+            if (Fast) { fast::sigmoid_array(cur, tmp, len); std::swap(cur, tmp); }
+            else for (int64_t j = 0; j < len; ++j) cur[j] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(cur[j]))));
+            break;
+          case ChainOp::kRelu:
+            for (int64_t j = 0; j < len; ++j) cur[j] = std::max(cur[j], 0.f);
+            break;
+          case ChainOp::kQuantizeDequantize:
+            if (Fast) {
+              fast::quantize_dequantize_array(cur, len, s.c[0], s.c[1], s.c[2], s.c[3], tmp);
+              std::swap(cur, tmp);
+            } else {
+              for (int64_t j = 0; j < len; ++j) cur[j] = (quantize_ref(cur[j], s) - s.c[1]) * s.c[0];
+            }
+            break;
+          case ChainOp::kSave:
+            std::copy(cur, cur + len, reg[s.index]);
+            break;
+          case ChainOp::kQuantize:
+            if (Fast && out_type == DType::kUInt8) fast::quantize_u8_array(cur, len, s.c[0], s.c[1], y->data<uint8_t>() + off);
+            else if (Fast) fast::quantize_s8_array(cur, len, s.c[0], s.c[1], y->data<int8_t>() + off);
+            else if (out_type == DType::kUInt8)
+              for (int64_t j = 0; j < len; ++j) y->data<uint8_t>()[off + j] = static_cast<uint8_t>(quantize_ref(cur[j], s));
+            else
+              for (int64_t j = 0; j < len; ++j) y->data<int8_t>()[off + j] = static_cast<int8_t>(quantize_ref(cur[j], s));
+            break;
+          case ChainOp::kDequantize:
+            break;  // first step only, done above (read_chain_steps checks)
+        }
+      }
+      if (out_type == DType::kFloat32) std::copy(cur, cur + len, y->data<float>() + off);
+    }
+  });
+  return Status::OK();
+}
+
+Status chain_reference(KernelContext& ctx) {
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<ChainStep> steps, read_chain_steps(ctx.node()));
+  return run_chain<false>(ctx, steps);
+}
+
+StatusOr<KernelFn> chain_fast(const Node& n, const Graph&, const ImplContext&) {
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<ChainStep> steps, read_chain_steps(n));
+  return KernelFn([steps](KernelContext& ctx) -> Status { return run_chain<true>(ctx, steps); });
+}
+
+Status chain_rule(InferContext& c) {
+  auto steps = read_chain_steps(c.node());
+  const DType out = steps.ok() && steps->back().op == ChainOp::kQuantize ? quantized_type(steps->back()) : DType::kFloat32;
+  SPARSERT_RETURN_IF_ERROR(shape_rules::same_as_input(0)(c));
+  c.output(0).dtype = out;
+  return Status::OK();
+}
+
+}  // namespace
+
+void register_elementwise_chain_ops(OpRegistry& r) {
+  OpSchema s{kSparsertDomain, "ElementwiseChain", 1, 16, 1, 1, chain_reference};
+  s.infer = chain_rule;
+  s.impls.push_back({"fast_elementwise_chain", chain_fast});
+  r.add(std::move(s));
+}
+
+}  // namespace sparsert
