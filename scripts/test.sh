@@ -50,7 +50,7 @@ fi
 if [ "$RUN_SANITIZE" = 1 ]; then
   if [ ! -f build-sanitize/build.ninja ]; then
     cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DSPARSERT_SANITIZE=address,undefined -DSPARSERT_BUILD_PERF=OFF \
+      -DSPARSERT_SANITIZE=address,undefined -DSPARSERT_BUILD_PERF=OFF -DSPARSERT_BUILD_PYTHON=OFF \
       -DPython3_EXECUTABLE="$ROOT/.venv/bin/python"
   fi
   log "build (ASan+UBSan)"
