@@ -32,6 +32,7 @@ struct RunConfig {
   std::vector<std::string> disabled_passes;
   std::vector<std::string> disabled_kernels;
   bool dump_graph = false;
+  bool check_accuracy = false;  // also run the reference plan and compare
 };
 
 struct Timing {
@@ -84,6 +85,34 @@ StatusOr<Timing> time_runs(const Session& s, const std::vector<NamedTensor>& inp
   return Timing{ms[ms.size() / 2], ms.front(), ms[std::min(ms.size() - 1, ms.size() * 9 / 10)]};
 }
 
+// Per output: max abs error, the same relative to the reference output's
+// scale (max |value|, at least 1), and cosine similarity; `worst` gets the
+// largest relative error.
+void print_accuracy(const std::vector<NamedTensor>& got, const std::vector<NamedTensor>& want, double* worst) {
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    const Tensor &g = got[i].tensor, &w = want[i].tensor;
+    if (g.shape() != w.shape() || g.dtype() != w.dtype()) {
+      std::printf("check    %s: shapes/types differ: %s vs reference %s\n", got[i].name.c_str(), g.type_string().c_str(),
+                  w.type_string().c_str());
+      *worst = INFINITY;
+      continue;
+    }
+    double max_abs = 0, scale = 1, dot = 0, gg = 0, ww = 0;
+    for (int64_t k = 0; k < g.num_elements(); ++k) {
+      const double a = g.element_as_double(k), b = w.element_as_double(k);
+      max_abs = std::max(max_abs, std::isnan(a) != std::isnan(b) ? INFINITY : std::fabs(a - b));
+      scale = std::max(scale, std::fabs(b));
+      dot += a * b;
+      gg += a * a;
+      ww += b * b;
+    }
+    const double cosine = gg > 0 && ww > 0 ? dot / std::sqrt(gg * ww) : (gg == ww ? 1.0 : 0.0);
+    *worst = std::max(*worst, max_abs / scale);
+    std::printf("check    %s: max abs error %.3g, relative to output scale %.3g, cosine similarity %.6f\n",
+                got[i].name.c_str(), max_abs, max_abs / scale, cosine);
+  }
+}
+
 // Loads, runs once (printing outputs), then times. Returns the median latency.
 StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int64_t>& dims, bool print_outputs) {
   auto t0 = std::chrono::steady_clock::now();
@@ -99,6 +128,17 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
   SPARSERT_ASSIGN_OR_RETURN(auto outputs, session->Run(inputs));
   if (print_outputs)
     for (const NamedTensor& out : outputs) std::printf("output   %s: %s\n", out.name.c_str(), summarize(out.tensor).c_str());
+  if (cfg.check_accuracy) {
+    // The reference plan: no graph passes, reference kernels only (sparse_run --opt-level 0).
+    SessionOptions ref_options = cfg.options;
+    ref_options.optimization_level = 0;
+    ref_options.profile_file.clear();
+    SPARSERT_ASSIGN_OR_RETURN(auto reference, Session::Create(cfg.model, ref_options));
+    SPARSERT_ASSIGN_OR_RETURN(auto want, reference->Run(inputs));
+    double worst = 0;
+    print_accuracy(outputs, want, &worst);
+    std::printf("check    worst relative error %.3g vs the reference plan (no passes, reference kernels)\n", worst);
+  }
   SPARSERT_ASSIGN_OR_RETURN(Timing t, time_runs(*session, inputs, cfg.warmup, cfg.iters));
   std::printf("latency  median %.3f ms  min %.3f ms  p90 %.3f ms  (%d runs after %d warmup)\n", t.median_ms, t.min_ms,
               t.p90_ms, std::max(cfg.iters, 1), cfg.warmup);
@@ -181,7 +221,8 @@ int main(int argc, char** argv) {
                "Examples:\n"
                "  sparse_run\n"
                "  sparse_run model.onnx --dim batch=8 --dim sequence=128 --threads 2\n"
-               "  sparse_run model.onnx --profile trace.json --iters 50"};
+               "  sparse_run model.onnx --profile trace.json --iters 50\n"
+               "  sparse_run model.onnx --check-accuracy   (or: sparse_run check model.onnx)"};
   RunConfig cfg;
   app.add_option("model", cfg.model, "ONNX model to run (omit for the demo)");
   app.add_option("--dim", cfg.dims, "Size of a symbolic dim, NAME=VALUE (repeatable; default 1)");
@@ -200,6 +241,9 @@ int main(int argc, char** argv) {
                  "Run a layer sparse when its weight sparsity is at least this (overrides the cost model)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--dump-graph", cfg.dump_graph, "Print the graph after the passes");
+  app.add_flag("--check-accuracy", cfg.check_accuracy,
+               "Also run the reference plan (no passes, reference kernels) on the same inputs and print each "
+               "output's error and cosine similarity");
   app.add_option("--profile", cfg.options.profile_file, "Write per-node times as Chrome trace JSON");
   app.add_flag("--verbose", cfg.options.verbose, "Log passes to stderr");
   bool no_mem_pattern = false;
@@ -207,8 +251,16 @@ int main(int argc, char** argv) {
   bool list_ops = false;
   app.add_flag("--list-ops", list_ops, "Print every supported op type and exit");
   app.set_version_flag("--version", std::string("sparse_run ") + SPARSERT_VERSION_STRING);
+  app.name("sparse_run");
+  // `sparse_run check MODEL ...` is `sparse_run MODEL ... --check-accuracy`.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "check") {
+    args.erase(args.begin());
+    args.push_back("--check-accuracy");
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments reversed
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;

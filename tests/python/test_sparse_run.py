@@ -80,3 +80,14 @@ def test_readme_lists_exactly_the_supported_ops(sparse_run):
     listed = onnx_part.split() + ["com.microsoft." + op for op in ms_part.split()]
     assert sorted(listed) == sorted(ops)
     assert f"Reference kernels for {len(ops)} op types" in readme
+
+
+@pytest.mark.parametrize("model", ["bert_tiny_op17.onnx", "bert_tiny_op17_qdq_int8.onnx", "convnet_tiny_op17.onnx"])
+def test_check_compares_with_the_reference_plan(sparse_run, models_dir, model):
+    for args in (["check", os.path.join(models_dir, model)], [os.path.join(models_dir, model), "--check-accuracy"]):
+        r = _run(sparse_run, *args, "--dim", "sequence=8", "--iters", "1")
+        assert r.returncode == 0, r.stderr
+        lines = [line for line in r.stdout.splitlines() if line.startswith("check    ")]
+        assert any("cosine similarity" in line for line in lines), r.stdout
+        worst = float(lines[-1].split("worst relative error ")[1].split()[0])
+        assert worst <= 1e-4, r.stdout  # the oracle's tolerance for these models
