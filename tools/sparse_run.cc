@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 
 #include "include/sparsert/sparsert.h"
 #include "jit/isa.h"
+#include "tools/npy.h"
 
 namespace fs = std::filesystem;
 using namespace sparsert;
@@ -33,6 +35,8 @@ struct RunConfig {
   std::vector<std::string> disabled_kernels;
   bool dump_graph = false;
   bool check_accuracy = false;  // also run the reference plan and compare
+  std::vector<std::string> input_files;  // NAME=FILE.npy
+  std::string output_dir;                // save outputs as .npy here
 };
 
 struct Timing {
@@ -124,8 +128,34 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
   std::printf("kernels  %s\n", session->kernel_summary().c_str());
   if (cfg.dump_graph) std::printf("%s", session->graph_dump().c_str());
   SPARSERT_ASSIGN_OR_RETURN(auto inputs, session->RandomInputs(dims, 0));
-  for (const NamedTensor& in : inputs) std::printf("input    %s: %s\n", in.name.c_str(), in.tensor.type_string().c_str());
+  std::vector<bool> from_file(inputs.size(), false);
+  for (const std::string& spec : cfg.input_files) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) return InvalidArgument("--input expects NAME=FILE.npy, got '", spec, "'");
+    const std::string name = spec.substr(0, eq);
+    size_t i = 0;
+    while (i < inputs.size() && inputs[i].name != name) ++i;
+    if (i == inputs.size()) return InvalidArgument("--input '", name, "': the model has no input of that name");
+    SPARSERT_ASSIGN_OR_RETURN(inputs[i].tensor, npy::read(spec.substr(eq + 1)));
+    from_file[i] = true;
+  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    std::printf("input    %s: %s%s\n", inputs[i].name.c_str(), inputs[i].tensor.type_string().c_str(),
+                from_file[i] ? " (from file)" : "");
   SPARSERT_ASSIGN_OR_RETURN(auto outputs, session->Run(inputs));
+  if (!cfg.output_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(cfg.output_dir, ec);
+    if (ec) return InvalidArgument("--output '", cfg.output_dir, "': ", ec.message());
+    for (const NamedTensor& out : outputs) {
+      std::string file = out.name;  // output names may hold '/', ':' ...
+      for (char& c : file)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') c = '_';
+      const std::string path = (fs::path(cfg.output_dir) / (file + ".npy")).string();
+      SPARSERT_RETURN_IF_ERROR(npy::write(path, out.tensor));
+      std::printf("saved    %s -> %s\n", out.name.c_str(), path.c_str());
+    }
+  }
   if (print_outputs)
     for (const NamedTensor& out : outputs) std::printf("output   %s: %s\n", out.name.c_str(), summarize(out.tensor).c_str());
   if (cfg.check_accuracy) {
@@ -240,6 +270,8 @@ int main(int argc, char** argv) {
   app.add_option("--sparsity-threshold", cfg.options.sparsity_threshold,
                  "Run a layer sparse when its weight sparsity is at least this (overrides the cost model)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--input", cfg.input_files, "Feed an input from a .npy file, NAME=FILE.npy (repeatable; others random)");
+  app.add_option("--output", cfg.output_dir, "Save the outputs of the first run as DIR/NAME.npy");
   app.add_flag("--dump-graph", cfg.dump_graph, "Print the graph after the passes");
   app.add_flag("--check-accuracy", cfg.check_accuracy,
                "Also run the reference plan (no passes, reference kernels) on the same inputs and print each "

@@ -91,3 +91,44 @@ def test_check_compares_with_the_reference_plan(sparse_run, models_dir, model):
         assert any("cosine similarity" in line for line in lines), r.stdout
         worst = float(lines[-1].split("worst relative error ")[1].split()[0])
         assert worst <= 1e-4, r.stdout  # the oracle's tolerance for these models
+
+
+def test_inputs_from_npy_files_and_outputs_saved_as_npy(sparse_run, models_dir, tmp_path):
+    import numpy as np
+    from tests.oracle import oracle
+
+    model = os.path.join(models_dir, "bert_tiny_op17.onnx")
+    rng = np.random.default_rng(7)
+    ids = rng.integers(0, 50, (2, 6)).astype(np.int64)
+    mask = np.ones((2, 6), np.int64)
+    mask[1, 4:] = 0
+    np.save(tmp_path / "ids.npy", ids)
+    np.save(tmp_path / "mask.npy", np.asfortranarray(mask).copy(order="C"))
+    out_dir = tmp_path / "out"
+    r = _run(sparse_run, model, "--input", f"input_ids={tmp_path / 'ids.npy'}", "--input",
+             f"attention_mask={tmp_path / 'mask.npy'}", "--output", str(out_dir), "--iters", "1")
+    assert r.returncode == 0, r.stderr
+    assert "input    input_ids: int64[2,6] (from file)" in r.stdout
+    want = oracle.run(model, {"input_ids": ids, "attention_mask": mask})
+    for name, w in want.items():
+        got = np.load(out_dir / f"{name}.npy")
+        assert got.dtype == w.dtype and got.shape == w.shape
+        np.testing.assert_allclose(got, w, rtol=1e-4, atol=1e-4)
+
+
+def test_bad_npy_inputs_are_clear_errors(sparse_run, models_dir, tmp_path):
+    import numpy as np
+
+    model = os.path.join(models_dir, "bert_tiny_op17.onnx")
+    np.save(tmp_path / "ids.npy", np.ones((1, 3), np.int64))
+    r = _run(sparse_run, model, "--input", f"nope={tmp_path / 'ids.npy'}", "--iters", "1")
+    assert r.returncode == 1 and "--input 'nope': the model has no input of that name" in r.stderr
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.ones((2, 3), np.int64)))
+    r = _run(sparse_run, model, "--input", f"input_ids={tmp_path / 'f.npy'}", "--iters", "1")
+    assert r.returncode == 1 and "Fortran-order" in r.stderr
+    (tmp_path / "junk.npy").write_bytes(b"hello")
+    r = _run(sparse_run, model, "--input", f"input_ids={tmp_path / 'junk.npy'}", "--iters", "1")
+    assert r.returncode == 1 and "is not a .npy file" in r.stderr
+    np.save(tmp_path / "wrong.npy", np.ones((1, 3), np.float32))
+    r = _run(sparse_run, model, "--input", f"input_ids={tmp_path / 'wrong.npy'}", "--iters", "1")
+    assert r.returncode == 1 and "input_ids" in r.stderr and "float" in r.stderr
