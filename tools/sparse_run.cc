@@ -18,6 +18,7 @@
 
 #include "include/sparsert/sparsert.h"
 #include "jit/isa.h"
+#include "tools/bench.h"
 #include "tools/npy.h"
 
 namespace fs = std::filesystem;
@@ -35,6 +36,9 @@ struct RunConfig {
   std::vector<std::string> disabled_kernels;
   bool dump_graph = false;
   bool check_accuracy = false;  // also run the reference plan and compare
+  bool bench = false;                    // `sparse_run bench`: latency percentiles, throughput, --json
+  bench::Config bench_config;
+  std::string json_path;
   std::vector<std::string> input_files;  // NAME=FILE.npy
   std::string output_dir;                // save outputs as .npy here
 };
@@ -169,9 +173,32 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
     print_accuracy(outputs, want, &worst);
     std::printf("check    worst relative error %.3g vs the reference plan (no passes, reference kernels)\n", worst);
   }
-  SPARSERT_ASSIGN_OR_RETURN(Timing t, time_runs(*session, inputs, cfg.warmup, cfg.iters));
-  std::printf("latency  median %.3f ms  min %.3f ms  p90 %.3f ms  (%d runs after %d warmup)\n", t.median_ms, t.min_ms,
-              t.p90_ms, std::max(cfg.iters, 1), cfg.warmup);
+  Timing t;
+  if (cfg.bench) {
+    bench::Config bc = cfg.bench_config;
+    bc.warmup = cfg.warmup;
+    bc.iters = cfg.iters;
+    SPARSERT_ASSIGN_OR_RETURN(bench::Result r, bench::run(*session, inputs, bc));
+    t = Timing{r.percentile(50), r.percentile(0), r.percentile(90)};
+    std::printf("latency  median %.3f ms  min %.3f ms  p90 %.3f ms  p99 %.3f ms  (%zu runs, %d stream(s), after %d "
+                "warmup)\n", r.percentile(50), r.percentile(0), r.percentile(90), r.percentile(99), r.latency_ms.size(),
+                r.streams, cfg.warmup);
+    std::printf("throughput %.2f inferences/s over %.2f s\n", r.throughput(), r.wall_s);
+    if (!cfg.json_path.empty()) {
+      std::string dims_text;
+      for (const std::string& d : cfg.dims) dims_text += (dims_text.empty() ? "" : ",") + d;
+      FILE* f = std::fopen(cfg.json_path.c_str(), "w");
+      if (!f) return InvalidArgument("--json: cannot write '", cfg.json_path, "'");
+      const std::string json = bench::to_json(r, cfg.model, dims_text, *session);
+      std::fwrite(json.data(), 1, json.size(), f);
+      std::fclose(f);
+      std::printf("json     %s\n", cfg.json_path.c_str());
+    }
+  } else {
+    SPARSERT_ASSIGN_OR_RETURN(t, time_runs(*session, inputs, cfg.warmup, cfg.iters));
+    std::printf("latency  median %.3f ms  min %.3f ms  p90 %.3f ms  (%d runs after %d warmup)\n", t.median_ms,
+                t.min_ms, t.p90_ms, std::max(cfg.iters, 1), cfg.warmup);
+  }
   const std::string memory = session->memory_summary();
   if (!memory.empty()) std::printf("memory   %s\n", memory.c_str());
   std::string profile = session->EndProfiling();
@@ -252,7 +279,8 @@ int main(int argc, char** argv) {
                "  sparse_run\n"
                "  sparse_run model.onnx --dim batch=8 --dim sequence=128 --threads 2\n"
                "  sparse_run model.onnx --profile trace.json --iters 50\n"
-               "  sparse_run model.onnx --check-accuracy   (or: sparse_run check model.onnx)"};
+               "  sparse_run model.onnx --check-accuracy   (or: sparse_run check model.onnx)\n"
+               "  sparse_run bench model.onnx --time 10 --streams 2 --json result.json"};
   RunConfig cfg;
   app.add_option("model", cfg.model, "ONNX model to run (omit for the demo)");
   app.add_option("--dim", cfg.dims, "Size of a symbolic dim, NAME=VALUE (repeatable; default 1)");
@@ -270,6 +298,11 @@ int main(int argc, char** argv) {
   app.add_option("--sparsity-threshold", cfg.options.sparsity_threshold,
                  "Run a layer sparse when its weight sparsity is at least this (overrides the cost model)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--time", cfg.bench_config.seconds, "bench: run each stream this many seconds (instead of --iters)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--streams", cfg.bench_config.streams, "bench: concurrent requests (threads calling Run at once)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--json", cfg.json_path, "bench: write the result with machine info as JSON to this file");
   app.add_option("--input", cfg.input_files, "Feed an input from a .npy file, NAME=FILE.npy (repeatable; others random)");
   app.add_option("--output", cfg.output_dir, "Save the outputs of the first run as DIR/NAME.npy");
   app.add_flag("--dump-graph", cfg.dump_graph, "Print the graph after the passes");
@@ -289,6 +322,9 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "check") {
     args.erase(args.begin());
     args.push_back("--check-accuracy");
+  } else if (!args.empty() && args[0] == "bench") {  // `sparse_run bench MODEL ...`
+    args.erase(args.begin());
+    cfg.bench = true;
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes the arguments reversed
   try {

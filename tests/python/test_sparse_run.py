@@ -132,3 +132,24 @@ def test_bad_npy_inputs_are_clear_errors(sparse_run, models_dir, tmp_path):
     np.save(tmp_path / "wrong.npy", np.ones((1, 3), np.float32))
     r = _run(sparse_run, model, "--input", f"input_ids={tmp_path / 'wrong.npy'}", "--iters", "1")
     assert r.returncode == 1 and "input_ids" in r.stderr and "float" in r.stderr
+
+
+def test_bench_reports_percentiles_throughput_and_json(sparse_run, models_dir, tmp_path):
+    import json
+
+    model = os.path.join(models_dir, "bert_tiny_op17.onnx")
+    out = tmp_path / "bench.json"
+    r = _run(sparse_run, "bench", model, "--dim", "sequence=8", "--iters", "5", "--threads", "1", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "p99" in r.stdout and "(5 runs, 1 stream(s)" in r.stdout and "throughput" in r.stdout
+    rec = json.loads(out.read_text())
+    assert rec["runs"] == 5 and rec["streams"] == 1 and rec["threads"] == 1 and rec["dims"] == "sequence=8"
+    lat = rec["latency_ms"]
+    assert 0 < lat["min"] <= lat["median"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+    assert rec["throughput_per_s"] > 0 and rec["isa"] and rec["cpu"]
+    # Concurrent requests for a duration: every stream runs at least once.
+    r = _run(sparse_run, "bench", model, "--dim", "sequence=8", "--time", "0.3", "--streams", "2", "--threads", "1",
+             "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(out.read_text())
+    assert rec["streams"] == 2 and rec["runs"] >= 2 and rec["wall_s"] >= 0.3
