@@ -104,6 +104,60 @@ std::vector<std::string> Session::kernel_report() const {
   return out;
 }
 
+namespace {
+
+std::string value_type(const Value& v) {
+  std::string t = v.type.to_string();
+  return v.constant ? "const " + (v.constant->type_string()) : t;
+}
+
+// Zeros and all-zero 4-blocks along the last axis of a constant weight.
+void weight_stats(const Tensor& w, NodeReport& r) {
+  const int64_t n = w.num_elements(), inner = w.rank() ? w.shape().back() : 1;
+  int64_t zeros = 0, blocks = 0, zero_blocks = 0;
+  for (int64_t i = 0; i < n; ++i) zeros += w.element_as_double(i) == 0.0;
+  for (int64_t row = 0; row + inner <= n; row += inner)
+    for (int64_t c = 0; c + 4 <= inner; c += 4) {
+      bool all = true;
+      for (int64_t j = 0; j < 4 && all; ++j) all = w.element_as_double(row + c + j) == 0.0;
+      ++blocks;
+      zero_blocks += all;
+    }
+  r.weight = w.type_string();
+  r.weight_bytes = static_cast<int64_t>(w.byte_size());
+  r.weight_zeros = n ? static_cast<double>(zeros) / static_cast<double>(n) : 0;
+  r.weight_zero_blocks_4x1 = blocks ? static_cast<double>(zero_blocks) / static_cast<double>(blocks) : 0;
+}
+
+}  // namespace
+
+std::vector<NodeReport> Session::inspect() const {
+  std::vector<NodeReport> out;
+  const Graph& g = plan_->graph;
+  for (const PlannedNode& p : plan_->steps) {
+    const Node& n = g.node(p.node);
+    NodeReport r;
+    r.name = n.name;
+    r.op = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
+    const Tensor* weight = nullptr;
+    for (ValueId in : n.inputs) {
+      r.input_types.push_back(in == kNoValue ? "" : value_type(g.value(in)));
+      if (in == kNoValue || !g.value(in).constant) continue;
+      const Tensor& c = *g.value(in).constant;
+      const bool numeric_weight = c.dtype() == DType::kFloat32 || c.dtype() == DType::kFloat16 ||
+                                  c.dtype() == DType::kBFloat16 || c.dtype() == DType::kInt8 ||
+                                  c.dtype() == DType::kUInt8;  // not index or shape tables
+      if (numeric_weight && c.rank() >= 2 && (!weight || c.num_elements() > weight->num_elements())) weight = &c;
+    }
+    for (ValueId o : n.outputs) r.output_types.push_back(o == kNoValue ? "" : value_type(g.value(o)));
+    r.kernel = p.kernel_name;
+    r.declined = p.declined;
+    if (weight) weight_stats(*weight, r);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 std::string Session::isa() const { return jit::isa_name(plan_->isa_cap); }
 int Session::threads() const { return plan_->threads; }
 std::string Session::memory_summary() const { return executor_->memory_summary(); }

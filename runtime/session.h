@@ -25,6 +25,21 @@ struct TensorInfo {
   std::string type_string() const;   // "int64[batch,128]"
 };
 
+// One node of the plan as `sparse_run inspect` shows it.
+struct NodeReport {
+  std::string name;
+  std::string op;                          // "Linear" or "com.sparsert.Linear" style: domain.op_type
+  std::vector<std::string> input_types;    // "float[batch,128,768]", "const int8[768,768]", "" for absent
+  std::vector<std::string> output_types;
+  std::string kernel;                      // the chosen implementation
+  std::vector<std::string> declined;       // "impl: why" for each one tried before it
+  // The node's largest constant float or 8-bit input of rank >= 2 (its weight), if any.
+  std::string weight;                      // "int8[768,3072]", "" when none
+  double weight_zeros = 0;                 // fraction of zero values
+  double weight_zero_blocks_4x1 = 0;       // fraction of all-zero blocks of 4 consecutive last-axis values
+  int64_t weight_bytes = 0;
+};
+
 struct NamedTensor {
   std::string name;
   Tensor tensor;
@@ -69,6 +84,8 @@ class Session {
   std::string kernel_summary() const;
   // One line per node: "name (Op): kernel [declined impl: reason; ...]".
   std::vector<std::string> kernel_report() const;
+  // Every node in execution order with its types, kernel, declines and weight statistics.
+  std::vector<NodeReport> inspect() const;
   // Run memory: "arena 4.2 MiB for 310 node outputs (7 in place)", planned by the
   // first run with new input shapes ("" before any run).
   std::string memory_summary() const;

@@ -37,6 +37,8 @@ struct RunConfig {
   bool dump_graph = false;
   bool check_accuracy = false;  // also run the reference plan and compare
   bool bench = false;                    // `sparse_run bench`: latency percentiles, throughput, --json
+  bool inspect = false;                  // `sparse_run inspect`: per-layer table, then exit
+  bool explain = false;                  // inspect: every declined kernel and why
   bench::Config bench_config;
   std::string json_path;
   std::vector<std::string> input_files;  // NAME=FILE.npy
@@ -206,6 +208,46 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
   return t;
 }
 
+// `sparse_run inspect`: one row per node that has a weight or a fast kernel
+// (op, output type, weight type, zeros, all-zero 4x1 blocks, kernel), the
+// remaining reference-kernel nodes counted, and the weight total; --explain
+// adds why each kernel tried before the chosen one declined.
+Status inspect_model(const RunConfig& cfg) {
+  SPARSERT_ASSIGN_OR_RETURN(auto session, Session::Create(cfg.model, cfg.options));
+  std::printf("model    %s\nsession  %zu nodes, ISA cap %s, %d thread(s)\n\n", cfg.model.c_str(), session->num_nodes(),
+              session->isa().c_str(), session->threads());
+  std::printf("%-48s %-26s %-24s %-18s %6s %6s  %s\n", "node", "op", "output", "weight", "zeros", "0-4x1", "kernel");
+  std::map<std::string, int> others;
+  int64_t weight_bytes = 0;
+  for (const NodeReport& r : session->inspect()) {
+    weight_bytes += r.weight_bytes;
+    if (r.weight.empty() && r.kernel == "reference") {
+      ++others[r.kernel];
+      continue;
+    }
+    std::string name = r.name.size() > 48 ? "..." + r.name.substr(r.name.size() - 45) : r.name;
+    const std::string output = r.output_types.empty() ? "" : r.output_types[0];
+    if (r.weight.empty())
+      std::printf("%-48s %-26s %-24s %-18s %6s %6s  %s\n", name.c_str(), r.op.c_str(), output.c_str(), "-", "", "",
+                  r.kernel.c_str());
+    else
+      std::printf("%-48s %-26s %-24s %-18s %5.1f%% %5.1f%%  %s\n", name.c_str(), r.op.c_str(), output.c_str(),
+                  r.weight.c_str(), 100 * r.weight_zeros, 100 * r.weight_zero_blocks_4x1, r.kernel.c_str());
+    if (cfg.explain)
+      for (const std::string& d : r.declined) std::printf("    declined %s\n", d.c_str());
+  }
+  std::string rest;
+  int count = 0;
+  for (const auto& [k, n] : others) {
+    rest += (rest.empty() ? "" : ", ") + k + " x" + std::to_string(n);
+    count += n;
+  }
+  std::printf("\n%d more nodes on reference kernels without a weight (shape and index ops): %s\n"
+              "weights  %.1f MiB as stored in the model\n", count, rest.c_str(),
+              static_cast<double>(weight_bytes) / (1 << 20));
+  return Status::OK();
+}
+
 std::string find_demo_dir(const char* argv0) {
   if (const char* env = std::getenv("SPARSERT_DEMO_DIR")) return env;
   std::error_code ec;
@@ -280,7 +322,8 @@ int main(int argc, char** argv) {
                "  sparse_run model.onnx --dim batch=8 --dim sequence=128 --threads 2\n"
                "  sparse_run model.onnx --profile trace.json --iters 50\n"
                "  sparse_run model.onnx --check-accuracy   (or: sparse_run check model.onnx)\n"
-               "  sparse_run bench model.onnx --time 10 --streams 2 --json result.json"};
+               "  sparse_run bench model.onnx --time 10 --streams 2 --json result.json\n"
+               "  sparse_run inspect model.onnx --explain"};
   RunConfig cfg;
   app.add_option("model", cfg.model, "ONNX model to run (omit for the demo)");
   app.add_option("--dim", cfg.dims, "Size of a symbolic dim, NAME=VALUE (repeatable; default 1)");
@@ -303,6 +346,7 @@ int main(int argc, char** argv) {
   app.add_option("--streams", cfg.bench_config.streams, "bench: concurrent requests (threads calling Run at once)")
       ->check(CLI::PositiveNumber);
   app.add_option("--json", cfg.json_path, "bench: write the result with machine info as JSON to this file");
+  app.add_flag("--explain", cfg.explain, "inspect: list every kernel tried before the chosen one and why it declined");
   app.add_option("--input", cfg.input_files, "Feed an input from a .npy file, NAME=FILE.npy (repeatable; others random)");
   app.add_option("--output", cfg.output_dir, "Save the outputs of the first run as DIR/NAME.npy");
   app.add_flag("--dump-graph", cfg.dump_graph, "Print the graph after the passes");
@@ -325,6 +369,9 @@ int main(int argc, char** argv) {
   } else if (!args.empty() && args[0] == "bench") {  // `sparse_run bench MODEL ...`
     args.erase(args.begin());
     cfg.bench = true;
+  } else if (!args.empty() && args[0] == "inspect") {  // `sparse_run inspect MODEL [--explain]`
+    args.erase(args.begin());
+    cfg.inspect = true;
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes the arguments reversed
   try {
@@ -346,6 +393,12 @@ int main(int argc, char** argv) {
   }
   auto dims = parse_dims(cfg.dims);
   if (!dims.ok()) { std::fprintf(stderr, "sparse_run: %s\n", dims.status().message().c_str()); return 2; }
+  if (cfg.inspect) {
+    if (cfg.model.empty()) { std::fprintf(stderr, "sparse_run: inspect needs a MODEL\n"); return 2; }
+    Status st = inspect_model(cfg);
+    if (!st.ok()) { std::fprintf(stderr, "sparse_run: %s\n", st.to_string().c_str()); return 1; }
+    return 0;
+  }
   if (cfg.model.empty()) return run_demo(cfg, argv[0]);
   auto t = run_model(cfg, *dims, true);
   if (!t.ok()) { std::fprintf(stderr, "sparse_run: %s\n", t.status().to_string().c_str()); return 1; }

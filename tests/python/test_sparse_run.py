@@ -153,3 +153,20 @@ def test_bench_reports_percentiles_throughput_and_json(sparse_run, models_dir, t
     assert r.returncode == 0, r.stderr
     rec = json.loads(out.read_text())
     assert rec["streams"] == 2 and rec["runs"] >= 2 and rec["wall_s"] >= 0.3
+
+
+def test_inspect_lists_layers_weights_kernels_and_why(sparse_run, models_dir):
+    r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17_4x1_90_dynamic_int8.onnx"))
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if "IntegerLinear" in line]
+    assert len(rows) == 13, r.stdout  # 2 layers x 6 linears, and the pooler
+    for row in rows:
+        assert "int8[" in row and "sparse_integer_linear_u8s8" in row
+        zeros = float(row.split("%")[0].split()[-1])
+        assert 85.0 <= zeros <= 95.0, row  # pruned to 90%
+    assert "weights  " in r.stdout and "more nodes on reference kernels" in r.stdout
+    r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17.onnx"), "--explain")
+    assert r.returncode == 0, r.stderr
+    assert "declined sparse_linear_f32: dense is faster: sparsity 0.000" in r.stdout
+    r = _run(sparse_run, "inspect")
+    assert r.returncode == 2 and "inspect needs a MODEL" in r.stderr
