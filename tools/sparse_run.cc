@@ -20,6 +20,7 @@
 #include "jit/isa.h"
 #include "tools/bench.h"
 #include "tools/npy.h"
+#include "tools/prune.h"
 
 namespace fs = std::filesystem;
 using namespace sparsert;
@@ -314,7 +315,49 @@ int run_demo(RunConfig cfg, const char* argv0) {
 
 }  // namespace
 
+// `sparse_run prune MODEL -o OUT --sparsity S --pattern P [--ops ...]`.
+int prune_main(std::vector<std::string> args) {
+  CLI::App app{"sparse_run prune: magnitude-prune MatMul/Gemm/Conv weights so the sparse kernels can be tried.\n\n"
+               "Example:\n  sparse_run prune model.onnx -o model_4x1_90.onnx --sparsity 0.9 --pattern 4x1"};
+  app.name("sparse_run prune");
+  std::string in, out, ops = "MatMul,Gemm,Conv";
+  prune::Options o;
+  app.add_option("model", in, "ONNX model to prune")->required();
+  app.add_option("-o,--output", out, "Where to write the pruned model")->required();
+  app.add_option("--sparsity", o.sparsity, "Fraction of weights (or blocks) to zero, e.g. 0.9")->required();
+  app.add_option("--pattern", o.pattern, "unstructured | 4x1 (4 output channels x 1 input) | 1x4")
+      ->check(CLI::IsMember({"unstructured", "4x1", "1x4"}));
+  app.add_option("--ops", ops, "Comma-separated op types whose weights to prune");
+  std::reverse(args.begin(), args.end());
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  o.ops.clear();
+  for (size_t at = 0; at <= ops.size();) {
+    const size_t comma = std::min(ops.find(',', at), ops.size());
+    if (comma > at) o.ops.push_back(ops.substr(at, comma - at));
+    at = comma + 1;
+  }
+  auto report = prune::prune_file(in, out, o);
+  if (!report.ok()) { std::fprintf(stderr, "sparse_run: %s\n", report.status().to_string().c_str()); return 1; }
+  for (const prune::Pruned& p : *report) {
+    std::string shape = "[";
+    for (size_t i = 0; i < p.shape.size(); ++i) {
+      if (i) shape += ',';
+      shape += std::to_string(p.shape[i]);
+    }
+    shape += ']';
+    std::printf("%-7s %-60s %-20s sparsity %.3f\n", p.op.c_str(), p.name.c_str(), shape.c_str(), p.sparsity);
+  }
+  std::printf("pruned %zu weights -> %s\n", report->size(), out.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "prune") return prune_main(std::vector<std::string>(argv + 2, argv + argc));
   CLI::App app{"sparse_run: run ONNX models with sparsert (sparse and quantized CPU inference).\n"
                "With no MODEL, runs the bundled demo.\n\n"
                "Examples:\n"
@@ -323,7 +366,8 @@ int main(int argc, char** argv) {
                "  sparse_run model.onnx --profile trace.json --iters 50\n"
                "  sparse_run model.onnx --check-accuracy   (or: sparse_run check model.onnx)\n"
                "  sparse_run bench model.onnx --time 10 --streams 2 --json result.json\n"
-               "  sparse_run inspect model.onnx --explain"};
+               "  sparse_run inspect model.onnx --explain\n"
+               "  sparse_run prune model.onnx -o pruned.onnx --sparsity 0.9 --pattern 4x1"};
   RunConfig cfg;
   app.add_option("model", cfg.model, "ONNX model to run (omit for the demo)");
   app.add_option("--dim", cfg.dims, "Size of a symbolic dim, NAME=VALUE (repeatable; default 1)");

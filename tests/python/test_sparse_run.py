@@ -170,3 +170,36 @@ def test_inspect_lists_layers_weights_kernels_and_why(sparse_run, models_dir):
     assert "declined sparse_linear_f32: dense is faster: sparsity 0.000" in r.stdout
     r = _run(sparse_run, "inspect")
     assert r.returncode == 2 and "inspect needs a MODEL" in r.stderr
+
+
+@pytest.mark.parametrize("pattern", ["unstructured", "4x1", "1x4"])
+def test_prune_matches_the_python_pruner_and_runs_sparse(sparse_run, models_dir, tmp_path, pattern):
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from tests.models import prune
+
+    for model in ["bert_tiny_op17.onnx", "convnet_tiny_op17.onnx"]:
+        src = os.path.join(models_dir, model)
+        out = tmp_path / f"cpp_{pattern}_{model}"
+        r = _run(sparse_run, "prune", src, "-o", str(out), "--sparsity", "0.8", "--pattern", pattern)
+        assert r.returncode == 0, r.stderr
+        assert "pruned " in r.stdout and " sparsity 0." in r.stdout
+        want = onnx.load(src)
+        prune.prune_model(want, 0.8, pattern)
+        got = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(out)).graph.initializer}
+        for t in want.graph.initializer:
+            np.testing.assert_array_equal(got[t.name], numpy_helper.to_array(t), err_msg=f"{model} {t.name}")
+    r = _run(sparse_run, "inspect", str(tmp_path / f"cpp_{pattern}_bert_tiny_op17.onnx"))
+    assert r.returncode == 0 and "sparse_linear_f32" in r.stdout, r.stdout
+
+
+def test_prune_usage_errors(sparse_run, models_dir, tmp_path):
+    src = os.path.join(models_dir, "bert_tiny_op17.onnx")
+    r = _run(sparse_run, "prune", src, "-o", str(tmp_path / "x.onnx"), "--sparsity", "1.5")
+    assert r.returncode == 1 and "--sparsity must be in [0, 1)" in r.stderr
+    r = _run(sparse_run, "prune", src, "-o", str(tmp_path / "x.onnx"), "--sparsity", "0.5", "--pattern", "2x2")
+    assert r.returncode == 2
+    r = _run(sparse_run, "prune", str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "x.onnx"), "--sparsity", "0.5")
+    assert r.returncode == 1 and "cannot open model file" in r.stderr
