@@ -34,6 +34,11 @@ struct ValueType {
   std::string to_string() const;  // "float[batch,128,768]" / "float[?]"
 };
 
+// True when both types have a shape and every dim provably matches: equal
+// static sizes, or the same (named) symbol. What passes need to know that two
+// tensors line up element for element.
+bool same_known_dims(const ValueType& a, const ValueType& b);
+
 using ValueId = int32_t;
 using NodeId = int32_t;
 constexpr ValueId kNoValue = -1;  // an omitted optional input

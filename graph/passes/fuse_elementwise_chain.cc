@@ -11,16 +11,6 @@
 namespace sparsert::passes {
 namespace {
 
-bool same_dims(const ValueType& a, const ValueType& b) {
-  if (!a.has_shape || !b.has_shape || a.dims.size() != b.dims.size()) return false;
-  for (size_t i = 0; i < a.dims.size(); ++i) {
-    const Dim &x = a.dims[i], &y = b.dims[i];
-    if (x.is_static() != y.is_static()) return false;
-    if (x.is_static() ? x.value != y.value : (x.symbol.empty() || x.symbol != y.symbol)) return false;
-  }
-  return true;
-}
-
 const Tensor* constant_at(const Graph& g, const Node& n, size_t i) {
   if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;
   const Value& v = g.value(n.inputs[i]);
@@ -131,7 +121,7 @@ class ChainBuilder {
     const bool binary = is_onnx(n, "Add") || is_onnx(n, "Sub") || is_onnx(n, "Mul") || is_onnx(n, "Div");
     if (binary) {
       if (n.inputs.size() != 2 || (n.inputs[0] == v) == (n.inputs[1] == v)) return false;
-      if (!same_dims(out, vt)) return false;
+      if (!same_known_dims(out, vt)) return false;
       const bool value_first = n.inputs[0] == v;
       const ValueId other = value_first ? n.inputs[1] : n.inputs[0];
       const Value& o = g_.value(other);
@@ -142,7 +132,7 @@ class ChainBuilder {
       } else if (c.regs.count(other)) {
         s.kind = OperandKind::kRegister;
         s.index = c.regs.at(other);
-      } else if (o.type.has_shape && (same_dims(o.type, vt) || per_column(o.type, vt))) {
+      } else if (o.type.has_shape && (same_known_dims(o.type, vt) || per_column(o.type, vt))) {
         s.kind = OperandKind::kSide;
         auto it = std::find(c.side.begin(), c.side.end(), other);
         if (it == c.side.end()) {

@@ -41,16 +41,6 @@ bool is_bias(const Graph& g, ValueId v, int64_t n) {
   return true;
 }
 
-bool same_known_dims(const ValueType& a, const ValueType& b) {
-  if (!a.has_shape || !b.has_shape || a.dims.size() != b.dims.size()) return false;
-  for (size_t i = 0; i < a.dims.size(); ++i) {
-    const Dim &x = a.dims[i], &y = b.dims[i];
-    if (x.is_static() != y.is_static()) return false;
-    if (x.is_static() ? x.value != y.value : (x.symbol.empty() || x.symbol != y.symbol)) return false;
-  }
-  return true;
-}
-
 // True when `v` is computed from node `target` (walking producers backwards).
 bool depends_on(const Graph& g, ValueId v, NodeId target) {
   std::vector<ValueId> stack = {v};

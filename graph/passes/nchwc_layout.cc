@@ -28,16 +28,6 @@ bool is_nchw_float(const Value& v) {
 
 int64_t channels(const Value& v) { return v.type.dims[1].value; }
 
-bool same_dims(const ValueType& a, const ValueType& b) {
-  if (a.dims.size() != b.dims.size()) return false;
-  for (size_t i = 0; i < a.dims.size(); ++i) {
-    const Dim &x = a.dims[i], &y = b.dims[i];
-    if (x.is_static() != y.is_static()) return false;
-    if (x.is_static() ? x.value != y.value : (x.symbol.empty() || x.symbol != y.symbol)) return false;
-  }
-  return true;
-}
-
 // A 2-D float Conv with constant weights (and bias) on a known-channel input.
 bool is_conv(const Graph& g, const Node& n) {
   if (!is_onnx(n, "Conv") || n.inputs.size() < 2 || n.outputs.size() != 1) return false;
@@ -85,7 +75,7 @@ bool is_region_unary(const Graph& g, const Node& n, int64_t block) {
 bool is_region_binary(const Graph& g, const Node& n) {
   if (!(is_onnx(n, "Add") || is_onnx(n, "Sub") || is_onnx(n, "Mul")) || n.inputs.size() != 2) return false;
   const ValueType &a = g.value(n.inputs[0]).type, &b = g.value(n.inputs[1]).type, &y = g.value(n.outputs[0]).type;
-  return same_dims(a, b) && same_dims(a, y);
+  return same_known_dims(a, b) && same_known_dims(a, y);
 }
 
 // The one node reading v, when v is not a graph output; else -1.
