@@ -1,14 +1,20 @@
-"""sparsert vs ONNX Runtime latency on the same model, inputs shape and threads.
+"""sparsert vs ONNX Runtime (and DeepSparse, where installed) on the same models,
+inputs and thread counts.
 
-Rounds alternate between the two runtimes so machine noise (these are shared
-VMs) hits both alike; each round is `--iters` timed runs after warmup, and the
-report uses the median over rounds of each round's median. sparsert runs as
-the real binary (`build/sparse_run`), ORT in this process.
+Every runtime runs in this process through the same ORT-style API (`import
+sparsert` is a drop-in for `import onnxruntime`); rounds alternate between the
+runtimes so machine noise (these are shared VMs) hits all alike; each round is
+`--iters` timed runs after warmup, and the report uses the median over rounds
+of each round's median (p10/p90 over all timed runs). Before any time is
+reported the outputs are compared with ORT's: a row whose outputs disagree is
+marked MISMATCH and gets no ratio.
 
-  .venv/bin/python perf/compare.py MODEL.onnx --dim batch=1 --dim sequence=128 --threads 1 2
+  .venv/bin/python perf/compare.py MODEL.onnx [MODEL2.onnx ...] --dim batch=1 --dim sequence=128 --threads 1 2
+  .venv/bin/python perf/compare.py --set full     # the benchmark set (tests/models/generate.py --set full)
+  .venv/bin/python perf/compare.py --quick        # a 3-model subset, 1 thread, under 5 minutes
+  .venv/bin/python perf/compare.py --quick --baseline perf/results/OLD.json   # change per row
 
-This is the first piece of the issue-8 harness (no DeepSparse, no plots yet;
-output agreement is checked by the test suite, not here).
+Writes perf/results/<date>-<host>.{json,md} and a speedup plot (.png) unless --no-save.
 """
 from __future__ import annotations
 
@@ -16,92 +22,299 @@ import argparse
 import json
 import os
 import platform
-import re
+import socket
 import statistics
-import subprocess
 import sys
 import time
+from typing import Dict, List, Optional
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from tests.oracle import oracle  # noqa: E402
 
+BERT_DIMS = {"batch": 1, "sequence": 128}
+# (file in the models dir, dims): the benchmark set of tests/models/generate.py --set full.
+FULL_SET = [("bert_base_op17.onnx", BERT_DIMS),
+            ("bert_base_op17_dynamic_int8.onnx", BERT_DIMS),
+            ("bert_base_op17_unstructured_70.onnx", BERT_DIMS),
+            ("bert_base_op17_unstructured_80.onnx", BERT_DIMS),
+            ("bert_base_op17_unstructured_90.onnx", BERT_DIMS),
+            ("bert_base_op17_4x1_70_dynamic_int8.onnx", BERT_DIMS),
+            ("bert_base_op17_4x1_80_dynamic_int8.onnx", BERT_DIMS),
+            ("bert_base_op17_4x1_90_dynamic_int8.onnx", BERT_DIMS),
+            ("bert_base_op17_4x1_90_qdq_int8.onnx", BERT_DIMS),
+            ("mobilenet_v2_op17.onnx", {"batch": 1}),
+            ("mobilenet_v2_op17_unstructured_90.onnx", {"batch": 1}),
+            ("resnet50_op17.onnx", {"batch": 1}),
+            ("resnet50_op17_unstructured_90.onnx", {"batch": 1}),
+            ("gpt2_block_op17.onnx", BERT_DIMS)]
+QUICK_SET = ["bert_base_op17.onnx", "bert_base_op17_4x1_90_dynamic_int8.onnx", "mobilenet_v2_op17.onnx"]
 
-def ort_round(sess, inputs, warmup, iters):
+
+def load_sparsert(build_dir: str):
+    sys.path.insert(0, os.path.join(build_dir, "python"))
+    import sparsert  # noqa: E402  (built by CMake into build/python)
+    return sparsert
+
+
+def load_deepsparse():
+    try:
+        import deepsparse  # noqa: F401
+        return deepsparse
+    except Exception:  # noqa: BLE001  (not installed, or its import fails on this Python)
+        return None
+
+
+class Runner:
+    """One runtime on one model and thread count: run(feed) -> list of outputs."""
+
+    def __init__(self, name: str, run, output_names: List[str]):
+        self.name, self.run, self.output_names = name, run, output_names
+
+
+def ort_style(module, model: str, threads: int, name: str) -> Runner:
+    so = module.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = module.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return Runner(name, lambda feed: sess.run(names, feed), names)
+
+
+def deepsparse_runner(ds, model: str, threads: int, feed: Dict[str, np.ndarray]) -> Runner:
+    batch = next(iter(feed.values())).shape[0] if feed else 1
+    engine = ds.compile_model(model, batch_size=batch, num_cores=threads)
+    order = [i.name for i in oracle.make_session(model, 1).get_inputs()]
+    return Runner("deepsparse", lambda f: engine.run([f[n] for n in order]), [])
+
+
+def timed_round(runner: Runner, feed, warmup: int, iters: int) -> List[float]:
     for _ in range(warmup):
-        sess.run(None, inputs)
+        runner.run(feed)
     ts = []
     for _ in range(iters):
         t = time.perf_counter()
-        sess.run(None, inputs)
+        runner.run(feed)
         ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts)
+    return ts
 
 
-def sparsert_round(exe, model, dims, threads, warmup, iters):
-    cmd = [exe, model, "--threads", str(threads), "--iters", str(iters), "--warmup", str(warmup)]
-    for k, v in dims.items():
-        cmd += ["--dim", f"{k}={v}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    m = re.search(r"latency\s+median ([0-9.]+) ms", out)
-    kernels = re.search(r"kernels\s+(.*)", out)
-    return float(m.group(1)), kernels.group(1) if kernels else ""
+def agreement(got: List[np.ndarray], want: List[np.ndarray]) -> Dict[str, float]:
+    """Worst max-abs error relative to output scale, and lowest cosine similarity, over the outputs."""
+    rel, cos = 0.0, 1.0
+    for g, w in zip(got, want):
+        g64, w64 = np.asarray(g, np.float64).ravel(), np.asarray(w, np.float64).ravel()
+        if g64.shape != w64.shape:
+            return {"rel_error": float("inf"), "cosine": 0.0}
+        scale = max(1.0, float(np.max(np.abs(w64)))) if w64.size else 1.0
+        rel = max(rel, float(np.max(np.abs(g64 - w64), initial=0.0)) / scale)
+        den = float(np.linalg.norm(g64) * np.linalg.norm(w64))
+        cos = min(cos, float(np.dot(g64, w64)) / den if den > 0 else 1.0)
+    return {"rel_error": rel, "cosine": cos}
 
 
-def cpu_model():
+def agrees(model: str, a: Dict[str, float]) -> bool:
+    # Quantized models: ORT's own int8 kernels round differently (and saturate); compare the function, not bits.
+    if "int8" in model or "int4" in model or "qdq" in model:
+        return a["cosine"] >= 0.99
+    return a["rel_error"] <= 1e-3
+
+
+def compare_model(model: str, dims: Dict[str, int], threads: int, args, srt, ds) -> Dict:
+    feed = oracle.random_inputs(model, dims)
+    import onnxruntime
+    runners = [ort_style(onnxruntime, model, threads, "ort"), ort_style(srt, model, threads, "sparsert")]
+    row = {"model": os.path.basename(model), "dims": dims, "threads": threads}
+    want = runners[0].run(feed)
+    row.update({f"sparsert_{k}": v for k, v in agreement(runners[1].run(feed), want).items()})
+    row["agrees"] = agrees(row["model"], {"rel_error": row["sparsert_rel_error"], "cosine": row["sparsert_cosine"]})
+    if ds is not None:
+        try:
+            dsr = deepsparse_runner(ds, model, threads, feed)
+            a = agreement(dsr.run(feed), want)
+            row.update({f"deepsparse_{k}": v for k, v in a.items()})
+            runners.append(dsr)
+        except Exception as e:  # noqa: BLE001  (an engine that cannot compile this model: say so, go on)
+            row["deepsparse_error"] = str(e).splitlines()[0][:200]
+    medians: Dict[str, List[float]] = {r.name: [] for r in runners}
+    every: Dict[str, List[float]] = {r.name: [] for r in runners}
+    for _ in range(args.rounds):
+        for r in runners:
+            ts = timed_round(r, feed, args.warmup, args.iters)
+            medians[r.name].append(statistics.median(ts))
+            every[r.name].extend(ts)
+    for name in medians:
+        ts = sorted(every[name])
+        row[f"{name}_ms"] = statistics.median(medians[name])
+        row[f"{name}_p10_ms"] = ts[int(0.1 * (len(ts) - 1))]
+        row[f"{name}_p90_ms"] = ts[int(0.9 * (len(ts) - 1))]
+        row[f"{name}_per_s"] = 1e3 / row[f"{name}_ms"]
+    if row["agrees"]:
+        row["sparsert_over_ort"] = row["sparsert_ms"] / row["ort_ms"]
+        if "deepsparse_ms" in row:
+            row["sparsert_over_deepsparse"] = row["sparsert_ms"] / row["deepsparse_ms"]
+    return row
+
+
+def machine() -> Dict:
+    cpu = platform.processor()
+    flags = []
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = line.split()
     except OSError:
         pass
-    return platform.processor()
+    isa = "avx512_vnni" if "avx512_vnni" in flags else "avx512" if "avx512f" in flags else \
+        "avx2" if "avx2" in flags else "baseline"
+    import onnxruntime
+    return {"cpu": cpu, "isa": isa, "cores": os.cpu_count(), "host": socket.gethostname(),
+            "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
 
 
-def isa_flags():
+def ms_text(v: float) -> str:
+    return f"{v:.2f} ms" if v < 10 else f"{v:.1f} ms"
+
+
+def ratio_text(row: Dict, key: str) -> str:
+    if not row.get("agrees"):
+        return "MISMATCH"
+    r = row.get(key)
+    if r is None:
+        return "-"
+    return f"{1 / r:.2f}x faster" if r < 1 else f"{r:.2f}x slower"
+
+
+def markdown(result: Dict) -> str:
+    m = result["machine"]
+    lines = [f"{result['date']}, {m['cpu']} ({m['isa']}), {m['cores']} cores, ORT {m['onnxruntime']}; "
+             f"`perf/compare.py` (median of {result['rounds']} interleaved rounds of {result['iters']} runs)", "",
+             "| model | threads | ONNX Runtime | sparsert | sparsert vs ORT | DeepSparse | sparsert vs DeepSparse |",
+             "|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        ds = ms_text(r["deepsparse_ms"]) if "deepsparse_ms" in r else r.get("deepsparse_error", "not installed")[:40]
+        lines.append(f"| {r['model']} | {r['threads']} | {ms_text(r['ort_ms'])} | {ms_text(r['sparsert_ms'])} | "
+                     f"{ratio_text(r, 'sparsert_over_ort')} | {ds} | {ratio_text(r, 'sparsert_over_deepsparse')} |")
+    return "\n".join(lines) + "\n"
+
+
+def baseline_report(result: Dict, old: Dict) -> str:
+    """Per row (model, threads): sparsert's latency and its ratio to ORT, old -> new."""
+    before = {(r["model"], r["threads"]): r for r in old.get("rows", [])}
+    lines = ["change vs baseline (sparsert ms, sparsert/ORT):"]
+    for r in result["rows"]:
+        b = before.get((r["model"], r["threads"]))
+        if b is None:
+            lines.append(f"  {r['model']} threads={r['threads']}: new row")
+            continue
+        change = r["sparsert_ms"] / b["sparsert_ms"] - 1
+        ratio_old, ratio_new = b.get("sparsert_over_ort"), r.get("sparsert_over_ort")
+        ratios = f"{ratio_old:.2f} -> {ratio_new:.2f}" if ratio_old and ratio_new else "-"
+        lines.append(f"  {r['model']} threads={r['threads']}: {b['sparsert_ms']:.2f} -> {r['sparsert_ms']:.2f} ms "
+                     f"({change:+.1%}), sparsert/ORT {ratios}")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: Dict, path: str) -> Optional[str]:
     try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return "unknown"
-    if "avx512_vnni" in flags:
-        return "avx512_vnni"
-    if "avx512f" in flags:
-        return "avx512"
-    return "avx2" if "avx2" in flags else "sse"
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    rows = [r for r in result["rows"] if r.get("sparsert_over_ort")]
+    if not rows:
+        return None
+    labels = [f"{r['model'].replace('.onnx', '')}\n{r['threads']}T" for r in rows]
+    speedup = [1 / r["sparsert_over_ort"] for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows)), 4.5))
+    ax.bar(range(len(rows)), speedup, color=["#2a7" if s >= 1 else "#c55" for s in speedup])
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("speedup vs ONNX Runtime (x)")
+    ax.set_title(f"sparsert vs ONNX Runtime, {result['machine']['cpu']} ({result['machine']['isa']})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="sparsert vs ONNX Runtime latency")
-    p.add_argument("model")
-    p.add_argument("--dim", action="append", default=[], help="symbolic dim NAME=VALUE")
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--iters", type=int, default=20)
+    p = argparse.ArgumentParser(description="sparsert vs ONNX Runtime (and DeepSparse) latency")
+    p.add_argument("models", nargs="*", help="ONNX models (with --dim for their symbolic dims)")
+    p.add_argument("--set", choices=["full"], help="the benchmark set in --models-dir")
+    p.add_argument("--quick", action="store_true", help="3 models of the set, 1 thread, 2 rounds: under 5 minutes")
+    p.add_argument("--models-dir", default=os.path.join(ROOT, "models", "generated"))
+    p.add_argument("--dim", action="append", default=[], help="symbolic dim NAME=VALUE (for the given models)")
+    p.add_argument("--threads", type=int, nargs="+", default=None)
+    p.add_argument("--rounds", type=int, default=None)
+    p.add_argument("--iters", type=int, default=None)
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--sparse-run", default=os.path.join(ROOT, "build", "sparse_run"))
-    p.add_argument("--json", help="write results here")
+    p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    p.add_argument("--no-deepsparse", action="store_true")
+    p.add_argument("--baseline", help="an earlier result JSON: print the change per row")
+    p.add_argument("--out-dir", default=os.path.join(ROOT, "perf", "results"))
+    p.add_argument("--no-save", action="store_true", help="print only")
+    p.add_argument("--json", help="also write the result JSON here")
     a = p.parse_args(argv)
+    a.threads = a.threads or ([1] if a.quick else [1, 2])
+    a.rounds = a.rounds or (2 if a.quick else 3)
+    a.iters = a.iters or (5 if a.quick else 10)
     dims = {k: int(v) for k, v in (s.split("=", 1) for s in a.dim)}
-    inputs = oracle.random_inputs(a.model, dims)
+    jobs = [(m, dims) for m in a.models]
+    if a.set or a.quick:
+        chosen = [(f, d) for f, d in FULL_SET if not a.quick or f in QUICK_SET]
+        missing = [f for f, _ in chosen if not os.path.exists(os.path.join(a.models_dir, f))]
+        if missing:
+            print(f"missing in {a.models_dir}: {', '.join(missing)}\n"
+                  f"generate them: .venv/bin/python tests/models/generate.py --set full --out {a.models_dir}",
+                  file=sys.stderr)
+            return 2
+        jobs += [(os.path.join(a.models_dir, f), d) for f, d in chosen]
+    if not jobs:
+        p.error("give models, --set full or --quick")
+    srt = load_sparsert(a.build_dir)
+    ds = None if a.no_deepsparse else load_deepsparse()
+    if ds is None and not a.no_deepsparse:
+        print("DeepSparse: not importable here (pip install deepsparse); its columns stay empty", flush=True)
     rows = []
-    for threads in a.threads:
-        sess = oracle.make_session(a.model, threads)
-        ort_ms, srt_ms, kernels = [], [], ""
-        for _ in range(a.rounds):
-            ort_ms.append(ort_round(sess, inputs, a.warmup, a.iters))
-            ms, kernels = sparsert_round(a.sparse_run, a.model, dims, threads, a.warmup, a.iters)
-            srt_ms.append(ms)
-        row = {"model": os.path.basename(a.model), "threads": threads, "ort_ms": statistics.median(ort_ms),
-               "sparsert_ms": statistics.median(srt_ms), "kernels": kernels}
-        row["sparsert_over_ort"] = row["sparsert_ms"] / row["ort_ms"]
-        rows.append(row)
-        print(f"{row['model']:30s} threads={threads}  ORT {row['ort_ms']:8.2f} ms  sparsert {row['sparsert_ms']:8.2f} ms"
-              f"  sparsert/ORT {row['sparsert_over_ort']:.2f}x   [{kernels}]", flush=True)
-    result = {"machine": {"cpu": cpu_model(), "isa": isa_flags(), "cores": os.cpu_count()},
-              "date": time.strftime("%Y-%m-%d %H:%M"), "dims": dims, "rows": rows}
+    for model, d in jobs:
+        for threads in a.threads:
+            row = compare_model(model, d, threads, a, srt, ds)
+            rows.append(row)
+            if row["agrees"]:
+                ds_text = f"  DeepSparse {row['deepsparse_ms']:8.2f} ms" if "deepsparse_ms" in row else ""
+                print(f"{row['model']:42s} threads={threads}  ORT {row['ort_ms']:8.2f} ms  sparsert "
+                      f"{row['sparsert_ms']:8.2f} ms{ds_text}  sparsert/ORT {row['sparsert_over_ort']:.2f}x", flush=True)
+            else:
+                print(f"{row['model']:42s} threads={threads}  MISMATCH vs ORT: rel error "
+                      f"{row['sparsert_rel_error']:.3g}, cosine {row['sparsert_cosine']:.5f}", flush=True)
+    result = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "rounds": a.rounds, "iters": a.iters,
+              "rows": rows}
+    table = markdown(result)
+    print("\n" + table)
+    if a.baseline:
+        with open(a.baseline) as f:
+            print(baseline_report(result, json.load(f)))
+    paths = []
     if a.json:
-        with open(a.json, "w") as f:
+        paths.append(a.json)
+    if not a.no_save:
+        os.makedirs(a.out_dir, exist_ok=True)
+        stem = os.path.join(a.out_dir, f"{time.strftime('%Y-%m-%d-%H%M')}-{socket.gethostname()}")
+        paths.append(stem + ".json")
+        with open(stem + ".md", "w") as f:
+            f.write(table)
+        png = plot(result, stem + ".png")
+        print(f"wrote {stem}.json, {stem}.md" + (f", {png}" if png else ""))
+    for path in paths:
+        with open(path, "w") as f:
             json.dump(result, f, indent=2)
     return 0
 

@@ -132,11 +132,21 @@ def gen_large(w: Writer) -> None:
 
 
 def gen_full(w: Writer) -> None:
-    """The large set plus pruned copies: the benchmark models."""
+    """The large set plus pruned and quantized copies: the benchmark models (perf/compare.py --set full)."""
+    from tests.models import quantize
+
     gen_large(w)
+    bdims = {"batch": 1, "sequence": 128}
     for sp in (0.7, 0.8, 0.9):
         for pat in ("unstructured", "4x1"):
-            w.case(w.pruned("bert_base_op17.onnx", sp, pat), {"batch": 1, "sequence": 128})
+            w.case(w.pruned("bert_base_op17.onnx", sp, pat), bdims)
+    # int8 as ORT's tools write it: dynamic for the dense and 4x1 copies, static QDQ for the 90% 4x1 one.
+    for src in ("bert_base_op17.onnx",) + tuple(f"bert_base_op17_4x1_{p}.onnx" for p in (70, 80, 90)):
+        dst = src.replace(".onnx", "_dynamic_int8.onnx")
+        quantize.dynamic_int8(w.path(src), w.path(dst))
+        w.case(dst, bdims)
+    quantize.qdq_int8(w.path("bert_base_op17_4x1_90.onnx"), w.path("bert_base_op17_4x1_90_qdq_int8.onnx"), bdims)
+    w.case("bert_base_op17_4x1_90_qdq_int8.onnx", bdims, optimize=False)
     for name in ("mobilenet_v2", "resnet50"):
         w.case(w.pruned(f"{name}_op17.onnx", 0.9, "unstructured"), {"batch": 1})
 

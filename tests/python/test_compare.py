@@ -1,0 +1,53 @@
+"""perf/compare.py, the end-to-end harness: runs ORT and sparsert in one process on
+the same inputs, checks the outputs agree before timing, writes JSON / markdown /
+plot, and reports the change against a baseline run."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "perf"))
+
+import compare  # noqa: E402
+
+
+def test_agreement_metrics_and_verdicts():
+    w = [np.array([1.0, -2.0, 3.0], np.float32)]
+    assert compare.agreement(w, w) == {"rel_error": 0.0, "cosine": 1.0}
+    off = compare.agreement([w[0] + np.float32(0.003)], w)
+    assert abs(off["rel_error"] - 0.001) < 1e-6
+    assert not compare.agrees("bert.onnx", off) and compare.agrees("bert.onnx", {"rel_error": 5e-4, "cosine": 1.0})
+    # int8 models are compared as functions (cosine), not element by element.
+    assert compare.agrees("bert_dynamic_int8.onnx", {"rel_error": 0.05, "cosine": 0.995})
+    assert not compare.agrees("bert_qdq_int8.onnx", {"rel_error": 0.05, "cosine": 0.9})
+    assert compare.agreement([np.zeros(2)], [np.zeros(3)])["cosine"] == 0.0
+
+
+def test_runs_models_writes_results_and_compares_with_a_baseline(build_dir, models_dir, tmp_path):
+    models = [os.path.join(models_dir, m) for m in ("bert_tiny_op17.onnx", "bert_tiny_op17_4x1_90_dynamic_int8.onnx")]
+    cmd = [sys.executable, os.path.join(ROOT, "perf", "compare.py"), *models, "--dim", "batch=1", "--dim",
+           "sequence=8", "--threads", "1", "--rounds", "1", "--iters", "2", "--no-deepsparse", "--build-dir",
+           build_dir, "--out-dir", str(tmp_path)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    results = sorted(p for p in os.listdir(tmp_path) if p.endswith(".json"))
+    assert len(results) == 1 and os.path.exists(tmp_path / results[0].replace(".json", ".md"))
+    rec = json.loads((tmp_path / results[0]).read_text())
+    assert rec["machine"]["isa"] and rec["machine"]["onnxruntime"]
+    assert [row["model"] for row in rec["rows"]] == ["bert_tiny_op17.onnx", "bert_tiny_op17_4x1_90_dynamic_int8.onnx"]
+    for row in rec["rows"]:
+        assert row["agrees"] and row["sparsert_over_ort"] > 0 and row["ort_p10_ms"] <= row["ort_p90_ms"]
+    assert "| bert_tiny_op17.onnx | 1 |" in r.stdout
+    r = subprocess.run(cmd[:-2] + ["--no-save", "--baseline", str(tmp_path / results[0])], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "change vs baseline" in r.stdout and "bert_tiny_op17.onnx threads=1:" in r.stdout
+
+
+def test_set_full_names_missing_models_and_how_to_make_them(build_dir, tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "perf", "compare.py"), "--quick", "--models-dir",
+                        str(tmp_path), "--build-dir", build_dir], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "tests/models/generate.py --set full" in r.stderr
