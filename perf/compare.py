@@ -85,9 +85,11 @@ def ort_style(module, model: str, threads: int, name: str) -> Runner:
 
 
 def deepsparse_runner(ds, model: str, threads: int, feed: Dict[str, np.ndarray]) -> Runner:
-    batch = next(iter(feed.values())).shape[0] if feed else 1
-    engine = ds.compile_model(model, batch_size=batch, num_cores=threads)
     order = [i.name for i in oracle.make_session(model, 1).get_inputs()]
+    batch = feed[order[0]].shape[0] if order and feed[order[0]].ndim else 1
+    # Static input shapes: with symbolic dims DeepSparse falls back to its unoptimized runtime.
+    engine = ds.compile_model(model, batch_size=batch, num_cores=threads,
+                              input_shapes=[list(feed[n].shape) for n in order])
     return Runner("deepsparse", lambda f: engine.run([f[n] for n in order]), [])
 
 
