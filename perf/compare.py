@@ -22,9 +22,11 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional
 
@@ -87,10 +89,17 @@ def ort_style(module, model: str, threads: int, name: str) -> Runner:
 def deepsparse_runner(ds, model: str, threads: int, feed: Dict[str, np.ndarray]) -> Runner:
     order = [i.name for i in oracle.make_session(model, 1).get_inputs()]
     batch = feed[order[0]].shape[0] if order and feed[order[0]].ndim else 1
+    # DeepSparse 1.8 writes the static input shapes into the file it is given:
+    # hand it a copy, never the user's model.
+    tmp = tempfile.TemporaryDirectory(prefix="sparsert_ds_")
+    copy = os.path.join(tmp.name, os.path.basename(model))
+    shutil.copyfile(model, copy)
     # Static input shapes: with symbolic dims DeepSparse falls back to its unoptimized runtime.
-    engine = ds.compile_model(model, batch_size=batch, num_cores=threads,
+    engine = ds.compile_model(copy, batch_size=batch, num_cores=threads,
                               input_shapes=[list(feed[n].shape) for n in order])
-    return Runner("deepsparse", lambda f: engine.run([f[n] for n in order]), [])
+    runner = Runner("deepsparse", lambda f: engine.run([f[n] for n in order]), [])
+    runner.keep = tmp  # the copy lives as long as the engine
+    return runner
 
 
 def timed_round(runner: Runner, feed, warmup: int, iters: int) -> List[float]:
