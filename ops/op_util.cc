@@ -38,13 +38,28 @@ StatusOr<QLinearConstants> qlinear_constants(const Node& n, const Graph& g, int6
   return q;
 }
 
-Status constant_zero_point_is_zero(const Node& n, const Graph& g, size_t i) {
+Status constant_zero_point_is_zero(const Node& n, const Graph& g, size_t i, const char* what) {
   if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return Status::OK();
   const Tensor* z = constant_input(n, g, i);
-  if (!z) return Unimplemented("weight zero point is not a constant");
+  if (!z) return Unimplemented(what, " zero point is not a constant");
   for (int64_t k = 0; k < z->num_elements(); ++k)
-    if (z->element_as_int64(k) != 0) return Unimplemented("weight zero point is not 0 (asymmetric weights)");
+    if (z->element_as_int64(k) != 0) return Unimplemented(what, " zero point is not 0 (asymmetric weights)");
   return Status::OK();
+}
+
+StatusOr<PerTensorQuantization> per_tensor_quantization(const Node& n, const Graph& g) {
+  PerTensorQuantization p;
+  SPARSERT_ASSIGN_OR_RETURN(double scale, constant_scalar_input(n, g, 1, DType::kFloat32, "scale"));
+  p.scale = static_cast<float>(scale);
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Tensor* zp = constant_input(n, g, 2);
+    if (!zp || zp->num_elements() != 1 || (zp->dtype() != DType::kUInt8 && zp->dtype() != DType::kInt8))
+      return Unimplemented("zero point is not a constant uint8/int8 scalar");
+    p.qtype = zp->dtype();
+    p.zero_point = static_cast<float>(zp->element_as_double(0));
+    p.has_zero_point = true;
+  }
+  return p;
 }
 
 StatusOr<Shape> broadcast_shapes(const Shape& a, const Shape& b) {

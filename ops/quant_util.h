@@ -38,7 +38,20 @@ struct QLinearConstants {
   int32_t x_zero_point = 0, y_zero_point = 0;
 };
 StatusOr<QLinearConstants> qlinear_constants(const Node& n, const Graph& g, int64_t channels);
-// OK when input i is absent or a constant of zeros (symmetric weights).
-Status constant_zero_point_is_zero(const Node& n, const Graph& g, size_t i);
+// OK when input i is absent or a constant of zeros (symmetric weights); else
+// Unimplemented naming `what` ("B", "w").
+Status constant_zero_point_is_zero(const Node& n, const Graph& g, size_t i, const char* what);
+
+// A QuantizeLinear / DequantizeLinear / QuantizeDequantize quantizing per
+// tensor: scale (input 1) a constant float scalar, zero point (input 2) a
+// constant uint8/int8 scalar or absent (uint8 0).
+struct PerTensorQuantization {
+  float scale = 1.f, zero_point = 0.f;
+  DType qtype = DType::kUInt8;
+  bool has_zero_point = false;
+  float lo() const { return qtype == DType::kInt8 ? -128.f : 0.f; }
+  float hi() const { return qtype == DType::kInt8 ? 127.f : 255.f; }
+};
+StatusOr<PerTensorQuantization> per_tensor_quantization(const Node& n, const Graph& g);
 
 }  // namespace sparsert

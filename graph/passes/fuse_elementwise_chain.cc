@@ -7,36 +7,20 @@
 
 #include "ops/elementwise_chain.h"
 #include "ops/linear.h"
+#include "ops/quant_util.h"
 
 namespace sparsert::passes {
 namespace {
 
-const Tensor* constant_at(const Graph& g, const Node& n, size_t i) {
-  if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;
-  const Value& v = g.value(n.inputs[i]);
-  return v.constant ? &*v.constant : nullptr;
-}
-
 // Scale, zero point and 8-bit range of a per-tensor (De)QuantizeLinear or
 // QuantizeDequantize with constant parameters.
-bool per_tensor_quantization(const Graph& g, const Node& n, ChainStep* s) {
-  if (n.inputs.size() < 2) return false;
-  const Tensor* scale = constant_at(g, n, 1);
-  if (!scale || scale->dtype() != DType::kFloat32 || scale->num_elements() != 1) return false;
-  DType q = DType::kUInt8;
-  float zp = 0.f;
-  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const Tensor* z = constant_at(g, n, 2);
-    if (!z || z->num_elements() != 1 || (z->dtype() != DType::kUInt8 && z->dtype() != DType::kInt8)) return false;
-    q = z->dtype();
-    zp = static_cast<float>(z->element_as_double(0));
-  }
-  const float scale_v = scale->data<float>()[0];
-  if (!(scale_v != 0.f) || !std::isfinite(scale_v)) return false;
-  s->c[0] = scale_v;
-  s->c[1] = zp;
-  s->c[2] = q == DType::kInt8 ? -128.f : 0.f;
-  s->c[3] = q == DType::kInt8 ? 127.f : 255.f;
+bool per_tensor_step(const Graph& g, const Node& n, ChainStep* s) {
+  auto p = per_tensor_quantization(n, g);
+  if (!p.ok() || !(p->scale != 0.f) || !std::isfinite(p->scale)) return false;
+  s->c[0] = p->scale;
+  s->c[1] = p->zero_point;
+  s->c[2] = p->lo();
+  s->c[3] = p->hi();
   return true;
 }
 
@@ -63,7 +47,7 @@ class ChainBuilder {
     ChainStep first;
     if (is_onnx(h, "DequantizeLinear")) {
       const Value& x = g_.value(h.inputs[0]);
-      if (x.constant || !x.type.has_shape || !per_tensor_quantization(g_, h, &first)) return {};
+      if (x.constant || !x.type.has_shape || !per_tensor_step(g_, h, &first)) return {};
       if (x.type.dtype != (first.c[2] < 0.f ? DType::kInt8 : DType::kUInt8)) return {};
       first.op = ChainOp::kDequantize;
       c.x = h.inputs[0];
@@ -153,10 +137,10 @@ class ChainBuilder {
       s.op = n.op_type == "Erf" ? ChainOp::kErf : n.op_type == "Sigmoid" ? ChainOp::kSigmoid : ChainOp::kRelu;
       if (out.dtype != DType::kFloat32) return false;
     } else if (n.domain == kSparsertDomain && n.op_type == "QuantizeDequantize" && n.inputs[0] == v) {
-      if (!per_tensor_quantization(g_, n, &s) || !n.attrs.get_int("axis", 1).ok()) return false;
+      if (!per_tensor_step(g_, n, &s) || !n.attrs.get_int("axis", 1).ok()) return false;
       s.op = ChainOp::kQuantizeDequantize;
     } else if (is_onnx(n, "QuantizeLinear") && n.inputs[0] == v) {
-      if (!per_tensor_quantization(g_, n, &s)) return false;
+      if (!per_tensor_step(g_, n, &s)) return false;
       s.op = ChainOp::kQuantize;
     } else {
       return false;

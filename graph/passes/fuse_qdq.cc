@@ -1,6 +1,8 @@
 #include "graph/passes/fuse_qdq.h"
 
 #include "ops/linear.h"
+#include "ops/op_util.h"
+#include "ops/quant_util.h"
 
 namespace sparsert::passes {
 namespace {
@@ -9,19 +11,13 @@ bool is_onnx(const Graph& g, NodeId n, const char* op) {
   return n >= 0 && g.node(n).domain.empty() && g.node(n).op_type == op;
 }
 
-const Tensor* constant(const Graph& g, const Node& n, size_t i) {
-  if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;
-  const Value& v = g.value(n.inputs[i]);
-  return v.constant ? &*v.constant : nullptr;
-}
-
 bool is_scalar(const Tensor* t, DType dtype) { return t && t->dtype() == dtype && t->num_elements() == 1; }
 
-// A per-tensor quantization: scale a constant float scalar, zero point a
-// constant uint8 scalar (inputs 1 and 2 of a QuantizeLinear / DequantizeLinear).
+// A per-tensor quantization with an explicit uint8 zero point (inputs 1 and 2
+// of a QuantizeLinear / DequantizeLinear).
 bool per_tensor_u8(const Graph& g, const Node& n) {
-  return n.inputs.size() == 3 && is_scalar(constant(g, n, 1), DType::kFloat32) &&
-         is_scalar(constant(g, n, 2), DType::kUInt8);
+  auto p = per_tensor_quantization(n, g);
+  return n.inputs.size() == 3 && p.ok() && p->has_zero_point && p->qtype == DType::kUInt8;
 }
 
 // DequantizeLinear of a constant int8 [K, N] with zero points 0 and a scale
@@ -29,15 +25,15 @@ bool per_tensor_u8(const Graph& g, const Node& n) {
 bool is_int8_weight(const Graph& g, NodeId id) {
   if (!is_onnx(g, id, "DequantizeLinear")) return false;
   const Node& n = g.node(id);
-  const Tensor* w = constant(g, n, 0);
-  const Tensor* scale = constant(g, n, 1);
+  const Tensor* w = constant_input(n, g, 0);
+  const Tensor* scale = constant_input(n, g, 1);
   if (!w || w->dtype() != DType::kInt8 || w->rank() != 2 || !scale || scale->dtype() != DType::kFloat32) return false;
   if (scale->num_elements() != 1) {
     auto axis = n.attrs.get_int("axis", 1);
     if (!axis.ok() || (*axis != 1 && *axis != -1) || scale->rank() != 1 || scale->num_elements() != w->dim(1)) return false;
   }
   if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const Tensor* zp = constant(g, n, 2);
+    const Tensor* zp = constant_input(n, g, 2);
     if (!zp || zp->dtype() != DType::kInt8 || zp->num_elements() != scale->num_elements()) return false;
     for (int64_t i = 0; i < zp->num_elements(); ++i)
       if (zp->data<int8_t>()[i] != 0) return false;
@@ -71,7 +67,7 @@ int drop_repeated_quantization(Graph& g, std::vector<bool>& remove) {
     if (p < 0 || remove[p]) continue;
     const Node& first = g.node(p);
     if (first.domain != kSparsertDomain || first.op_type != "QuantizeDequantize" || first.inputs.size() != 3 ||
-        first.inputs[1] != n.inputs[1] || first.inputs[2] != n.inputs[2] || !is_scalar(constant(g, n, 1), DType::kFloat32))
+        first.inputs[1] != n.inputs[1] || first.inputs[2] != n.inputs[2] || !is_scalar(constant_input(n, g, 1), DType::kFloat32))
       continue;
     const ValueId in = n.inputs[0], out = n.outputs[0];
     for (NodeId c : g.value(out).consumers)
@@ -126,9 +122,9 @@ StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
     const NodeId dq_id = g.value(g.node(id).inputs[0]).producer;
     if (!is_onnx(g, dq_id, "DequantizeLinear")) continue;
     const Node& dq = g.node(dq_id);
-    const Tensor* table = constant(g, dq, 0);
-    const Tensor* scale = constant(g, dq, 1);
-    const Tensor* zp = constant(g, dq, 2);
+    const Tensor* table = constant_input(dq, g, 0);
+    const Tensor* scale = constant_input(dq, g, 1);
+    const Tensor* zp = constant_input(dq, g, 2);
     const bool has_zp = dq.inputs.size() > 2 && dq.inputs[2] != kNoValue;
     if (!table || (table->dtype() != DType::kInt8 && table->dtype() != DType::kUInt8) ||
         !is_scalar(scale, DType::kFloat32) || (has_zp && !is_scalar(zp, table->dtype())))

@@ -15,6 +15,7 @@
 #include "ops/fast/vector_math.h"
 #include "ops/linear.h"
 #include "ops/op_util.h"
+#include "ops/quant_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
 
@@ -79,28 +80,8 @@ StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplConte
   });
 }
 
-// The constant scalar scale and the zero point (constant scalar, or absent:
-// uint8 0) of a QuantizeLinear / DequantizeLinear, or why not.
-struct PerTensor {
-  float scale = 1.f, zero_point = 0.f;
-  DType qtype = DType::kUInt8;
-};
-StatusOr<PerTensor> per_tensor(const Node& n, const Graph& g) {
-  PerTensor p;
-  SPARSERT_ASSIGN_OR_RETURN(double scale, constant_scalar_input(n, g, 1, DType::kFloat32, "scale"));
-  p.scale = static_cast<float>(scale);
-  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
-    const Tensor* zp = constant_input(n, g, 2);
-    if (!zp || zp->num_elements() != 1 || (zp->dtype() != DType::kUInt8 && zp->dtype() != DType::kInt8))
-      return Unimplemented("zero point is not a constant uint8/int8 scalar");
-    p.qtype = zp->dtype();
-    p.zero_point = static_cast<float>(zp->element_as_double(0));
-  }
-  return p;
-}
-
 StatusOr<KernelFn> quantize_linear(const Node& n, const Graph& g, const ImplContext&) {
-  SPARSERT_ASSIGN_OR_RETURN(PerTensor p, per_tensor(n, g));
+  SPARSERT_ASSIGN_OR_RETURN(PerTensorQuantization p, per_tensor_quantization(n, g));
   if (!(p.scale != 0.f) || !std::isfinite(p.scale)) return Unimplemented("scale ", p.scale, " (the reference's case)");
   KernelFn ref = reference_kernel(n);
   return KernelFn([ref, p](KernelContext& ctx) -> Status {
@@ -123,7 +104,7 @@ StatusOr<KernelFn> quantize_linear(const Node& n, const Graph& g, const ImplCont
 }
 
 StatusOr<KernelFn> dequantize_linear(const Node& n, const Graph& g, const ImplContext&) {
-  SPARSERT_ASSIGN_OR_RETURN(PerTensor p, per_tensor(n, g));
+  SPARSERT_ASSIGN_OR_RETURN(PerTensorQuantization p, per_tensor_quantization(n, g));
   KernelFn ref = reference_kernel(n);
   return KernelFn([ref, p](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
@@ -143,9 +124,9 @@ StatusOr<KernelFn> dequantize_linear(const Node& n, const Graph& g, const ImplCo
 }
 
 StatusOr<KernelFn> quantize_dequantize_impl(const Node& n, const Graph& g, const ImplContext&) {
-  SPARSERT_ASSIGN_OR_RETURN(PerTensor p, per_tensor(n, g));
+  SPARSERT_ASSIGN_OR_RETURN(PerTensorQuantization p, per_tensor_quantization(n, g));
   if (!(p.scale != 0.f) || !std::isfinite(p.scale)) return Unimplemented("scale ", p.scale, " (the reference's case)");
-  const float qlo = p.qtype == DType::kInt8 ? -128.f : 0.f, qhi = p.qtype == DType::kInt8 ? 127.f : 255.f;
+  const float qlo = p.lo(), qhi = p.hi();
   KernelFn ref = reference_kernel(n);
   return KernelFn([ref, p, qlo, qhi](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);

@@ -211,7 +211,7 @@ StatusOr<KernelFn> qlinear_conv_impl(const Node& n, const Graph& g, const ImplCo
   if (!w || w->dtype() != DType::kInt8 || w->rank() != 4) return Unimplemented("w is not a constant 2-D int8 conv weight");
   SPARSERT_RETURN_IF_ERROR(onednn::int8_weights_exact(*w, ictx.isa_cap));
   const int64_t M = w->dim(0);
-  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, 5));
+  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, 5, "w"));
   SPARSERT_ASSIGN_OR_RETURN(QLinearConstants q, qlinear_constants(n, g, M));
   std::optional<Tensor> bias;
   if (n.inputs.size() > 8 && n.inputs[8] != kNoValue) {

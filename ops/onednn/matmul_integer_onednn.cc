@@ -84,7 +84,7 @@ StatusOr<const Tensor*> symmetric_int8_b(const Node& n, const Graph& g, const Im
   const Tensor* b = constant_input(n, g, b_index);
   if (!b) return Unimplemented("B is not a constant");
   if (b->dtype() != DType::kInt8 || b->rank() != 2) return Unimplemented("B is ", b->type_string(), ", needs 2-D int8");
-  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, zp_index));
+  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, zp_index, "B"));
   SPARSERT_RETURN_IF_ERROR(onednn::int8_weights_exact(*b, ictx.isa_cap));
   return b;
 }

@@ -193,17 +193,19 @@ StatusOr<KernelFn> sparse_integer_linear(const Node& n, const Graph& g, const Im
   });
 }
 
-StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
-  const Tensor* b = constant_input(n, g, 1);
+// The constant non-empty 2-D int8 B at input b_index whose zero point (input
+// zp_index) is 0: a sparse weight's zeros are its zero point.
+StatusOr<const Tensor*> symmetric_int8_b(const Node& n, const Graph& g, size_t b_index, size_t zp_index) {
+  const Tensor* b = constant_input(n, g, b_index);
   if (!b) return Unimplemented("B is not a constant");
   if (b->dtype() != DType::kInt8 || b->rank() != 2 || b->num_elements() == 0)
     return Unimplemented("B is ", b->type_string(), ", needs non-empty 2-D int8");
-  if (n.inputs.size() > 3 && n.inputs[3] != kNoValue) {
-    const Tensor* bz = constant_input(n, g, 3);
-    if (!bz) return Unimplemented("B zero point is not a constant");
-    for (int64_t i = 0; i < bz->num_elements(); ++i)
-      if (bz->element_as_int64(i) != 0) return Unimplemented("B zero point is not 0 (asymmetric weights)");
-  }
+  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, zp_index, "B"));
+  return b;
+}
+
+StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
+  SPARSERT_ASSIGN_OR_RETURN(const Tensor* b, symmetric_int8_b(n, g, 1, 3));
   SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, make_s8(*b, SpmmOut::kS32, {}, ictx));
   KernelFn ref = reference_kernel(n);
   const int threads = ictx.threads;
@@ -221,11 +223,7 @@ StatusOr<KernelFn> sparse_matmul_integer_u8s8(const Node& n, const Graph& g, con
 
 StatusOr<KernelFn> sparse_qlinear_matmul_u8s8(const Node& n, const Graph& g, const ImplContext& ictx) {
   // a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
-  const Tensor* b = constant_input(n, g, 3);
-  if (!b) return Unimplemented("B is not a constant");
-  if (b->dtype() != DType::kInt8 || b->rank() != 2 || b->num_elements() == 0)
-    return Unimplemented("B is ", b->type_string(), ", needs non-empty 2-D int8");
-  SPARSERT_RETURN_IF_ERROR(constant_zero_point_is_zero(n, g, 5));
+  SPARSERT_ASSIGN_OR_RETURN(const Tensor* b, symmetric_int8_b(n, g, 3, 5));
   SPARSERT_ASSIGN_OR_RETURN(QLinearConstants q, qlinear_constants(n, g, b->dim(1)));
   SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, make_s8(*b, SpmmOut::kS32, {}, ictx));
   KernelFn ref = reference_kernel(n);
