@@ -59,11 +59,20 @@ class KernelContext {
 
 using KernelFn = std::function<Status(KernelContext&)>;
 
+// What an implementation that accepted a node says about its choice, for
+// `sparse_run inspect` (no choice is silent).
+struct ImplReport {
+  std::string variant;             // the generated or library kernel, e.g. "f32_bspmm_{8,16}x4_avx2"
+  std::vector<std::string> notes;  // why this variant, and what it declined
+  int64_t packed_weight_bytes = 0; // weights held in the kernel's own packed form
+};
+
 // What an implementation may consult when deciding whether it can run a node.
 struct ImplContext {
   uint32_t isa_cap = 0;  // jit::Isa bits the session may use
   int threads = 1;
   SparsePolicy sparse;  // when constant weights run on the sparse kernels
+  ImplReport* report = nullptr;  // where an accepting implementation may describe its choice
 };
 
 // A fast implementation of an op. try_create inspects the node (its constant

@@ -75,8 +75,8 @@ void bench_spmm(benchmark::State& s, Variant v, Shape sh, int sparsity, int thre
   d.band_rows = v.band_rows;
   d.isa_cap = v.isa;
   const bool f32 = v.dtype == SpmmDType::kF32;
-  // int8: 4x1 blocks for 4-row bands, 1x4 blocks for 1-row bands; f32 unstructured.
-  const int rows = f32 ? 1 : v.band_rows, cols = f32 || v.band_rows == 4 ? 1 : 4;
+  // 4x1 blocks for 4-row bands; 1-row bands: int8 1x4 blocks, f32 unstructured.
+  const int rows = v.band_rows, cols = f32 || v.band_rows == 4 ? 1 : 4;
   std::vector<float> wf;
   std::vector<int8_t> wq;
   if (f32) wf = sparse_weight<float>(sh, rows, cols, sparsity / 100.0, 3);

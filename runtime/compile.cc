@@ -93,16 +93,18 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
     p.kernel_name = "reference";
     // Level 0 is the reference plan: no passes and reference kernels only.
     if (options.optimization_level > 0) {
-      ImplContext ictx{plan->isa_cap, plan->threads, sparse};
       for (const KernelImpl& impl : p.schema->impls) {
         if (options.disabled_kernels.count(impl.name)) {
           p.declined.push_back(impl.name + ": disabled by the session options");
           continue;
         }
+        ImplReport report;
+        ImplContext ictx{plan->isa_cap, plan->threads, sparse, &report};
         auto k = impl.try_create(n, graph, ictx);
         if (k.ok()) {
           p.kernel = std::move(k).value();
           p.kernel_name = impl.name;
+          p.report = std::move(report);
           break;
         }
         p.declined.push_back(impl.name + ": " + k.status().message());
@@ -111,7 +113,9 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
     if (options.verbose) {
       std::string why;
       for (const std::string& d : p.declined) why += "; declined " + d;
-      std::fprintf(stderr, "[sparsert] %s -> %s%s\n", n.describe().c_str(), p.kernel_name.c_str(), why.c_str());
+      const std::string variant = p.report.variant.empty() ? "" : " [" + p.report.variant + "]";
+      std::fprintf(stderr, "[sparsert] %s -> %s%s%s\n", n.describe().c_str(), p.kernel_name.c_str(), variant.c_str(),
+                   why.c_str());
     }
     plan->steps.push_back(std::move(p));
   }

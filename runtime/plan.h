@@ -17,6 +17,7 @@ struct PlannedNode {
   KernelFn kernel;                  // the chosen implementation
   std::string kernel_name;          // "reference", "onednn_linear_f32", ...
   std::vector<std::string> declined;   // "impl: why", for every implementation tried before
+  ImplReport report;                   // what the chosen implementation said of its choice
   std::vector<ValueId> release_after;  // values whose last reader is this node
 };
 

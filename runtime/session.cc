@@ -152,6 +152,9 @@ std::vector<NodeReport> Session::inspect() const {
     for (ValueId o : n.outputs) r.output_types.push_back(o == kNoValue ? "" : value_type(g.value(o)));
     r.kernel = p.kernel_name;
     r.declined = p.declined;
+    r.kernel_variant = p.report.variant;
+    r.kernel_notes = p.report.notes;
+    r.packed_weight_bytes = p.report.packed_weight_bytes;
     if (weight) weight_stats(*weight, r);
     out.push_back(std::move(r));
   }

@@ -18,6 +18,7 @@
 
 #include "include/sparsert/sparsert.h"
 #include "jit/isa.h"
+#include "jit/spmm/spmm.h"
 #include "tools/bench.h"
 #include "tools/npy.h"
 #include "tools/prune.h"
@@ -219,23 +220,28 @@ Status inspect_model(const RunConfig& cfg) {
               session->isa().c_str(), session->threads());
   std::printf("%-48s %-26s %-24s %-18s %6s %6s  %s\n", "node", "op", "output", "weight", "zeros", "0-4x1", "kernel");
   std::map<std::string, int> others;
-  int64_t weight_bytes = 0;
+  int64_t weight_bytes = 0, packed_bytes = 0, packed_layers = 0;
   for (const NodeReport& r : session->inspect()) {
     weight_bytes += r.weight_bytes;
+    packed_bytes += r.packed_weight_bytes;
+    packed_layers += r.packed_weight_bytes > 0;
     if (r.weight.empty() && r.kernel == "reference") {
       ++others[r.kernel];
       continue;
     }
     std::string name = r.name.size() > 48 ? "..." + r.name.substr(r.name.size() - 45) : r.name;
     const std::string output = r.output_types.empty() ? "" : r.output_types[0];
+    const std::string kernel = r.kernel_variant.empty() ? r.kernel : r.kernel + " [" + r.kernel_variant + "]";
     if (r.weight.empty())
       std::printf("%-48s %-26s %-24s %-18s %6s %6s  %s\n", name.c_str(), r.op.c_str(), output.c_str(), "-", "", "",
-                  r.kernel.c_str());
+                  kernel.c_str());
     else
       std::printf("%-48s %-26s %-24s %-18s %5.1f%% %5.1f%%  %s\n", name.c_str(), r.op.c_str(), output.c_str(),
-                  r.weight.c_str(), 100 * r.weight_zeros, 100 * r.weight_zero_blocks_4x1, r.kernel.c_str());
-    if (cfg.explain)
+                  r.weight.c_str(), 100 * r.weight_zeros, 100 * r.weight_zero_blocks_4x1, kernel.c_str());
+    if (cfg.explain) {
       for (const std::string& d : r.declined) std::printf("    declined %s\n", d.c_str());
+      for (const std::string& note : r.kernel_notes) std::printf("    %s\n", note.c_str());
+    }
   }
   std::string rest;
   int count = 0;
@@ -243,9 +249,13 @@ Status inspect_model(const RunConfig& cfg) {
     rest += (rest.empty() ? "" : ", ") + k + " x" + std::to_string(n);
     count += n;
   }
+  const jit::KernelCacheStats jit_stats = jit::spmm_kernel_cache_stats();
   std::printf("\n%d more nodes on reference kernels without a weight (shape and index ops): %s\n"
-              "weights  %.1f MiB as stored in the model\n", count, rest.c_str(),
-              static_cast<double>(weight_bytes) / (1 << 20));
+              "weights  %.1f MiB as stored in the model; %.1f MiB packed for the sparse kernels of %lld layer(s)\n"
+              "jit      %lld SpMM kernel(s) generated in this process, %lld lookup(s) served from the cache\n",
+              count, rest.c_str(), static_cast<double>(weight_bytes) / (1 << 20),
+              static_cast<double>(packed_bytes) / (1 << 20), static_cast<long long>(packed_layers),
+              static_cast<long long>(jit_stats.kernels), static_cast<long long>(jit_stats.hits));
   return Status::OK();
 }
 

@@ -14,6 +14,9 @@ namespace sparsert::jit {
 // f32_spmm_<mr>x1_avx2: mr in {8, 16, 32}; FMA with the weight broadcast
 // against mr activations of one K row, 8 accumulators to cover FMA latency.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr);
+// f32_bspmm_<mr>x4_avx2: mr in {8, 16}; bands of 4 rows sharing K indices
+// (4x1 blocks): each tile row is loaded once for 4 rows' FMAs.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx2(int mr);
 // u8_s8_s32_bspmm_16x<band_rows>_avx2: band_rows in {1, 4}; two K rows of the
 // int16 tile interleaved by vpunpck{l,h}wd, vpmaddwd against each row's weight
 // pair: exact for all u8/s8 values (no int16 saturation).

@@ -33,12 +33,21 @@ KernelCache<CodeKey, JitGenerator, CodeKeyHash>& code_cache() {
 
 StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
   return code_cache().get_or_create(key, [&]() -> StatusOr<std::shared_ptr<const JitGenerator>> {
-    if (key.dtype == SpmmDType::kF32) return generate_f32_spmm_avx2(key.mr);
+    if (key.dtype == SpmmDType::kF32)
+      return key.band_rows == 4 ? generate_f32_bspmm_avx2(key.mr) : generate_f32_spmm_avx2(key.mr);
     return generate_u8s8_bspmm_avx2(key.band_rows);
   });
 }
 
 int mr_slot(int mr) { return mr == 8 ? 0 : mr == 16 ? 1 : 2; }
+
+// Tile heights a layer's kernels are generated for, ascending. 4-row f32 bands
+// keep 4 x mr / 8 accumulators in registers, so they stop at 16.
+std::vector<int> tile_heights(const SpmmDesc& d) {
+  if (d.dtype == SpmmDType::kU8S8) return {kU8S8TileRows};
+  if (d.band_rows == 4) return {8, 16};
+  return {8, 16, 32};
+}
 
 int64_t elem_bytes(SpmmDType t) { return t == SpmmDType::kF32 ? 4 : 2; }
 
@@ -58,12 +67,10 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   if (desc.n <= 0 || desc.k <= 0) return InvalidArgument("spmm: N and K must be positive, got N=", desc.n, " K=", desc.k);
   if (desc.k > (int64_t{1} << 24)) return InvalidArgument("spmm: K=", desc.k, " exceeds 2^24");
   if (w == nullptr) return InvalidArgument("spmm: no weight");
-  if (desc.dtype == SpmmDType::kF32) {
-    if (desc.band_rows != 1) return InvalidArgument("spmm f32: band_rows must be 1, got ", desc.band_rows);
-    if (desc.out != SpmmOut::kF32) return InvalidArgument("spmm f32: output must be f32, got ", to_string(desc.out));
-  } else if (desc.band_rows != 1 && desc.band_rows != 4) {
-    return InvalidArgument("spmm u8s8: band_rows must be 1 or 4, got ", desc.band_rows);
-  }
+  if (desc.band_rows != 1 && desc.band_rows != 4)
+    return InvalidArgument("spmm ", to_string(desc.dtype), ": band_rows must be 1 or 4, got ", desc.band_rows);
+  if (desc.dtype == SpmmDType::kF32 && desc.out != SpmmOut::kF32)
+    return InvalidArgument("spmm f32: output must be f32, got ", to_string(desc.out));
   if (desc.out == SpmmOut::kS32 && desc.post[0] != PostOp::kNone)
     return InvalidArgument("spmm: s32 output takes no post-ops, got ", to_string(desc.post));
   bool ended = false;
@@ -74,22 +81,31 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
 
   auto spmm = std::shared_ptr<Spmm>(new Spmm());
   spmm->w_ = desc.dtype == SpmmDType::kF32
-                 ? pack_sparse_f32(static_cast<const float*>(w), desc.n, desc.k, stride_n, stride_k)
+                 ? pack_sparse_f32(static_cast<const float*>(w), desc.n, desc.k, stride_n, stride_k, desc.band_rows)
                  : pack_sparse_s8(static_cast<const int8_t*>(w), desc.n, desc.k, stride_n, stride_k, desc.band_rows);
   desc.pattern_fingerprint = spmm->w_.fingerprint;
   spmm->desc_ = desc;
 
-  const std::string family = desc.dtype == SpmmDType::kF32
-                                 ? std::string("f32_spmm_")
+  const bool f32 = desc.dtype == SpmmDType::kF32;
+  const std::string family = f32 ? std::string(desc.band_rows == 4 ? "f32_bspmm_" : "f32_spmm_")
                                  : "u8_s8_s32_bspmm_16x" + std::to_string(desc.band_rows) + "_";
-  const char* tile = desc.dtype == SpmmDType::kF32 ? "{8,16,32}x1_" : "";
+  const std::vector<int> mrs = tile_heights(desc);
+  std::string tile;  // "{8,16,32}x1_" (appends only: GCC 12 flags string operator+ chains with -Wrestrict)
+  if (f32) {
+    for (int mr : mrs) {
+      tile.append(tile.empty() ? "{" : ",");
+      tile.append(std::to_string(mr));
+    }
+    tile.append("}x");
+    tile.append(std::to_string(desc.band_rows));
+    tile.append("_");
+  }
   // Ordered implementation list: AVX-512 (slot), AVX2 JIT, generic C++.
   if (may_use(kIsaAvx512, desc.isa_cap))
     spmm->declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
   else
     spmm->declined_.push_back(family + "avx512: isa: needs avx512, have " + isa_name(detected_isa() & desc.isa_cap));
   if (may_use(kIsaAvx2, desc.isa_cap)) {
-    const std::vector<int> mrs = desc.dtype == SpmmDType::kF32 ? std::vector<int>{8, 16, 32} : std::vector<int>{16};
     Status failed;
     for (int mr : mrs) {
       auto code = cached_code({desc.dtype, mr, desc.band_rows});
@@ -142,8 +158,9 @@ std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
   if (desc_.dtype == SpmmDType::kU8S8) {
     for (int64_t m0 = 0; m0 < m; m0 += kU8S8TileRows) add(m0, kU8S8TileRows);
   } else {
+    const int top = tile_heights(desc_).back();
     int64_t m0 = 0;
-    for (; m - m0 >= 32; m0 += 32) add(m0, 32);
+    for (; m - m0 >= top; m0 += top) add(m0, top);
     const int64_t rest = m - m0;  // the last, padded tile: the smallest height that holds it
     if (rest > 0) add(m0, rest > 16 ? 32 : rest > 8 ? 16 : 8);
   }
@@ -187,7 +204,7 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       args.groups_per_band = w_.groups_per_band.data() + w_.count_offset(blk, ch);
       args.kidx = w_.kidx.data() + g0 * w_.group;
       args.values = desc_.dtype == SpmmDType::kF32
-                        ? static_cast<const void*>(w_.values_f32.data() + g0)
+                        ? static_cast<const void*>(w_.values_f32.data() + g0 * w_.band_rows)
                         : static_cast<const void*>(w_.values_s16x2.data() + g0 * w_.band_rows);
       args.out = out;
       args.bands = w_.bands_in_block(blk);
@@ -195,7 +212,7 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       if (jit != nullptr) {
         jit(&args);
       } else if (desc_.dtype == SpmmDType::kF32) {
-        spmm_f32_tile_generic(&args, t.mr);
+        spmm_f32_tile_generic(&args, t.mr, w_.band_rows);
       } else {
         spmm_u8s8_tile_generic(&args, w_.band_rows);
       }

@@ -6,20 +6,24 @@
 
 namespace sparsert::jit {
 
-void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr) {
+void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
   const float* x = static_cast<const float*>(a->x);
   const int32_t* kidx = a->kidx;
   const float* values = static_cast<const float*>(a->values);
   float* out = static_cast<float*>(a->out);
-  float acc[32];
+  float acc[4][32];
   for (int64_t b = 0; b < a->bands; ++b) {
-    for (int j = 0; j < mr; ++j) acc[j] = a->accumulate ? out[b * mr + j] : 0.f;
+    float* o = out + b * band_rows * mr;
+    for (int r = 0; r < band_rows; ++r)
+      for (int j = 0; j < mr; ++j) acc[r][j] = a->accumulate ? o[r * mr + j] : 0.f;
     for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
       const float* xk = x + static_cast<int64_t>(*kidx++) * mr;
-      const float w = *values++;
-      for (int j = 0; j < mr; ++j) acc[j] += w * xk[j];
+      for (int r = 0; r < band_rows; ++r) {
+        const float w = *values++;
+        for (int j = 0; j < mr; ++j) acc[r][j] += w * xk[j];
+      }
     }
-    std::memcpy(out + b * mr, acc, sizeof(float) * static_cast<size_t>(mr));
+    for (int r = 0; r < band_rows; ++r) std::memcpy(o + r * mr, acc[r], sizeof(float) * static_cast<size_t>(mr));
   }
 }
 

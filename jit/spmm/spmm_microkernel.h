@@ -4,7 +4,8 @@
 //   out[b * band_rows + r][j] = sum over the band's groups of x_tile . w
 // Tiles are packed per call from X (M x K) so a K index addresses one
 // contiguous vector of the tile:
-//   f32:  x_tile[k][mr] floats (mr = 8, 16 or 32), out f32 [rows][mr]
+//   f32:  x_tile[k][mr] floats (mr = 8, 16 or 32; 8 or 16 for 4-row bands),
+//         out f32 [rows][mr]
 //   u8s8: x_tile[k][16] int16 = x - x_zero_point, columns in kU8S8TileOrder so
 //         that vpunpck{l,h}wd of two K rows yields pairs for m 0..7 and 8..15;
 //         out s32 [rows][16] in natural m order.
@@ -40,7 +41,7 @@ constexpr int kU8S8TileRows = 16;
 constexpr int kU8S8TileOrder[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
 
 // Plain C++ micro-kernels (the "generic" ISA and the JIT kernels' twins).
-void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr);
+void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int band_rows);
 
 }  // namespace sparsert::jit

@@ -6,7 +6,7 @@ namespace sparsert::jit {
 namespace {
 
 // f32: 128 K x 32 floats = 16 KiB of tile per chunk, 64 rows x 128 B = 8 KiB of accumulators.
-constexpr int64_t kF32Kc = 128, kF32BlockBands = 64;
+constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
 // u8s8: 256 K x 16 int16 = 8 KiB of tile, 32 bands x 4 rows x 64 B = 8 KiB of accumulators.
 constexpr int64_t kS8Kc = 256, kS8BlockBands = 32;
 
@@ -52,25 +52,28 @@ int64_t PackedSparse::packed_bytes() const {
                               values_s16x2.size() * sizeof(int32_t) + groups_per_band.size() * sizeof(int32_t));
 }
 
-PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k) {
+PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
+                             int32_t band_rows) {
   PackedSparse p;
   p.dtype = SpmmDType::kF32;
   p.n = n;
   p.k = k;
-  p.band_rows = 1;
+  p.band_rows = band_rows;
   p.group = 1;
-  p.bands = n;
-  init_layout(p, kF32Kc, kF32BlockBands);
-  build(p, [&](int64_t r, int64_t c0, int64_t c1) {
+  p.bands = (n + band_rows - 1) / band_rows;
+  init_layout(p, kF32Kc, kF32BlockRows / band_rows);
+  auto at = [&](int64_t r, int64_t c) { return r < n ? w[r * stride_n + c * stride_k] : 0.f; };
+  build(p, [&](int64_t b, int64_t c0, int64_t c1) {
     int32_t count = 0;
     for (int64_t c = c0; c < c1; ++c) {
-      const float v = w[r * stride_n + c * stride_k];
-      if (v == 0.f) continue;
+      int32_t nz = 0;
+      for (int32_t r = 0; r < band_rows; ++r) nz += at(b * band_rows + r, c) != 0.f;
+      if (nz == 0) continue;
+      p.nnz += nz;
       p.kidx.push_back(static_cast<int32_t>(c));
-      p.values_f32.push_back(v);
+      for (int32_t r = 0; r < band_rows; ++r) p.values_f32.push_back(at(b * band_rows + r, c));
       ++count;
     }
-    p.nnz += count;
     return count;
   });
   return p;

@@ -4,7 +4,8 @@
 // share one list of K indices: for 4x1-block-pruned int8 weights (4 output
 // channels x 1 input channel, as Intel Neural Compressor prunes) every K index
 // in a band's list carries 4 weights, so one gathered activation vector feeds
-// 4 rows. f32 uses bands of one row (CSR: unstructured sparsity).
+// 4 rows. f32 uses bands of one row (CSR: unstructured sparsity) or, for
+// 4x1-block-pruned weights, of 4 rows like int8.
 //
 // Cache blocking: bands form row blocks of `block_bands`, and K is cut into
 // chunks of `kc`. The streams are ordered (row block, K chunk, band), so a
@@ -16,7 +17,7 @@
 // A band's list is cut into groups of `group` K indices: 1 for f32 (one FMA
 // per non-zero), 2 for u8s8 on AVX2 (vpmaddwd multiplies int16 pairs exactly;
 // vpmaddubsw would saturate). Odd lists are padded with a zero weight.
-// Values: f32 -> one float per group; u8s8 -> per group, band_rows dwords, each
+// Values: f32 -> per group, band_rows floats; u8s8 -> per group, band_rows dwords, each
 // the int16 pair (w[r,k_a], w[r,k_b]).
 #pragma once
 
@@ -40,7 +41,7 @@ struct PackedSparse {
   // [blocks * chunks + 1]: first group of each (block, chunk) segment.
   std::vector<int64_t> segment_begin;
   std::vector<int32_t> kidx;          // [groups * group]
-  std::vector<float> values_f32;      // [groups]                  (f32)
+  std::vector<float> values_f32;      // [groups * band_rows]      (f32)
   std::vector<int32_t> values_s16x2;  // [groups * band_rows]      (u8s8)
   int64_t nnz = 0;                    // non-zero weights of W
   uint64_t fingerprint = 0;           // hash of shape, blocking, band_rows and the K lists
@@ -58,7 +59,8 @@ struct PackedSparse {
 
 // W element (r, c) is at w[r * stride_n + c * stride_k]: pass (K, 1) for an
 // [N,K] matrix and (1, N) for ONNX MatMul's [K,N] weight.
-PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k);
+PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
+                             int32_t band_rows);
 PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                             int32_t band_rows);
 

@@ -1,6 +1,8 @@
 #include "ops/sparse/sparse_cost_model.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "jit/isa.h"
 
@@ -12,10 +14,13 @@ namespace {
 // M = 128, BERT-base shapes) with `perf/spmm_report.py`:
 //   f32 unstructured vs oneDNN/OpenBLAS sgemm: 90% -> 0.25x the dense time,
 //     70% -> 0.57-0.74x: ~2.4 per stored weight (crossover near 58% sparsity).
+//   f32 4-row bands on 4x1-pruned W: 90% -> 0.13-0.14x, 50% -> 0.52-0.55x:
+//     1.0-1.4 per stored weight (each tile row feeds 4 rows' FMAs from registers).
 //   u8s8 4x1 bands vs oneDNN u8s8: 90% -> 0.19-0.29x: ~2.2 (padding included).
 //   u8s8 1-row bands (1x4 / unstructured): 90% -> 0.57x: ~5.7.
 // The plain C++ kernels (no AVX2) are ~3x slower than the JIT ones.
 constexpr double kF32PerWeight = 2.4;
+constexpr double kF32Band4PerWeight = 1.3;
 constexpr double kS8Band4PerWeight = 2.2;
 constexpr double kS8Band1PerWeight = 5.7;
 constexpr double kGenericPenalty = 3.0;
@@ -51,48 +56,64 @@ SparseChoice decide(double sparsity, double ratio, const SparsePolicy& policy, S
   return c;
 }
 
+// Non-zeros of W and what each packing stores, in one pass in memory order
+// (W often comes as [K, N]: stride_n = 1). 4-row bands keep every column any of
+// their rows needs.
+struct StoredCounts {
+  int64_t nnz = 0;
+  int64_t stored4 = 0, stored4_pairs = 0;  // 4-row bands; lists padded to pairs (u8s8)
+  int64_t stored1_pairs = 0;               // 1-row bands, lists padded to pairs (u8s8)
+};
+
+template <typename T>
+StoredCounts count_stored(const T* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k) {
+  const int64_t bands = (n + 3) / 4;
+  std::vector<int64_t> band_cols(static_cast<size_t>(bands), 0), row_nnz(static_cast<size_t>(n), 0);
+  auto visit = [&](int64_t b, int64_t c) {
+    bool any = false;
+    for (int64_t r = 4 * b; r < std::min(n, 4 * b + 4); ++r) {
+      const bool nz = w[r * stride_n + c * stride_k] != T(0);
+      row_nnz[static_cast<size_t>(r)] += nz;
+      any |= nz;
+    }
+    band_cols[static_cast<size_t>(b)] += any;
+  };
+  if (stride_n >= stride_k) {
+    for (int64_t b = 0; b < bands; ++b)
+      for (int64_t c = 0; c < k; ++c) visit(b, c);
+  } else {
+    for (int64_t c = 0; c < k; ++c)
+      for (int64_t b = 0; b < bands; ++b) visit(b, c);
+  }
+  StoredCounts s;
+  for (int64_t cols : band_cols) {
+    s.stored4 += 4 * cols;
+    s.stored4_pairs += 4 * (cols + cols % 2);
+  }
+  for (int64_t z : row_nnz) {
+    s.nnz += z;
+    s.stored1_pairs += z + z % 2;
+  }
+  return s;
+}
+
 }  // namespace
 
 SparseChoice choose_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                                uint32_t isa_cap, const SparsePolicy& policy) {
-  // Walk in memory order (W often comes as [K, N]: stride_n = 1).
-  int64_t nnz = 0;
-  if (stride_n >= stride_k) {
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c) nnz += w[r * stride_n + c * stride_k] != 0.f;
-  } else {
-    for (int64_t c = 0; c < k; ++c)
-      for (int64_t r = 0; r < n; ++r) nnz += w[r * stride_n + c * stride_k] != 0.f;
-  }
-  const double density = static_cast<double>(nnz) / static_cast<double>(n * k);
-  double per_weight = kF32PerWeight;
-  if (!jit::may_use(jit::kIsaAvx2, isa_cap)) per_weight *= kGenericPenalty;
-  return decide(1.0 - density, density * per_weight, policy, SparseChoice{});
+  const StoredCounts s = count_stored(w, n, k, stride_n, stride_k);
+  const double total = static_cast<double>(n * k);
+  const double penalty = jit::may_use(jit::kIsaAvx2, isa_cap) ? 1.0 : kGenericPenalty;
+  const double ratio1 = static_cast<double>(s.nnz) / total * kF32PerWeight * penalty;
+  const double ratio4 = static_cast<double>(s.stored4) / total * kF32Band4PerWeight * penalty;
+  SparseChoice c;
+  c.band_rows = ratio4 < ratio1 ? 4 : 1;
+  return decide(1.0 - static_cast<double>(s.nnz) / total, std::min(ratio4, ratio1), policy, c);
 }
 
 SparseChoice choose_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                               uint32_t isa_cap, const SparsePolicy& policy) {
-  // Stored weights of each packing: 4-row bands keep every column any of the 4
-  // rows needs; 1-row bands keep the non-zeros; both pad lists to pairs.
-  int64_t nnz = 0, stored4 = 0, stored1 = 0;
-  for (int64_t b = 0; b < (n + 3) / 4; ++b) {
-    int64_t cols = 0;
-    int64_t row_nnz[4] = {0, 0, 0, 0};
-    for (int64_t c = 0; c < k; ++c) {
-      bool any = false;
-      for (int64_t r = 0; r < 4 && 4 * b + r < n; ++r) {
-        const bool nz = w[(4 * b + r) * stride_n + c * stride_k] != 0;
-        row_nnz[r] += nz;
-        any |= nz;
-      }
-      cols += any;
-    }
-    stored4 += 4 * (cols + cols % 2);
-    for (int64_t r = 0; r < 4; ++r) {
-      nnz += row_nnz[r];
-      stored1 += row_nnz[r] + row_nnz[r] % 2;
-    }
-  }
+  const StoredCounts s = count_stored(w, n, k, stride_n, stride_k);
   const double total = static_cast<double>(n * k);
   const double penalty = jit::may_use(jit::kIsaAvx2, isa_cap) ? 1.0 : kGenericPenalty;
   // The dense path this layer would otherwise take.
@@ -107,11 +128,11 @@ SparseChoice choose_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t str
     }
   const bool onednn_exact = seven_bit || jit::may_use(jit::kIsaAvx512Vnni, isa_cap) || jit::may_use(jit::kIsaAvxVnni, isa_cap);
   const double dense = onednn_exact ? 1.0 : kInt16DenseCost;
-  const double ratio4 = static_cast<double>(stored4) / total * kS8Band4PerWeight * penalty / dense;
-  const double ratio1 = static_cast<double>(stored1) / total * kS8Band1PerWeight * penalty / dense;
+  const double ratio4 = static_cast<double>(s.stored4_pairs) / total * kS8Band4PerWeight * penalty / dense;
+  const double ratio1 = static_cast<double>(s.stored1_pairs) / total * kS8Band1PerWeight * penalty / dense;
   SparseChoice c;
   c.band_rows = ratio4 <= ratio1 ? 4 : 1;
-  return decide(1.0 - static_cast<double>(nnz) / total, std::min(ratio4, ratio1), policy, c);
+  return decide(1.0 - static_cast<double>(s.nnz) / total, std::min(ratio4, ratio1), policy, c);
 }
 
 }  // namespace sparsert

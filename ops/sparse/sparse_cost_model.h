@@ -28,7 +28,7 @@ struct SparsePolicy {
 
 struct SparseChoice {
   bool sparse = false;
-  int32_t band_rows = 1;        // u8s8: 4 (4x1 bands) or 1
+  int32_t band_rows = 1;        // 4 (4x1 bands) or 1
   double estimated_ratio = 1.0; // sparse time / dense time, from the model
   std::string why;              // one line for --verbose / inspect
 };

@@ -79,6 +79,20 @@ KernelFn f32_kernel(std::shared_ptr<const Spmm> spmm, std::optional<Tensor> bias
   };
 }
 
+// Tells inspect which generated kernel runs the layer, why, and what it holds.
+std::shared_ptr<const Spmm> reported(std::shared_ptr<const Spmm> spmm, const SparseChoice& choice,
+                                     const ImplContext& ictx) {
+  if (ictx.report == nullptr) return spmm;
+  const jit::PackedSparse& w = spmm->weights();
+  ictx.report->variant = spmm->impl_name();
+  ictx.report->notes.push_back(choice.why + (w.band_rows == 4 ? "; 4-row bands (4x1 blocks)" : "; 1-row bands") +
+                               ", " + std::to_string(w.groups() * w.group) + " K entries for " +
+                               std::to_string(w.nnz) + " non-zeros");
+  for (const std::string& d : spmm->declined()) ictx.report->notes.push_back("declined " + d);
+  ictx.report->packed_weight_bytes = w.packed_bytes();
+  return spmm;
+}
+
 StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, jit::PostOpChain post,
                                                const ImplContext& ictx) {
   const int64_t N = w_is_nk ? w.dim(0) : w.dim(1), K = w_is_nk ? w.dim(1) : w.dim(0);
@@ -91,9 +105,11 @@ StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, ji
   d.k = K;
   d.dtype = SpmmDType::kF32;
   d.out = SpmmOut::kF32;
+  d.band_rows = choice.band_rows;
   d.post = post;
   d.isa_cap = ictx.isa_cap;
-  return Spmm::create(d, w.raw_data(), stride_n, stride_k);
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, Spmm::create(d, w.raw_data(), stride_n, stride_k));
+  return reported(std::move(spmm), choice, ictx);
 }
 
 // W: int8 [K, N] (MatMulInteger's B). Declines where the cost model expects dense to win.
@@ -110,7 +126,8 @@ StatusOr<std::shared_ptr<const Spmm>> make_s8(const Tensor& w, SpmmOut out, jit:
   d.band_rows = choice.band_rows;
   d.post = post;
   d.isa_cap = ictx.isa_cap;
-  return Spmm::create(d, w.raw_data(), 1, N);
+  SPARSERT_ASSIGN_OR_RETURN(auto spmm, Spmm::create(d, w.raw_data(), 1, N));
+  return reported(std::move(spmm), choice, ictx);
 }
 
 StatusOr<KernelFn> sparse_matmul_f32(const Node& n, const Graph& g, const ImplContext& ictx) {

@@ -36,11 +36,7 @@ class SpmmVariant : public ::testing::TestWithParam<Variant> {
   SpmmTester tester() const {
     SpmmTester t;
     t.dtype(GetParam().dtype).band_rows(GetParam().band_rows);
-    if (f32()) {
-      t.out(SpmmOut::kF32);
-    } else {
-      t.out(SpmmOut::kS32).pattern(GetParam().band_rows, 1);
-    }
+    t.out(f32() ? SpmmOut::kF32 : SpmmOut::kS32).pattern(GetParam().band_rows, 1);
     return t;
   }
   // The variant runs exactly: the cap pins the implementation.
@@ -135,6 +131,11 @@ TEST(Spmm, rejects_bad_descriptors_and_arguments) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("output must be f32"), std::string::npos) << st.status().message();
   bad = d;
+  bad.band_rows = 3;
+  st = Spmm::create(bad, w, 2, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("band_rows must be 1 or 4, got 3"), std::string::npos) << st.status().message();
+  bad = d;
   bad.post = {PostOp::kNone, PostOp::kRelu};
   EXPECT_FALSE(Spmm::create(bad, w, 2, 1).ok());
 
@@ -193,6 +194,10 @@ TEST(Spmm, declined_implementations_say_why) {
   EXPECT_EQ((*s)->impl_name(), "f32_spmm_{8,16,32}x1_generic");
   ASSERT_EQ((*s)->declined().size(), 2u);
   EXPECT_NE((*s)->declined()[1].find("isa: needs avx2"), std::string::npos) << (*s)->declined()[1];
+  d.band_rows = 4;
+  s = Spmm::create(d, w.data(), 4, 1);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->impl_name(), "f32_bspmm_{8,16}x4_generic");
 }
 
 TEST(SpmmWeights, packing_counts_and_4x1_detection) {
@@ -212,6 +217,23 @@ TEST(SpmmWeights, packing_counts_and_4x1_detection) {
   w[5 * 6 + 2] = 9;  // one stray weight breaks one block of the empty band
   EXPECT_LT(fraction_of_zeros_in_4x1_blocks(w.data(), 8, 6, 6, 1), 1.0);
   EXPECT_NEAR(p.density(), 8.0 / 48.0, 1e-12);
+}
+
+TEST(SpmmWeights, f32_four_row_bands_store_each_column_once_for_four_rows) {
+  // 6 x 5 (N not a multiple of 4): band 0 = rows 0-3 needs columns 0 and 3
+  // (column 3 only in row 2: the band stores zeros for rows 0, 1, 3); band 1 =
+  // rows 4-5 plus two padding rows needs column 4.
+  std::vector<float> w(30, 0.f);
+  w[0 * 5 + 0] = 1.f;
+  w[1 * 5 + 0] = 2.f;
+  w[2 * 5 + 3] = 3.f;
+  w[5 * 5 + 4] = 4.f;
+  const PackedSparse p = pack_sparse_f32(w.data(), 6, 5, 5, 1, 4);
+  EXPECT_EQ(p.nnz, 4);
+  EXPECT_EQ(p.bands, 2);
+  EXPECT_EQ(p.groups_per_band, (std::vector<int32_t>{2, 1}));
+  EXPECT_EQ(p.kidx, (std::vector<int32_t>{0, 3, 4}));
+  EXPECT_EQ(p.values_f32, (std::vector<float>{1, 2, 0, 0, 0, 0, 3, 0, 0, 4, 0, 0}));
 }
 
 }  // namespace

@@ -161,10 +161,20 @@ def test_inspect_lists_layers_weights_kernels_and_why(sparse_run, models_dir):
     rows = [line for line in r.stdout.splitlines() if "IntegerLinear" in line]
     assert len(rows) == 13, r.stdout  # 2 layers x 6 linears, and the pooler
     for row in rows:
-        assert "int8[" in row and "sparse_integer_linear_u8s8" in row
+        assert "int8[" in row and "sparse_integer_linear_u8s8 [u8_s8_s32_bspmm_16x4_" in row
         zeros = float(row.split("%")[0].split()[-1])
         assert 85.0 <= zeros <= 95.0, row  # pruned to 90%
     assert "weights  " in r.stdout and "more nodes on reference kernels" in r.stdout
+    assert "MiB packed for the sparse kernels of 13 layer(s)" in r.stdout, r.stdout
+    assert "SpMM kernel(s) generated in this process" in r.stdout, r.stdout
+    # The generated kernel each layer runs and why: 4-row bands for 4x1-pruned
+    # fp32, 1-row bands for unstructured fp32.
+    r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17_4x1_90.onnx"), "--explain")
+    assert r.returncode == 0, r.stderr
+    assert "sparse_linear_f32 [f32_bspmm_" in r.stdout and "4-row bands (4x1 blocks)" in r.stdout, r.stdout
+    r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17_unstructured_90.onnx"), "--explain")
+    assert r.returncode == 0, r.stderr
+    assert "sparse_linear_f32 [f32_spmm_" in r.stdout and "; 1-row bands" in r.stdout, r.stdout
     r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17.onnx"), "--explain")
     assert r.returncode == 0, r.stderr
     assert "declined sparse_linear_f32: dense is faster: sparsity 0.000" in r.stdout
