@@ -20,6 +20,11 @@ struct EpilogueTile {
   int64_t rows;     // output channels in acc
 };
 
+// Runs the AVX2 build where the descriptor's ISA cap allows it.
 void spmm_epilogue(const SpmmDesc& d, const SpmmRunArgs& a, const EpilogueTile& t);
+
+namespace epilogue_avx2 {
+void spmm_epilogue(const SpmmDesc& d, const SpmmRunArgs& a, const EpilogueTile& t) noexcept;
+}  // namespace epilogue_avx2
 
 }  // namespace sparsert::jit

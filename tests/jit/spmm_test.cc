@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <random>
 
 #include "tests/jit/spmm_tester.h"
 
@@ -116,6 +117,63 @@ TEST(Spmm, int8_extremes_are_exact) {
       SpmmTester().dtype(v.dtype).band_rows(v.band_rows).out(SpmmOut::kS32).m(17).n(12).k(301).sparsity(sparsity)
           .extremes(true).Test(v.isa);
   }
+}
+
+// The epilogue is built twice (baseline and AVX2, spmm_epilogue_body.inc) and
+// must give the same floats: a fused GELU that differs by one ulp from the
+// unfused graph can flip the next layer's dynamic int8 rounding. int8
+// accumulators are exact in every kernel, so whole outputs compare bit for bit.
+TEST(Spmm, epilogue_builds_agree_bit_for_bit) {
+  if (!may_use(kIsaAvx2, default_isa_cap())) GTEST_SKIP() << "no AVX2: one epilogue build only";
+  const int64_t m = 37, n = 70, k = 93;
+  std::mt19937 rng(11);
+  std::vector<int8_t> w(static_cast<size_t>(n * k));
+  for (auto& v : w) v = rng() % 3 ? 0 : static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<uint8_t> x(static_cast<size_t>(m * k));
+  for (auto& v : x) v = static_cast<uint8_t>(rng());
+  std::vector<float> bias(static_cast<size_t>(n)), residual(static_cast<size_t>(m * n)), w_scales(static_cast<size_t>(n));
+  std::normal_distribution<float> normal;
+  for (auto& v : bias) v = normal(rng);
+  for (auto& v : residual) v = normal(rng);
+  for (auto& v : w_scales) v = 0.002f + 0.01f * std::abs(normal(rng));
+  const PostOpChain chains[] = {{PostOp::kBias, PostOp::kGeluErf},
+                                {PostOp::kBias, PostOp::kGeluTanh},
+                                {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu}};
+  for (const PostOpChain& chain : chains)
+    for (SpmmOut out : {SpmmOut::kF32, SpmmOut::kU8}) {
+      SCOPED_TRACE(to_string(chain) + " -> " + to_string(out));
+      std::vector<std::vector<uint8_t>> ys;
+      for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
+        SpmmDesc d;
+        d.n = n;
+        d.k = k;
+        d.dtype = SpmmDType::kU8S8;
+        d.out = out;
+        d.band_rows = 4;
+        d.post = chain;
+        d.isa_cap = isa;
+        auto spmm = Spmm::create(d, w.data(), k, 1);
+        ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
+        ys.emplace_back(static_cast<size_t>(m * n * 4), 0);
+        SpmmRunArgs a;
+        a.m = m;
+        a.x = x.data();
+        a.ldx = k;
+        a.y = ys.back().data();
+        a.ldy = n;
+        a.bias = bias.data();
+        a.residual = residual.data();
+        a.ld_residual = n;
+        a.x_zero_point = 120;
+        a.x_scale = 0.03f;
+        a.w_scales = w_scales.data();
+        a.w_scales_count = n;
+        a.y_scale = 0.04f;
+        a.y_zero_point = 100;
+        ASSERT_TRUE((*spmm)->run(a, 1).ok());
+      }
+      EXPECT_TRUE(ys[0] == ys[1]) << "the AVX2 and baseline epilogues differ";
+    }
 }
 
 TEST(Spmm, rejects_bad_descriptors_and_arguments) {

@@ -1,0 +1,14 @@
+// The AVX2 build of the SpMM epilogue (spmm_epilogue_body.inc); compiled with
+// -mavx2 -mfma -ffp-contract=off, called only where the layer may use AVX2.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "base/fast_math.h"
+#include "jit/spmm/spmm_epilogue.h"
+#include "jit/spmm/spmm_transpose.h"
+
+namespace sparsert::jit::epilogue_avx2 {
+constexpr bool kEpilogueAvx2 = true;
+#include "jit/spmm/spmm_epilogue_body.inc"
+}  // namespace sparsert::jit::epilogue_avx2
