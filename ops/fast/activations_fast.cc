@@ -55,14 +55,7 @@ StatusOr<KernelFn> softmax_last_axis(const Node& n, const Graph&, const ImplCont
     if (w == 0) return Status::OK();
     const int64_t rows = x.num_elements() / w;
     parallel_for(rows, std::max<int64_t>(1, 8192 / w), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* src = x.data<float>() + r * w;
-        float* dst = y->data<float>() + r * w;
-        float mx = src[0];
-        for (int64_t i = 1; i < w; ++i) mx = src[i] > mx ? src[i] : mx;
-        const float inv = 1.f / fast::exp_shifted_sum(src, mx, dst, w);
-        for (int64_t i = 0; i < w; ++i) dst[i] *= inv;
-      }
+      fast::softmax_rows(x.data<float>() + r0 * w, y->data<float>() + r0 * w, r1 - r0, w);
     });
     return Status::OK();
   });

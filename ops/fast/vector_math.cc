@@ -28,6 +28,12 @@ SPARSERT_DISPATCH(void, clip_array, (const float* __restrict x, float* __restric
                   (x, y, n, lo, hi))
 SPARSERT_DISPATCH(float, exp_shifted_sum, (const float* __restrict x, float shift, float* __restrict y, int64_t n),
                   (x, shift, y, n))
+SPARSERT_DISPATCH(void, softmax_rows, (const float* __restrict x, float* __restrict y, int64_t rows, int64_t n),
+                  (x, y, rows, n))
+SPARSERT_DISPATCH(void, layer_norm_rows,
+                  (const float* __restrict x, const float* __restrict scale, const float* __restrict bias,
+                   float* __restrict y, int64_t rows, int64_t n, float eps),
+                  (x, scale, bias, y, rows, n, eps))
 SPARSERT_DISPATCH(void, requantize_u8_array,
                   (const int32_t* __restrict acc, int64_t n, float mult, int32_t zero_point, uint8_t* __restrict y),
                   (acc, n, mult, zero_point, y))

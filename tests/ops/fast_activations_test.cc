@@ -78,6 +78,20 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
     }
     EXPECT_EQ(fast::baseline::exp_shifted_sum(x.data(), 1.f, a.data(), n), fast::avx2::exp_shifted_sum(x.data(), 1.f, b.data(), n));
     same("exp_shifted_sum");
+    // Rows (x without its +-1e9 outliers, so the sums are not all one value).
+    std::vector<float> xs = x, scale(x.size()), bias(x.size());
+    if (n > 2) xs[1] = -3.f, xs[2] = 3.f;
+    for (size_t i = 0; i < x.size(); ++i) scale[i] = 1.f + 0.01f * static_cast<float>(i % 7), bias[i] = d(rng);
+    for (int64_t rows : {int64_t{1}, int64_t{3}}) {
+      const int64_t w = n / rows;
+      if (w == 0) continue;
+      fast::baseline::softmax_rows(xs.data(), a.data(), rows, w);
+      fast::avx2::softmax_rows(xs.data(), b.data(), rows, w);
+      same("softmax_rows");
+      fast::baseline::layer_norm_rows(xs.data(), scale.data(), bias.data(), a.data(), rows, w, 1e-5f);
+      fast::avx2::layer_norm_rows(xs.data(), scale.data(), bias.data(), b.data(), rows, w, 1e-5f);
+      same("layer_norm_rows");
+    }
     fast::baseline::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, a.data());
     fast::avx2::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, b.data());
     same("quantize_dequantize");
