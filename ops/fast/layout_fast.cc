@@ -4,6 +4,7 @@
 // last axis in float with loops GCC vectorizes. Registered ahead of the
 // reference kernels; other permutations, axes and dtypes run the reference.
 #include <cmath>
+#include <cstring>
 
 #include "jit/isa.h"
 #include "jit/spmm/spmm_transpose.h"
@@ -56,6 +57,59 @@ StatusOr<KernelFn> transpose_to_last_two(const Node& n, const Graph&, const Impl
           rest /= out[i];
         }
         jit::transpose32(src + offset, rows_stride, rows, cols, dst + m * rows * cols, rows, avx2);
+      }
+    });
+    return Status::OK();
+  });
+}
+
+// Permutations that keep the last axis in place (attention's head split and
+// merge, perm [0,2,1,3]): each output row is a contiguous input row; copied
+// with memcpy, walking the outer axes with an odometer. Any element type.
+StatusOr<KernelFn> transpose_keeping_last(const Node& n, const Graph&, const ImplContext&) {
+  auto perm_or = n.attrs.get_ints("perm", {});
+  if (!perm_or.ok() || perm_or->size() < 2) return Unimplemented("needs an explicit perm of rank >= 2");
+  const std::vector<int64_t> perm = *perm_or;
+  const int64_t rank = static_cast<int64_t>(perm.size());
+  if (perm[rank - 1] != rank - 1) return Unimplemented("perm moves the last axis");
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([ref, perm, rank](KernelContext& ctx) -> Status {
+    const Tensor& x = *ctx.input(0);
+    if (x.rank() != rank || x.num_elements() == 0) return ref(ctx);
+    std::vector<bool> seen(static_cast<size_t>(rank), false);
+    for (int64_t p : perm) {
+      if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) return ref(ctx);  // it names the bad perm
+      seen[static_cast<size_t>(p)] = true;
+    }
+    Shape out(static_cast<size_t>(rank));
+    for (int64_t i = 0; i < rank; ++i) out[i] = x.dim(static_cast<int>(perm[i]));
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out, OutputInit::kOverwritten));
+    const std::vector<int64_t> in_strides = contiguous_strides(x.shape());
+    const size_t elem = x.byte_size() / static_cast<size_t>(x.num_elements());
+    const int64_t cols = out[static_cast<size_t>(rank - 1)];
+    const size_t row_bytes = static_cast<size_t>(cols) * elem;
+    const int64_t rows = y->num_elements() / cols;
+    const uint8_t* src = static_cast<const uint8_t*>(x.raw_data());
+    uint8_t* dst = static_cast<uint8_t*>(y->raw_data());
+    parallel_for(rows, std::max<int64_t>(1, 4096 / cols), [&](int64_t r0, int64_t r1) {
+      std::vector<int64_t> idx(static_cast<size_t>(rank - 1), 0);  // output index of row r0 (outer axes)
+      int64_t rest = r0, offset = 0;
+      for (int64_t i = rank - 2; i >= 0; --i) {
+        idx[static_cast<size_t>(i)] = rest % out[i];
+        rest /= out[i];
+        offset += idx[static_cast<size_t>(i)] * in_strides[static_cast<size_t>(perm[i])];
+      }
+      for (int64_t r = r0; r < r1; ++r) {
+        std::memcpy(dst + static_cast<size_t>(r) * row_bytes, src + static_cast<size_t>(offset) * elem, row_bytes);
+        for (int64_t i = rank - 2; i >= 0; --i) {  // odometer step, input offset kept in step
+          const int64_t stride = in_strides[static_cast<size_t>(perm[i])];
+          if (++idx[static_cast<size_t>(i)] < out[i]) {
+            offset += stride;
+            break;
+          }
+          idx[static_cast<size_t>(i)] = 0;
+          offset -= (out[i] - 1) * stride;
+        }
       }
     });
     return Status::OK();
@@ -150,6 +204,7 @@ StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&)
 void register_fast_layout_impls(OpRegistry& r) {
   r.add_impl("", "MaxPool", {"fast_max_pool_f32", max_pool_f32});
   r.add_impl("", "Transpose", {"fast_transpose_f32", transpose_to_last_two});
+  r.add_impl("", "Transpose", {"fast_transpose_rows", transpose_keeping_last});
   r.add_impl("", "LayerNormalization", {"fast_layer_norm_f32", layer_norm_last_axis});
 }
 

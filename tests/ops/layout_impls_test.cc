@@ -1,4 +1,5 @@
-// fast_transpose_f32 (last two axes) and fast_layer_norm_f32 (last axis)
+// fast_transpose_f32 (last two axes), fast_transpose_rows (last axis kept)
+// and fast_layer_norm_f32 (last axis)
 // against the reference plan, on odd sizes (8x8 block tails) and empty dims.
 #include <gtest/gtest.h>
 
@@ -44,10 +45,34 @@ TEST(FastTranspose, last_two_axes_with_block_tails) {
     EXPECT_EQ(r.kernels, "fast_transpose_f32 x1") << shape_to_string(s);
   }
   // Other permutations stay on the reference, and say why.
-  auto r = testing::compare_with_reference(transpose_model({2, 3, 4}, {1, 0, 2}),
+  auto r = testing::compare_with_reference(transpose_model({2, 3, 4}, {2, 0, 1}),
                                            {{"x", Tensor::from_vector<float>({2, 3, 4}, testing::randn(24, rng))}}, 0.0);
   EXPECT_EQ(r.kernels, "reference x1");
   EXPECT_NE(r.report[0].find("does not move the last axis to second-to-last"), std::string::npos) << r.report[0];
+  EXPECT_NE(r.report[0].find("fast_transpose_rows: perm moves the last axis"), std::string::npos) << r.report[0];
+}
+
+TEST(FastTranspose, permutations_keeping_the_last_axis_copy_rows) {
+  std::mt19937 rng(3);
+  // Attention's head split / merge, odd sizes, a rank-5 shuffle, a size-1 axis, an empty dim, identity.
+  for (const auto& [s, perm] : std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>{
+           {{1, 128, 12, 64}, {0, 2, 1, 3}}, {{2, 7, 3, 5}, {0, 2, 1, 3}}, {{2, 3, 4}, {1, 0, 2}},
+           {{3, 2, 5, 4, 3}, {3, 1, 0, 2, 4}}, {{4, 1, 3, 2}, {2, 0, 1, 3}}, {{2, 0, 4}, {1, 0, 2}},
+           {{3, 5}, {0, 1}}}) {
+    auto r = testing::compare_with_reference(transpose_model(s, perm),
+                                             {{"x", Tensor::from_vector<float>(s, testing::randn(testing::numel(s), rng))}},
+                                             0.0);
+    EXPECT_EQ(r.kernels, "fast_transpose_rows x1") << shape_to_string(s);
+  }
+  // Any element type: int64 indices through the same copy.
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::INT64, {3, 4, 2}).output("y", onnx::TensorProto::INT64);
+  auto& n = b.node("Transpose", {"x"}, {"y"}, "t");
+  OnnxBuilder::ints_attr(n, "perm", {1, 0, 2});
+  std::vector<int64_t> v(24);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int64_t>(i * 7919 % 101);
+  auto r = testing::compare_with_reference(b.bytes(), {{"x", Tensor::from_vector<int64_t>({3, 4, 2}, v)}}, 0.0);
+  EXPECT_EQ(r.kernels, "fast_transpose_rows x1");
 }
 
 TEST(FastLayerNorm, last_axis_rows) {
