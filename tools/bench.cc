@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "jit/isa.h"
@@ -26,6 +27,24 @@ std::string escape(const std::string& s) {
 
 }  // namespace
 
+void ProgressBar::update(double done) {
+  constexpr int kWidth = 30;
+  const int percent = static_cast<int>(std::min(std::max(done, 0.0), 1.0) * 100.0);
+  if (percent == shown_) return;
+  shown_ = percent;
+  const int filled = percent * kWidth / 100;
+  std::fprintf(out_, "\r[%s%s] %3d%%", std::string(static_cast<size_t>(filled), '#').c_str(),
+               std::string(static_cast<size_t>(kWidth - filled), ' ').c_str(), percent);
+  std::fflush(out_);
+}
+
+void ProgressBar::finish() {
+  if (shown_ < 0) return;
+  std::fprintf(out_, "\r%40s\r", "");
+  std::fflush(out_);
+  shown_ = -1;
+}
+
 double Result::percentile(double p) const {
   if (latency_ms.empty()) return 0;
   const size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(latency_ms.size() - 1) + 0.5);
@@ -39,7 +58,7 @@ StatusOr<Result> run(const Session& session, const std::vector<NamedTensor>& inp
   Status error = Status::OK();
   std::vector<double> all;
   const auto start = Clock::now();
-  auto stream = [&]() {
+  auto stream = [&](bool report) {
     std::vector<double> mine;
     const auto t_end = start + std::chrono::duration<double>(config.seconds);
     for (int i = 0;; ++i) {
@@ -52,13 +71,17 @@ StatusOr<Result> run(const Session& session, const std::vector<NamedTensor>& inp
         return;
       }
       mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      if (report && config.progress)
+        config.progress(config.seconds > 0
+                            ? std::chrono::duration<double>(Clock::now() - start).count() / config.seconds
+                            : static_cast<double>(i + 1) / std::max(config.iters, 1));
     }
     std::lock_guard<std::mutex> lock(mu);
     all.insert(all.end(), mine.begin(), mine.end());
   };
   std::vector<std::thread> threads;
-  for (int s = 1; s < streams; ++s) threads.emplace_back(stream);
-  stream();
+  for (int s = 1; s < streams; ++s) threads.emplace_back(stream, false);
+  stream(true);
   for (std::thread& t : threads) t.join();
   SPARSERT_RETURN_IF_ERROR(error);
   Result r;

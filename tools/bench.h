@@ -4,6 +4,8 @@
 // throughput, and a JSON record (--json) with the machine it ran on.
 #pragma once
 
+#include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,22 @@ struct Config {
   int iters = 10;        // per stream, when seconds <= 0
   double seconds = 0;    // > 0: run each stream this long instead
   int streams = 1;
+  // Called on the calling thread after each of its timed runs with the share
+  // done (runs or time), in [0, 1]; sparse_run draws a progress bar with it.
+  std::function<void(double done)> progress;
+};
+
+// A one-line progress bar on `out` ("\r[#####     ]  50%"), redrawn only when
+// the shown percentage changes; finish() clears the line.
+class ProgressBar {
+ public:
+  explicit ProgressBar(FILE* out) : out_(out) {}
+  void update(double done);
+  void finish();
+
+ private:
+  FILE* out_;
+  int shown_ = -1;
 };
 
 struct Result {

@@ -182,7 +182,11 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
     bench::Config bc = cfg.bench_config;
     bc.warmup = cfg.warmup;
     bc.iters = cfg.iters;
-    SPARSERT_ASSIGN_OR_RETURN(bench::Result r, bench::run(*session, inputs, bc));
+    bench::ProgressBar bar(stderr);
+    if (isatty(fileno(stderr))) bc.progress = [&bar](double done) { bar.update(done); };  // on a terminal only
+    auto run = bench::run(*session, inputs, bc);
+    bar.finish();
+    SPARSERT_ASSIGN_OR_RETURN(bench::Result r, std::move(run));
     t = Timing{r.percentile(50), r.percentile(0), r.percentile(90)};
     std::printf("latency  median %.3f ms  min %.3f ms  p90 %.3f ms  p99 %.3f ms  (%zu runs, %d stream(s), after %d "
                 "warmup)\n", r.percentile(50), r.percentile(0), r.percentile(90), r.percentile(99), r.latency_ms.size(),

@@ -153,6 +153,36 @@ def test_bench_reports_percentiles_throughput_and_json(sparse_run, models_dir, t
     assert r.returncode == 0, r.stderr
     rec = json.loads(out.read_text())
     assert rec["streams"] == 2 and rec["runs"] >= 2 and rec["wall_s"] >= 0.3
+    assert "%" not in r.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_bench_draws_a_progress_bar_on_a_terminal(sparse_run, models_dir):
+    import pty
+
+    model = os.path.join(models_dir, "bert_tiny_op17.onnx")
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run([sparse_run, "bench", model, "--dim", "sequence=8", "--iters", "20", "--threads", "1"],
+                           stdout=subprocess.PIPE, stderr=slave, timeout=300)
+        os.close(slave)
+        slave = -1
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the writer side is closed and drained
+                break
+            if not chunk:
+                break
+            tty += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert r.returncode == 0
+    bars = [line for line in tty.decode().split("\r") if line.startswith("[")]
+    assert bars and bars[-1].rstrip().endswith("100%") and "#" * 30 in bars[-1], tty[-300:]
+    assert "(20 runs, 1 stream(s)" in r.stdout.decode()
 
 
 def test_inspect_lists_layers_weights_kernels_and_why(sparse_run, models_dir):
