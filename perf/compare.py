@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import shlex
 import socket
 import statistics
 import sys
@@ -44,6 +45,7 @@ FULL_SET = [("bert_base_op17.onnx", BERT_DIMS),
             ("bert_base_op17_unstructured_70.onnx", BERT_DIMS),
             ("bert_base_op17_unstructured_80.onnx", BERT_DIMS),
             ("bert_base_op17_unstructured_90.onnx", BERT_DIMS),
+            ("bert_base_op17_4x1_90.onnx", BERT_DIMS),
             ("bert_base_op17_4x1_70_dynamic_int8.onnx", BERT_DIMS),
             ("bert_base_op17_4x1_80_dynamic_int8.onnx", BERT_DIMS),
             ("bert_base_op17_4x1_90_dynamic_int8.onnx", BERT_DIMS),
@@ -214,6 +216,42 @@ def markdown(result: Dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+README_BEGIN = "<!-- perf/compare.py --readme: begin (generated; edits here are overwritten) -->"
+README_END = "<!-- perf/compare.py --readme: end -->"
+
+
+def merge_results(results: List[Dict]) -> Dict:
+    """Rows of several runs in one result (later runs replace equal (model, threads) rows); the
+    machine must be the same, or the table would mix machines."""
+    merged = dict(results[0])
+    rows = {}
+    for r in results:
+        if r["machine"].get("cpu") != merged["machine"].get("cpu") or r["machine"].get("isa") != merged["machine"].get("isa"):
+            raise ValueError(f"results from different machines: {merged['machine'].get('cpu')} "
+                             f"({merged['machine'].get('isa')}) and {r['machine'].get('cpu')} ({r['machine'].get('isa')})")
+        for row in r["rows"]:
+            rows[(row["model"], row["threads"])] = row
+    merged["rows"] = list(rows.values())
+    merged["date"] = max(r["date"] for r in results)
+    merged["commands"] = [c for r in results for c in (r.get("commands") or [r.get("command", "")]) if c]
+    return merged
+
+
+def update_readme(path: str, result: Dict) -> None:
+    """Replaces the block between README_BEGIN and README_END with the result's table and the
+    commands that produced it."""
+    with open(path) as f:
+        text = f.read()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"{path}: no '{README_BEGIN}' ... '{README_END}' block to fill")
+    commands = result.get("commands") or [result.get("command", "")]
+    block = "\n".join([README_BEGIN, markdown(result), "Produced by:", ""] +
+                      [f"    {c}" for c in commands if c] + [""])
+    with open(path, "w") as f:
+        f.write(text[:begin] + block + text[end:])
+
+
 def baseline_report(result: Dict, old: Dict) -> str:
     """Per row (model, threads): sparsert's latency and its ratio to ORT, old -> new."""
     before = {(r["model"], r["threads"]): r for r in old.get("rows", [])}
@@ -273,7 +311,26 @@ def main(argv=None) -> int:
     p.add_argument("--out-dir", default=os.path.join(ROOT, "perf", "results"))
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("--json", help="also write the result JSON here")
+    p.add_argument("--from-json", nargs="+", metavar="RESULT",
+                   help="run nothing: report earlier result JSONs (rows merged; later files win)")
+    p.add_argument("--readme", metavar="README",
+                   help="write the table into README's generated block (between its perf/compare.py markers)")
     a = p.parse_args(argv)
+    if a.from_json:
+        results = []
+        for path in a.from_json:
+            with open(path) as f:
+                results.append(json.load(f))
+        try:
+            result = merge_results(results)
+            print(markdown(result))
+            if a.readme:
+                update_readme(a.readme, result)
+                print(f"updated {a.readme}")
+        except ValueError as e:
+            print(f"compare.py: {e}", file=sys.stderr)
+            return 2
+        return 0
     a.threads = a.threads or ([1] if a.quick else [1, 2])
     a.rounds = a.rounds or (2 if a.quick else 3)
     a.iters = a.iters or (5 if a.quick else 10)
@@ -306,8 +363,9 @@ def main(argv=None) -> int:
             else:
                 print(f"{row['model']:42s} threads={threads}  MISMATCH vs ORT: rel error "
                       f"{row['sparsert_rel_error']:.3g}, cosine {row['sparsert_cosine']:.5f}", flush=True)
+    command = "perf/compare.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
     result = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M"), "rounds": a.rounds, "iters": a.iters,
-              "rows": rows}
+              "command": command, "rows": rows}
     table = markdown(result)
     print("\n" + table)
     if a.baseline:
@@ -327,6 +385,13 @@ def main(argv=None) -> int:
     for path in paths:
         with open(path, "w") as f:
             json.dump(result, f, indent=2)
+    if a.readme:
+        try:
+            update_readme(a.readme, result)
+        except ValueError as e:
+            print(f"compare.py: {e}", file=sys.stderr)
+            return 2
+        print(f"updated {a.readme}")
     return 0
 
 

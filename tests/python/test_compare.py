@@ -51,3 +51,42 @@ def test_set_full_names_missing_models_and_how_to_make_them(build_dir, tmp_path)
     r = subprocess.run([sys.executable, os.path.join(ROOT, "perf", "compare.py"), "--quick", "--models-dir",
                         str(tmp_path), "--build-dir", build_dir], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "tests/models/generate.py --set full" in r.stderr
+
+
+def test_readme_block_is_generated_from_result_jsons(tmp_path):
+    def result(cpu, date, rows, command):
+        return {"machine": {"cpu": cpu, "isa": "avx2", "cores": 2, "host": "h", "onnxruntime": "1.0"},
+                "date": date, "rounds": 3, "iters": 10, "command": command, "rows": rows}
+
+    def row(model, threads, ort, srt):
+        return {"model": model, "threads": threads, "ort_ms": ort, "sparsert_ms": srt, "agrees": True,
+                "sparsert_over_ort": srt / ort}
+
+    a = tmp_path / "a.json"
+    b = tmp_path / "b.json"
+    a.write_text(json.dumps(result("CPU X", "2026-01-01 10:00", [row("m1.onnx", 1, 100.0, 50.0),
+                                                                 row("m2.onnx", 1, 10.0, 20.0)], "perf/compare.py m1 m2")))
+    b.write_text(json.dumps(result("CPU X", "2026-01-02 09:00", [row("m1.onnx", 1, 100.0, 25.0)], "perf/compare.py m1")))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n{compare.README_BEGIN}\nold table\n{compare.README_END}\nafter\n")
+    script = os.path.join(ROOT, "perf", "compare.py")
+    r = subprocess.run([sys.executable, script, "--from-json", str(a), str(b), "--readme", str(readme)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    text = readme.read_text()
+    assert text.startswith("# title\n\nbefore\n") and text.endswith(compare.README_END + "\nafter\n")
+    assert "old table" not in text
+    assert "| m1.onnx | 1 | 100.0 ms | 25.0 ms | 4.00x faster |" in text  # the later run's row wins
+    assert "| m2.onnx | 1 | 10.0 ms | 20.0 ms | 2.00x slower |" in text
+    assert "2026-01-02 09:00, CPU X (avx2)" in text
+    assert "    perf/compare.py m1 m2\n    perf/compare.py m1\n" in text
+    # Rows of two machines are never mixed, and a README without the block is an error.
+    c = tmp_path / "c.json"
+    c.write_text(json.dumps(result("CPU Y", "2026-01-03 09:00", [], "x")))
+    r = subprocess.run([sys.executable, script, "--from-json", str(a), str(c)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "different machines" in r.stderr
+    plain = tmp_path / "plain.md"
+    plain.write_text("no block\n")
+    r = subprocess.run([sys.executable, script, "--from-json", str(a), "--readme", str(plain)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "no '<!-- perf/compare.py --readme: begin" in r.stderr
