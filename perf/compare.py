@@ -26,6 +26,7 @@ import shutil
 import shlex
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,9 +89,45 @@ def ort_style(module, model: str, threads: int, name: str) -> Runner:
     return Runner(name, lambda feed: sess.run(names, feed), names)
 
 
-def deepsparse_runner(ds, model: str, threads: int, feed: Dict[str, np.ndarray]) -> Runner:
+def deepsparse_inputs(model: str, feed: Dict[str, np.ndarray]):
+    """DeepSparse takes inputs as a list in the model's order, with a batch size."""
     order = [i.name for i in oracle.make_session(model, 1).get_inputs()]
     batch = feed[order[0]].shape[0] if order and feed[order[0]].ndim else 1
+    return order, batch
+
+
+_DS_PROBE = """
+import json, os, shutil, sys, tempfile
+import deepsparse
+model, shapes, batch = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+with tempfile.TemporaryDirectory() as d:
+    copy = os.path.join(d, os.path.basename(model))
+    shutil.copyfile(model, copy)
+    deepsparse.compile_model(copy, batch_size=batch, num_cores=1, input_shapes=shapes)
+"""
+_ds_probed: Dict[str, Optional[str]] = {}
+
+
+def deepsparse_probe(model: str, feed: Dict[str, np.ndarray]) -> Optional[str]:
+    """Compiles the model with DeepSparse in a child process first: DeepSparse 1.8 aborts the whole
+    process (a C++ assertion) on some models (dynamic and QDQ int8 BERT), which would end the
+    harness. Returns None when it compiles, else why not. Once per model."""
+    if model not in _ds_probed:
+        order, batch = deepsparse_inputs(model, feed)
+        shapes = [list(feed[n].shape) for n in order]
+        r = subprocess.run([sys.executable, "-c", _DS_PROBE, model, json.dumps(shapes), str(batch)],
+                           capture_output=True, text=True, timeout=1800)
+        why = None
+        if r.returncode != 0:
+            lines = (r.stdout + r.stderr).splitlines()
+            detail = next((ln.strip() for ln in lines if "Assertion" in ln or "Error" in ln), "")
+            why = f"DeepSparse fails on it (child exit {r.returncode}{': ' + detail if detail else ''})"
+        _ds_probed[model] = why
+    return _ds_probed[model]
+
+
+def deepsparse_runner(ds, model: str, threads: int, feed: Dict[str, np.ndarray]) -> Runner:
+    order, batch = deepsparse_inputs(model, feed)
     # DeepSparse 1.8 writes the static input shapes into the file it is given:
     # hand it a copy, never the user's model.
     tmp = tempfile.TemporaryDirectory(prefix="sparsert_ds_")
@@ -144,7 +181,10 @@ def compare_model(model: str, dims: Dict[str, int], threads: int, args, srt, ds)
     want = runners[0].run(feed)
     row.update({f"sparsert_{k}": v for k, v in agreement(runners[1].run(feed), want).items()})
     row["agrees"] = agrees(row["model"], {"rel_error": row["sparsert_rel_error"], "cosine": row["sparsert_cosine"]})
-    if ds is not None:
+    probe = deepsparse_probe(model, feed) if ds is not None else None
+    if probe is not None:
+        row["deepsparse_error"] = probe[:200]
+    elif ds is not None:
         try:
             dsr = deepsparse_runner(ds, model, threads, feed)
             a = agreement(dsr.run(feed), want)
@@ -210,7 +250,8 @@ def markdown(result: Dict) -> str:
              "| model | threads | ONNX Runtime | sparsert | sparsert vs ORT | DeepSparse | sparsert vs DeepSparse |",
              "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
-        ds = ms_text(r["deepsparse_ms"]) if "deepsparse_ms" in r else r.get("deepsparse_error", "not installed")[:40]
+        ds = ms_text(r["deepsparse_ms"]) if "deepsparse_ms" in r else \
+            "fails on this model (why: the JSON)" if "deepsparse_error" in r else "not installed"
         lines.append(f"| {r['model']} | {r['threads']} | {ms_text(r['ort_ms'])} | {ms_text(r['sparsert_ms'])} | "
                      f"{ratio_text(r, 'sparsert_over_ort')} | {ds} | {ratio_text(r, 'sparsert_over_deepsparse')} |")
     return "\n".join(lines) + "\n"
