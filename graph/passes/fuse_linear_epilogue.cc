@@ -67,8 +67,46 @@ struct Match {
   LinearActivation act = LinearActivation::kNone;
 };
 
+// GELU's tanh form as PyTorch exports GPT-2's gelu_new, 0.5 * y * (1 +
+// tanh(sqrt(2/pi) * (y + 0.044715 * y^3))): y read by Mul(0.5), Pow(3) and the
+// Add; Pow -> Mul(0.044715) -> Add(y, .) -> Mul(0.7978..) -> Tanh -> Add(1) ->
+// Mul(half, .). Constant operands on either side.
+bool match_gelu_tanh(const Graph& g, ValueId y, Match& m) {
+  const Value& v = g.value(y);
+  if (v.consumers.size() != 3) return false;
+  NodeId half = -1, pow = -1, add = -1;
+  for (NodeId c : v.consumers) {
+    if (is_op(g, c, "Mul") && is_float_scalar(g, other_input(g, c, y), 0.5, 1e-6)) half = c;
+    else if (is_op(g, c, "Pow") && g.node(c).inputs.size() == 2 && g.node(c).inputs[0] == y &&
+             is_float_scalar(g, g.node(c).inputs[1], 3.0, 0.0)) pow = c;
+    else if (is_op(g, c, "Add")) add = c;
+  }
+  if (half < 0 || pow < 0 || add < 0) return false;
+  const NodeId cube = sole_consumer(g, g.node(pow).outputs[0]);
+  if (!is_op(g, cube, "Mul") || !is_float_scalar(g, other_input(g, cube, g.node(pow).outputs[0]), 0.044715, 1e-6))
+    return false;
+  if (sole_consumer(g, g.node(cube).outputs[0]) != add || other_input(g, add, y) != g.node(cube).outputs[0]) return false;
+  const NodeId scale = sole_consumer(g, g.node(add).outputs[0]);
+  if (!is_op(g, scale, "Mul") ||
+      !is_float_scalar(g, other_input(g, scale, g.node(add).outputs[0]), std::sqrt(2.0 / M_PI), 1e-5))
+    return false;
+  const NodeId tanh = sole_consumer(g, g.node(scale).outputs[0]);
+  if (!is_op(g, tanh, "Tanh")) return false;
+  const ValueId t = g.node(tanh).outputs[0];
+  const NodeId one = sole_consumer(g, t);
+  if (!is_op(g, one, "Add") || !is_float_scalar(g, other_input(g, one, t), 1.0, 1e-6)) return false;
+  const ValueId h = g.node(half).outputs[0], e = g.node(one).outputs[0];
+  const NodeId prod = sole_consumer(g, e);
+  if (prod < 0 || prod != sole_consumer(g, h) || !is_op(g, prod, "Mul") || other_input(g, prod, e) != h) return false;
+  m.act = LinearActivation::kGeluTanh;
+  m.fused.insert(m.fused.end(), {half, pow, cube, add, scale, tanh, one, prod});
+  m.out = g.node(prod).outputs[0];
+  return true;
+}
+
 // GELU after value y: the Gelu op, or x * 0.5 * (1 + erf(x / sqrt(2))) as
-// Div(y, 1.414..) -> Erf -> Add(1) -> Mul(y, .) -> Mul(., 0.5).
+// Div(y, 1.414..) -> Erf -> Add(1) -> Mul(y, .) -> Mul(., 0.5), or the tanh
+// form above.
 bool match_gelu(const Graph& g, ValueId y, Match& m) {
   const Value& v = g.value(y);
   if (v.is_graph_output) return false;
@@ -83,6 +121,7 @@ bool match_gelu(const Graph& g, ValueId y, Match& m) {
     m.out = n.outputs[0];
     return true;
   }
+  if (v.consumers.size() == 3) return match_gelu_tanh(g, y, m);
   if (v.consumers.size() != 2) return false;
   for (int first = 0; first < 2; ++first) {
     const NodeId scale = v.consumers[first], mul = v.consumers[1 - first];

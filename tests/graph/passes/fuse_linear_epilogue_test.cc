@@ -91,6 +91,54 @@ TEST(FuseLinearEpilogue, relu_variant) {
   testing::expect_same_outputs(bert_ffn(false, false, true).bytes(), inputs(5), 1e-5);
 }
 
+// x[seq, K] -> MatMul(w) -> Add(bias) -> GPT-2's gelu_new as PyTorch exports it:
+// 0.5 * y * (1 + tanh(sqrt(2/pi) * (y + 0.044715 * y^3))). `cube_coef` other
+// than 0.044715 is a different function and must not be fused.
+std::string gpt2_mlp(float cube_coef = 0.044715f) {
+  std::mt19937 rng(12);
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {-1, K}, {"seq"}).output("y");
+  b.initializer("w", {K, N}, testing::randn(K * N, rng));
+  b.initializer("bias", {N}, testing::randn(N, rng));
+  b.initializer("half", {}, {0.5f});
+  b.initializer("three", {}, {3.f});
+  b.initializer("coef", {}, {cube_coef});
+  b.initializer("s", {}, {std::sqrt(2.f / static_cast<float>(M_PI))});
+  b.initializer("one", {}, {1.f});
+  b.node("MatMul", {"x", "w"}, {"mm"}, "c_fc");
+  b.node("Add", {"mm", "bias"}, {"h"}, "bias_add");
+  b.node("Mul", {"h", "half"}, {"hh"}, "half");
+  b.node("Pow", {"h", "three"}, {"h3"}, "pow");
+  b.node("Mul", {"coef", "h3"}, {"c3"}, "cube");
+  b.node("Add", {"h", "c3"}, {"inner"}, "add");
+  b.node("Mul", {"inner", "s"}, {"scaled"}, "scale");
+  b.node("Tanh", {"scaled"}, {"t"}, "tanh");
+  b.node("Add", {"t", "one"}, {"t1"}, "one");
+  b.node("Mul", {"hh", "t1"}, {"y"}, "gelu");
+  return b.bytes();
+}
+
+TEST(FuseLinearEpilogue, gpt2_tanh_gelu_becomes_the_gelu_tanh_activation) {
+  int count = 0;
+  auto g = fused(gpt2_mlp(), &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(g->num_nodes(), 1u);
+  const Node* lin = find_op(*g, "Linear");
+  ASSERT_NE(lin, nullptr);
+  EXPECT_EQ(*lin->attrs.get_string("activation"), "gelu_tanh");
+  EXPECT_EQ(g->value(lin->outputs[0]).name, "y");
+  std::mt19937 rng(6);
+  for (int64_t seq : {1, 9})
+    testing::expect_same_outputs(gpt2_mlp(), {{"x", Tensor::from_vector<float>({seq, K}, testing::randn(seq * K, rng))}},
+                                 1e-5);
+  // Another cube coefficient is another function: only MatMul + bias fuse.
+  g = fused(gpt2_mlp(0.05f), &count);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(*find_op(*g, "Linear")->attrs.get_string("activation"), "none");
+  EXPECT_NE(find_op(*g, "Tanh"), nullptr);
+}
+
 TEST(FuseLinearEpilogue, an_intermediate_graph_output_stops_the_chain) {
   int count = 0;
   auto g = fused(bert_ffn(true).bytes(), &count);
