@@ -347,6 +347,8 @@ def main(argv=None) -> int:
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    p.add_argument("--generate", action="store_true",
+                   help="--set/--quick: write the set's models first where missing (tests/models/generate.py --set full)")
     p.add_argument("--no-deepsparse", action="store_true")
     p.add_argument("--baseline", help="an earlier result JSON: print the change per row")
     p.add_argument("--out-dir", default=os.path.join(ROOT, "perf", "results"))
@@ -380,10 +382,17 @@ def main(argv=None) -> int:
     if a.set or a.quick:
         chosen = [(f, d) for f, d in FULL_SET if not a.quick or f in QUICK_SET]
         missing = [f for f, _ in chosen if not os.path.exists(os.path.join(a.models_dir, f))]
+        if missing and a.generate:
+            gen = [sys.executable, os.path.join(ROOT, "tests", "models", "generate.py"), "--set", "full", "--out",
+                   a.models_dir]
+            print("generating the benchmark models: " + " ".join(gen), flush=True)
+            if subprocess.run(gen).returncode != 0:
+                return 1
+            missing = [f for f, _ in chosen if not os.path.exists(os.path.join(a.models_dir, f))]
         if missing:
             print(f"missing in {a.models_dir}: {', '.join(missing)}\n"
-                  f"generate them: .venv/bin/python tests/models/generate.py --set full --out {a.models_dir}",
-                  file=sys.stderr)
+                  f"generate them: .venv/bin/python tests/models/generate.py --set full --out {a.models_dir} "
+                  f"(or add --generate)", file=sys.stderr)
             return 2
         jobs += [(os.path.join(a.models_dir, f), d) for f, d in chosen]
     if not jobs:
