@@ -3,7 +3,8 @@
 #   1. Debian packages (only when one is missing: a second run does no apt work),
 #   2. the project virtualenv .venv with the pinned PyPI packages,
 #   3. a Release build in build/ (Ninja, -j2),
-#   4. the test and demo models in build/models/.
+#   4. the test and demo models in build/models/,
+#   5. the sparsert Python package (`pip install .`, scikit-build-core) into .venv.
 # Every step is skipped when its result is already up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +68,14 @@ build() {
   cmake --build build -j "$JOBS"
 }
 
+install_python_package() {
+  # pyproject.toml keeps its CMake build in build/wheel-*: after the first
+  # build this is an incremental one. No build isolation: .venv's pinned
+  # scikit-build-core and pybind11 build it, offline.
+  log "python: pip install . (sparsert into .venv)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation .
+}
+
 generate_models() {
   # The generator keeps its own stamp: nothing is rewritten when the scripts are unchanged.
   .venv/bin/python tests/models/generate.py --set default --out build/models
@@ -76,4 +85,5 @@ install_apt_packages
 setup_venv
 build
 generate_models
+install_python_package
 log "done. Try: ./build/sparse_run"

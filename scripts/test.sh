@@ -38,7 +38,7 @@ if [ "$RUN_MAIN" = 1 ]; then
   log "C++ tests (Release)"
   ctest --test-dir build --output-on-failure -j "$JOBS"
   log "Python tests"
-  SPARSERT_BUILD_DIR="$ROOT/build" .venv/bin/python -m pytest -q tests/python
+  SPARSERT_BUILD_DIR="$ROOT/build" SPARSERT_EXPECT_WHEEL=1 .venv/bin/python -m pytest -q tests/python
   # Full-size BERT-base, MobileNetV2, ResNet-50 (opsets 13/17) and a GPT-2 block
   # against ORT, optimized and as the reference plan. Release only: the
   # reference kernels take minutes under the sanitizers.

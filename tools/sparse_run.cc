@@ -31,6 +31,7 @@ namespace {
 struct RunConfig {
   std::string model;
   std::vector<std::string> dims;
+  int64_t batch = -1;                    // --batch: the symbolic first dim of every input (trtexec's --batch)
   int iters = 10;
   int warmup = 2;
   SessionOptions options;
@@ -85,6 +86,15 @@ StatusOr<std::map<std::string, int64_t>> parse_dims(const std::vector<std::strin
   return dims;
 }
 
+// --batch N sets the first dim of each input where it is symbolic, whatever
+// its name ("batch", "batch_size", "N"); an explicit --dim of that name wins.
+std::map<std::string, int64_t> with_batch(const Session& s, std::map<std::string, int64_t> dims, int64_t batch) {
+  if (batch < 0) return dims;
+  for (const TensorInfo& in : s.inputs())
+    if (in.has_shape && !in.symbols.empty() && !in.symbols[0].empty()) dims.emplace(in.symbols[0], batch);
+  return dims;
+}
+
 StatusOr<Timing> time_runs(const Session& s, const std::vector<NamedTensor>& inputs, int warmup, int iters) {
   for (int i = 0; i < warmup; ++i) SPARSERT_RETURN_IF_ERROR(s.Run(inputs).status());
   std::vector<double> ms;
@@ -135,7 +145,7 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
               session->op_summary().c_str(), load_ms, session->isa().c_str(), session->threads());
   std::printf("kernels  %s\n", session->kernel_summary().c_str());
   if (cfg.dump_graph) std::printf("%s", session->graph_dump().c_str());
-  SPARSERT_ASSIGN_OR_RETURN(auto inputs, session->RandomInputs(dims, 0));
+  SPARSERT_ASSIGN_OR_RETURN(auto inputs, session->RandomInputs(with_batch(*session, dims, cfg.batch), 0));
   std::vector<bool> from_file(inputs.size(), false);
   for (const std::string& spec : cfg.input_files) {
     const size_t eq = spec.find('=');
@@ -376,7 +386,7 @@ int main(int argc, char** argv) {
                "With no MODEL, runs the bundled demo.\n\n"
                "Examples:\n"
                "  sparse_run\n"
-               "  sparse_run model.onnx --dim batch=8 --dim sequence=128 --threads 2\n"
+               "  sparse_run model.onnx --batch 8 --dim sequence=128 --threads 2\n"
                "  sparse_run model.onnx --profile trace.json --iters 50\n"
                "  sparse_run model.onnx --check-accuracy   (or: sparse_run check model.onnx)\n"
                "  sparse_run bench model.onnx --time 10 --streams 2 --json result.json\n"
@@ -385,6 +395,8 @@ int main(int argc, char** argv) {
   RunConfig cfg;
   app.add_option("model", cfg.model, "ONNX model to run (omit for the demo)");
   app.add_option("--dim", cfg.dims, "Size of a symbolic dim, NAME=VALUE (repeatable; default 1)");
+  app.add_option("--batch", cfg.batch, "Size of every input's symbolic first dim, whatever its name")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--iters", cfg.iters, "Timed runs")->check(CLI::PositiveNumber);
   app.add_option("--warmup", cfg.warmup, "Untimed runs before timing")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", cfg.options.threads, "Intra-op threads (0 = all cores)")->check(CLI::NonNegativeNumber);

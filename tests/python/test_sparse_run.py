@@ -156,6 +156,15 @@ def test_bench_reports_percentiles_throughput_and_json(sparse_run, models_dir, t
     assert "%" not in r.stderr  # no progress bar when stderr is not a terminal
 
 
+def test_batch_sets_every_inputs_symbolic_first_dim(sparse_run, models_dir):
+    model = os.path.join(models_dir, "bert_tiny_op17.onnx")
+    r = _run(sparse_run, model, "--batch", "3", "--dim", "sequence=5", "--iters", "1")
+    assert r.returncode == 0, r.stderr
+    assert "input    input_ids: int64[3,5]" in r.stdout and "input    attention_mask: int64[3,5]" in r.stdout, r.stdout
+    r = _run(sparse_run, model, "--batch", "-2")
+    assert r.returncode == 2 and "--batch" in r.stderr
+
+
 def test_bench_draws_a_progress_bar_on_a_terminal(sparse_run, models_dir):
     import pty
 
