@@ -15,7 +15,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libxbyak-dev libdnnl-dev libtbb-dev libhwy-dev libopenblas-dev
   opencl-headers ocl-icd-opencl-dev  # Debian's dnnl CMake config requires them
-  libonnx-dev libprotobuf-dev protobuf-compiler
+  libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   pybind11-dev python3-dev python3-venv python3-pip

@@ -3,8 +3,11 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <utility>
+
+#include <zlib.h>
 
 namespace sparsert::npy {
 namespace {
@@ -41,6 +44,10 @@ StatusOr<std::string> header_value(const std::string& header, const std::string&
 StatusOr<Tensor> read(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return NotFound("cannot open npy file '", path, "'");
+  return read_stream(f, path);
+}
+
+StatusOr<Tensor> read_stream(std::istream& f, const std::string& path) {
   char magic[8];
   if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
     return InvalidArgument("'", path, "' is not a .npy file (bad magic)");
@@ -117,6 +124,76 @@ Status write(const std::string& path, const Tensor& t) {
   f.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.byte_size()));
   if (!f) return Internal("writing '", path, "' failed");
   return Status::OK();
+}
+
+namespace {
+
+uint32_t le(const std::string& b, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
+  return v;
+}
+uint64_t le64(const std::string& b, size_t at) { return le(b, at, 4) | (static_cast<uint64_t>(le(b, at + 4, 4)) << 32); }
+
+StatusOr<std::string> inflate_raw(const std::string& in, uint64_t out_size, const std::string& what) {
+  std::string out(static_cast<size_t>(out_size), '\0');
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return Internal("zlib: inflateInit2 failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&z, Z_FINISH);
+  const uint64_t got = z.total_out;
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || got != out_size)
+    return InvalidArgument(what, ": corrupt deflate data (zlib ", rc, ", ", got, " of ", out_size, " bytes)");
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::pair<std::string, Tensor>>> read_npz(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NotFound("cannot open npz file '", path, "'");
+  std::string z((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::pair<std::string, Tensor>> arrays;
+  size_t pos = 0;
+  // Local file headers in order (numpy writes sizes into them, zip64 extras
+  // included); the central directory that follows ends the walk.
+  while (pos + 30 <= z.size() && le(z, pos, 4) == 0x04034b50) {
+    const uint32_t flags = le(z, pos + 6, 2), method = le(z, pos + 8, 2);
+    uint64_t csize = le(z, pos + 18, 4), usize = le(z, pos + 22, 4);
+    const size_t name_len = le(z, pos + 26, 2), extra_len = le(z, pos + 28, 2);
+    if (pos + 30 + name_len + extra_len > z.size()) return InvalidArgument("'", path, "': truncated zip header");
+    std::string name = z.substr(pos + 30, name_len);
+    const std::string what = "'" + path + "' member '" + name + "'";
+    if (flags & 8) return Unimplemented(what, ": sizes in a trailing data descriptor (streamed zip) are not supported");
+    for (size_t x = pos + 30 + name_len; x + 4 <= pos + 30 + name_len + extra_len;) {
+      const uint32_t id = le(z, x, 2), len = le(z, x + 2, 2);
+      if (id == 0x0001) {  // zip64: the 64-bit sizes of the fields saturated above, in this order
+        size_t at = x + 4;
+        if (usize == 0xFFFFFFFFu && at + 8 <= x + 4 + len) usize = le64(z, at), at += 8;
+        if (csize == 0xFFFFFFFFu && at + 8 <= x + 4 + len) csize = le64(z, at);
+      }
+      x += 4 + len;
+    }
+    const size_t data = pos + 30 + name_len + extra_len;
+    if (csize > z.size() - data) return InvalidArgument(what, ": data runs past the end of the file");
+    std::string bytes = z.substr(data, static_cast<size_t>(csize));
+    if (method == 8) {
+      SPARSERT_ASSIGN_OR_RETURN(bytes, inflate_raw(bytes, usize, what));
+    } else if (method != 0) {
+      return Unimplemented(what, ": zip compression method ", method, " (numpy writes 0 = stored or 8 = deflate)");
+    }
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
+    std::istringstream in(bytes);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor t, read_stream(in, what));
+    arrays.emplace_back(name, std::move(t));
+    pos = data + static_cast<size_t>(csize);
+  }
+  if (arrays.empty()) return InvalidArgument("'", path, "' is not an .npz file (no zip members)");
+  return arrays;
 }
 
 }  // namespace sparsert::npy

@@ -86,6 +86,49 @@ StatusOr<std::map<std::string, int64_t>> parse_dims(const std::vector<std::strin
   return dims;
 }
 
+// --input NAME=FILE.npy, FILE.npz (arrays named like inputs) or DIR (NAME.npy
+// files; an input name's '/' and ':' are '_' in the file name, as --output
+// writes them). Inputs no file names stay random; a named array the model
+// does not have is an error, so a typo is never silently random data.
+Status read_input_files(const std::vector<std::string>& specs, std::vector<NamedTensor>& inputs,
+                        std::vector<bool>& from_file) {
+  auto set = [&](const std::string& name, Tensor t, const std::string& source) -> Status {
+    size_t i = 0;
+    while (i < inputs.size() && inputs[i].name != name) ++i;
+    if (i == inputs.size()) return InvalidArgument("--input ", source, ": the model has no input '", name, "'");
+    inputs[i].tensor = std::move(t);
+    from_file[i] = true;
+    return Status::OK();
+  };
+  for (const std::string& spec : specs) {
+    const size_t eq = spec.find('=');
+    std::error_code ec;
+    if (eq != std::string::npos && eq > 0) {
+      SPARSERT_ASSIGN_OR_RETURN(Tensor t, npy::read(spec.substr(eq + 1)));
+      SPARSERT_RETURN_IF_ERROR(set(spec.substr(0, eq), std::move(t), "'" + spec + "'"));
+    } else if (fs::is_directory(spec, ec)) {
+      int found = 0;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        std::string file = inputs[i].name;
+        for (char& c : file)
+          if (c == '/' || c == ':') c = '_';
+        const fs::path path = fs::path(spec) / (file + ".npy");
+        if (!fs::exists(path, ec)) continue;
+        SPARSERT_ASSIGN_OR_RETURN(inputs[i].tensor, npy::read(path.string()));
+        from_file[i] = true;
+        ++found;
+      }
+      if (found == 0) return InvalidArgument("--input '", spec, "': no NAME.npy file there for any model input");
+    } else if (spec.size() > 4 && spec.compare(spec.size() - 4, 4, ".npz") == 0) {
+      SPARSERT_ASSIGN_OR_RETURN(auto arrays, npy::read_npz(spec));
+      for (auto& [name, t] : arrays) SPARSERT_RETURN_IF_ERROR(set(name, std::move(t), "'" + spec + "'"));
+    } else {
+      return InvalidArgument("--input expects NAME=FILE.npy, FILE.npz or a directory, got '", spec, "'");
+    }
+  }
+  return Status::OK();
+}
+
 // --batch N sets the first dim of each input where it is symbolic, whatever
 // its name ("batch", "batch_size", "N"); an explicit --dim of that name wins.
 std::map<std::string, int64_t> with_batch(const Session& s, std::map<std::string, int64_t> dims, int64_t batch) {
@@ -147,16 +190,7 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
   if (cfg.dump_graph) std::printf("%s", session->graph_dump().c_str());
   SPARSERT_ASSIGN_OR_RETURN(auto inputs, session->RandomInputs(with_batch(*session, dims, cfg.batch), 0));
   std::vector<bool> from_file(inputs.size(), false);
-  for (const std::string& spec : cfg.input_files) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) return InvalidArgument("--input expects NAME=FILE.npy, got '", spec, "'");
-    const std::string name = spec.substr(0, eq);
-    size_t i = 0;
-    while (i < inputs.size() && inputs[i].name != name) ++i;
-    if (i == inputs.size()) return InvalidArgument("--input '", name, "': the model has no input of that name");
-    SPARSERT_ASSIGN_OR_RETURN(inputs[i].tensor, npy::read(spec.substr(eq + 1)));
-    from_file[i] = true;
-  }
+  SPARSERT_RETURN_IF_ERROR(read_input_files(cfg.input_files, inputs, from_file));
   for (size_t i = 0; i < inputs.size(); ++i)
     std::printf("input    %s: %s%s\n", inputs[i].name.c_str(), inputs[i].tensor.type_string().c_str(),
                 from_file[i] ? " (from file)" : "");
@@ -417,7 +451,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--json", cfg.json_path, "bench: write the result with machine info as JSON to this file");
   app.add_flag("--explain", cfg.explain, "inspect: list every kernel tried before the chosen one and why it declined");
-  app.add_option("--input", cfg.input_files, "Feed an input from a .npy file, NAME=FILE.npy (repeatable; others random)");
+  app.add_option("--input", cfg.input_files,
+                 "Feed inputs from NAME=FILE.npy, FILE.npz or a DIR of NAME.npy (repeatable; others random)");
   app.add_option("--output", cfg.output_dir, "Save the outputs of the first run as DIR/NAME.npy");
   app.add_flag("--dump-graph", cfg.dump_graph, "Print the graph after the passes");
   app.add_flag("--check-accuracy", cfg.check_accuracy,
