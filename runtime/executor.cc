@@ -201,6 +201,13 @@ std::string Executor::memory_summary() const {
   return buf;
 }
 
+std::map<std::string, int64_t> Executor::profiled_node_us() const {
+  std::lock_guard<std::mutex> lock(profile_mu_);
+  std::map<std::string, int64_t> us;
+  for (const ProfileEvent& e : events_) us[e.name] += e.duration_us;
+  return us;
+}
+
 std::string Executor::end_profiling() {
   std::lock_guard<std::mutex> lock(profile_mu_);
   if (!profiling_.exchange(false)) return "";

@@ -37,6 +37,9 @@ class Executor {
   // Writes the Chrome trace and stops profiling (as ORT's end_profiling does);
   // returns the path ("" when profiling is off or already ended).
   std::string end_profiling();
+  // Profiled time per node name so far, in microseconds, summed over runs
+  // (empty when profiling is off or ended).
+  std::map<std::string, int64_t> profiled_node_us() const;
 
  private:
   Status validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value,

@@ -134,6 +134,9 @@ void weight_stats(const Tensor& w, NodeReport& r) {
 std::vector<NodeReport> Session::inspect() const {
   std::vector<NodeReport> out;
   const Graph& g = plan_->graph;
+  const std::map<std::string, int64_t> node_us = executor_->profiled_node_us();
+  int64_t total_us = 0;
+  for (const auto& [name, us] : node_us) total_us += us;
   for (const PlannedNode& p : plan_->steps) {
     const Node& n = g.node(p.node);
     NodeReport r;
@@ -155,6 +158,10 @@ std::vector<NodeReport> Session::inspect() const {
     r.kernel_variant = p.report.variant;
     r.kernel_notes = p.report.notes;
     r.packed_weight_bytes = p.report.packed_weight_bytes;
+    if (total_us > 0) {
+      auto it = node_us.find(n.name);
+      r.time_share = it == node_us.end() ? 0.0 : static_cast<double>(it->second) / static_cast<double>(total_us);
+    }
     if (weight) weight_stats(*weight, r);
     out.push_back(std::move(r));
   }

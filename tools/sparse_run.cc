@@ -261,12 +261,23 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
 // `sparse_run inspect`: one row per node that has a weight or a fast kernel
 // (op, output type, weight type, zeros, all-zero 4x1 blocks, kernel), the
 // remaining reference-kernel nodes counted, and the weight total; --explain
-// adds why each kernel tried before the chosen one declined.
-Status inspect_model(const RunConfig& cfg) {
+// adds why each kernel tried before the chosen one declined. With --profile
+// it first runs the model (--warmup + --iters runs on random inputs of
+// --dim/--batch) and adds each node's share of the time.
+Status inspect_model(const RunConfig& cfg, const std::map<std::string, int64_t>& dims) {
   SPARSERT_ASSIGN_OR_RETURN(auto session, Session::Create(cfg.model, cfg.options));
-  std::printf("model    %s\nsession  %zu nodes, ISA cap %s, %d thread(s)\n\n", cfg.model.c_str(), session->num_nodes(),
+  std::printf("model    %s\nsession  %zu nodes, ISA cap %s, %d thread(s)\n", cfg.model.c_str(), session->num_nodes(),
               session->isa().c_str(), session->threads());
-  std::printf("%-48s %-26s %-24s %-18s %6s %6s  %s\n", "node", "op", "output", "weight", "zeros", "0-4x1", "kernel");
+  const bool timed = !cfg.options.profile_file.empty();
+  if (timed) {
+    SPARSERT_ASSIGN_OR_RETURN(auto inputs, session->RandomInputs(with_batch(*session, dims, cfg.batch), 0));
+    for (int i = 0; i < cfg.warmup; ++i) SPARSERT_RETURN_IF_ERROR(session->Run(inputs).status());
+    for (int i = 0; i < std::max(cfg.iters, 1); ++i) SPARSERT_RETURN_IF_ERROR(session->Run(inputs).status());
+    std::printf("profile  %d warmup + %d timed runs (time: each node's share, warmup included)\n", cfg.warmup,
+                std::max(cfg.iters, 1));
+  }
+  std::printf("\n%-48s %-26s %-24s %-18s %6s %6s %6s  %s\n", "node", "op", "output", "weight", "zeros", "0-4x1",
+              timed ? "time" : "", "kernel");
   std::map<std::string, int> others;
   int64_t weight_bytes = 0, packed_bytes = 0, packed_layers = 0;
   for (const NodeReport& r : session->inspect()) {
@@ -280,12 +291,14 @@ Status inspect_model(const RunConfig& cfg) {
     std::string name = r.name.size() > 48 ? "..." + r.name.substr(r.name.size() - 45) : r.name;
     const std::string output = r.output_types.empty() ? "" : r.output_types[0];
     const std::string kernel = r.kernel_variant.empty() ? r.kernel : r.kernel + " [" + r.kernel_variant + "]";
+    char time[16] = "";
+    if (r.time_share >= 0) std::snprintf(time, sizeof time, "%5.1f%%", 100 * r.time_share);
     if (r.weight.empty())
-      std::printf("%-48s %-26s %-24s %-18s %6s %6s  %s\n", name.c_str(), r.op.c_str(), output.c_str(), "-", "", "",
-                  kernel.c_str());
+      std::printf("%-48s %-26s %-24s %-18s %6s %6s %6s  %s\n", name.c_str(), r.op.c_str(), output.c_str(), "-", "", "",
+                  time, kernel.c_str());
     else
-      std::printf("%-48s %-26s %-24s %-18s %5.1f%% %5.1f%%  %s\n", name.c_str(), r.op.c_str(), output.c_str(),
-                  r.weight.c_str(), 100 * r.weight_zeros, 100 * r.weight_zero_blocks_4x1, kernel.c_str());
+      std::printf("%-48s %-26s %-24s %-18s %5.1f%% %5.1f%% %6s  %s\n", name.c_str(), r.op.c_str(), output.c_str(),
+                  r.weight.c_str(), 100 * r.weight_zeros, 100 * r.weight_zero_blocks_4x1, time, kernel.c_str());
     if (cfg.explain) {
       for (const std::string& d : r.declined) std::printf("    declined %s\n", d.c_str());
       for (const std::string& note : r.kernel_notes) std::printf("    %s\n", note.c_str());
@@ -304,6 +317,13 @@ Status inspect_model(const RunConfig& cfg) {
               count, rest.c_str(), static_cast<double>(weight_bytes) / (1 << 20),
               static_cast<double>(packed_bytes) / (1 << 20), static_cast<long long>(packed_layers),
               static_cast<long long>(jit_stats.kernels), static_cast<long long>(jit_stats.hits));
+  if (timed) {
+    double rest = 0;  // reference nodes without a weight, not listed above
+    for (const NodeReport& r : session->inspect())
+      if (r.weight.empty() && r.kernel == "reference") rest += std::max(r.time_share, 0.0);
+    std::printf("time     %.1f%% in the nodes not listed; trace: %s (Chrome trace; open in Perfetto)\n", 100 * rest,
+                session->EndProfiling().c_str());
+  }
   return Status::OK();
 }
 
@@ -500,7 +520,7 @@ int main(int argc, char** argv) {
   if (!dims.ok()) { std::fprintf(stderr, "sparse_run: %s\n", dims.status().message().c_str()); return 2; }
   if (cfg.inspect) {
     if (cfg.model.empty()) { std::fprintf(stderr, "sparse_run: inspect needs a MODEL\n"); return 2; }
-    Status st = inspect_model(cfg);
+    Status st = inspect_model(cfg, *dims);
     if (!st.ok()) { std::fprintf(stderr, "sparse_run: %s\n", st.to_string().c_str()); return 1; }
     return 0;
   }

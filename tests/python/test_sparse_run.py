@@ -259,6 +259,24 @@ def test_inspect_lists_layers_weights_kernels_and_why(sparse_run, models_dir):
     assert r.returncode == 2 and "inspect needs a MODEL" in r.stderr
 
 
+def test_inspect_with_profile_adds_each_nodes_share_of_the_time(sparse_run, models_dir, tmp_path):
+    import json
+
+    trace = tmp_path / "t.json"
+    r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17_4x1_90.onnx"), "--profile", str(trace),
+             "--dim", "sequence=16", "--iters", "3")
+    assert r.returncode == 0, r.stderr
+    assert "profile  2 warmup + 3 timed runs" in r.stdout
+    rows = [line for line in r.stdout.splitlines() if "sparse_linear_f32" in line]
+    assert len(rows) == 13, r.stdout
+    shares = [float(row.split("%")[2].split()[-1]) for row in rows]  # zeros%, 0-4x1%, time%
+    assert all(0.0 <= s <= 100.0 for s in shares) and sum(shares) > 1.0, shares
+    rest = float(r.stdout.split("time     ")[1].split("%")[0])
+    assert 0.0 <= rest < 100.0
+    events = json.loads(trace.read_text())
+    assert len(events) == 5 * len({e["name"] for e in events})  # every node, every run
+
+
 @pytest.mark.parametrize("pattern", ["unstructured", "4x1", "1x4"])
 def test_prune_matches_the_python_pruner_and_runs_sparse(sparse_run, models_dir, tmp_path, pattern):
     import numpy as np
