@@ -92,7 +92,8 @@ Status Executor::check_inferred(const Node& node, const std::vector<Tensor>& out
 }
 
 StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>& inputs,
-                                                 const std::vector<std::string>& output_names) const {
+                                                 const std::vector<std::string>& output_names,
+                                                 bool keep_intermediates) const {
   const Graph& g = plan_.graph;
   std::vector<const Tensor*> given(g.num_values(), nullptr);
   std::map<std::string, int64_t> bound;  // symbolic dim -> its value in this run
@@ -124,7 +125,7 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
   std::unique_ptr<ArenaAllocator> arena_alloc;
   std::shared_ptr<char> arena;
   std::shared_ptr<const MemoryPattern> pattern;
-  if (plan_.options.enable_mem_pattern) {
+  if (plan_.options.enable_mem_pattern && !keep_intermediates) {
     pattern = memory_.find(signature);
     if (pattern && pattern->total_bytes > 0) {
       arena = memory_.take_arena(pattern->total_bytes);
@@ -169,6 +170,7 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
       if (outs[i].empty()) return Internal(node.describe(), ": kernel did not produce output ", i);
       env[node.outputs[i]] = std::move(outs[i]);
     }
+    if (keep_intermediates) continue;
     for (ValueId v : step.release_after) {
       if (recorder) recorder->release(v);
       env[v] = Tensor();
@@ -179,6 +181,10 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
     if (profiling_) events_.insert(events_.end(), local_events.begin(), local_events.end());
   }
   std::vector<NamedTensor> result;
+  if (keep_intermediates)
+    for (const PlannedNode& step : plan_.steps)
+      for (ValueId o : g.node(step.node).outputs)
+        if (o != kNoValue && !g.value(o).is_graph_output) result.push_back({g.value(o).name, env[o]});
   for (ValueId id : wanted) {
     Tensor t = env[id];
     // The pattern keeps graph outputs out of the arena; should a kernel still hand

@@ -29,8 +29,12 @@ struct ProfileEvent {
 class Executor {
  public:
   explicit Executor(const Plan& plan);
+  // keep_intermediates: also return every value the nodes computed, in
+  // execution order (heap-allocated and never released during the run: for
+  // per-node accuracy checks, not for speed).
   StatusOr<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
-                                         const std::vector<std::string>& output_names) const;
+                                         const std::vector<std::string>& output_names,
+                                         bool keep_intermediates = false) const;
   // "arena 4.2 MiB for 310 node outputs (7 in place)" for the latest planned
   // input shapes, or "" before the first run / with mem patterns off.
   std::string memory_summary() const;

@@ -66,6 +66,10 @@ StatusOr<std::vector<NamedTensor>> Session::Run(const std::vector<NamedTensor>& 
   return executor_->run(inputs, output_names);
 }
 
+StatusOr<std::vector<NamedTensor>> Session::RunKeepingIntermediates(const std::vector<NamedTensor>& inputs) const {
+  return executor_->run(inputs, {}, true);
+}
+
 std::string Session::graph_dump() const { return plan_->graph.dump(); }
 const std::vector<std::string>& Session::pass_log() const { return plan_->pass_log; }
 size_t Session::num_nodes() const { return plan_->steps.size(); }

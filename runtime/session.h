@@ -71,6 +71,9 @@ class Session {
   // Inputs are validated (names, dtypes, shapes); inputs are not copied.
   StatusOr<std::vector<NamedTensor>> Run(const std::vector<NamedTensor>& inputs,
                                          const std::vector<std::string>& output_names = {}) const;
+  // Every value the plan computes (intermediates in execution order, then the
+  // outputs), for per-node accuracy checks; slower and uses more memory.
+  StatusOr<std::vector<NamedTensor>> RunKeepingIntermediates(const std::vector<NamedTensor>& inputs) const;
 
   // Random inputs for benchmarking and smoke tests. Symbolic dims come from
   // `dims` (name -> size), else 1. Integer inputs that index a constant table

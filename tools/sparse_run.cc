@@ -42,6 +42,7 @@ struct RunConfig {
   bool bench = false;                    // `sparse_run bench`: latency percentiles, throughput, --json
   bool inspect = false;                  // `sparse_run inspect`: per-layer table, then exit
   bool explain = false;                  // inspect: every declined kernel and why
+  bool per_node = false;                 // check: compare every intermediate value both plans compute
   bench::Config bench_config;
   std::string json_path;
   std::vector<std::string> input_files;  // NAME=FILE.npy
@@ -153,6 +154,23 @@ StatusOr<Timing> time_runs(const Session& s, const std::vector<NamedTensor>& inp
 // Per output: max abs error, the same relative to the reference output's
 // scale (max |value|, at least 1), and cosine similarity; `worst` gets the
 // largest relative error.
+struct Agreement {
+  double max_abs = 0, relative = 0, cosine = 1;  // relative: max_abs / max(1, max |reference|)
+};
+
+Agreement agreement(const Tensor& g, const Tensor& w) {
+  double max_abs = 0, scale = 1, dot = 0, gg = 0, ww = 0;
+  for (int64_t k = 0; k < g.num_elements(); ++k) {
+    const double a = g.element_as_double(k), b = w.element_as_double(k);
+    max_abs = std::max(max_abs, std::isnan(a) != std::isnan(b) ? INFINITY : std::fabs(a - b));
+    scale = std::max(scale, std::fabs(b));
+    dot += a * b;
+    gg += a * a;
+    ww += b * b;
+  }
+  return {max_abs, max_abs / scale, gg > 0 && ww > 0 ? dot / std::sqrt(gg * ww) : (gg == ww ? 1.0 : 0.0)};
+}
+
 void print_accuracy(const std::vector<NamedTensor>& got, const std::vector<NamedTensor>& want, double* worst) {
   for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
     const Tensor &g = got[i].tensor, &w = want[i].tensor;
@@ -162,20 +180,48 @@ void print_accuracy(const std::vector<NamedTensor>& got, const std::vector<Named
       *worst = INFINITY;
       continue;
     }
-    double max_abs = 0, scale = 1, dot = 0, gg = 0, ww = 0;
-    for (int64_t k = 0; k < g.num_elements(); ++k) {
-      const double a = g.element_as_double(k), b = w.element_as_double(k);
-      max_abs = std::max(max_abs, std::isnan(a) != std::isnan(b) ? INFINITY : std::fabs(a - b));
-      scale = std::max(scale, std::fabs(b));
-      dot += a * b;
-      gg += a * a;
-      ww += b * b;
-    }
-    const double cosine = gg > 0 && ww > 0 ? dot / std::sqrt(gg * ww) : (gg == ww ? 1.0 : 0.0);
-    *worst = std::max(*worst, max_abs / scale);
+    const Agreement a = agreement(g, w);
+    *worst = std::max(*worst, a.relative);
     std::printf("check    %s: max abs error %.3g, relative to output scale %.3g, cosine similarity %.6f\n",
-                got[i].name.c_str(), max_abs, max_abs / scale, cosine);
+                got[i].name.c_str(), a.max_abs, a.relative, a.cosine);
   }
+}
+
+// check --per-node: every value both plans compute (same name, type and
+// shape; fused-away intermediates exist only in the reference plan), in the
+// optimized plan's order; prints the first value over 1e-3 relative error
+// (where the plans part) and the `top` worst.
+Status print_per_node(const Session& fast, const Session& reference, const std::vector<NamedTensor>& inputs, int top) {
+  SPARSERT_ASSIGN_OR_RETURN(auto got, fast.RunKeepingIntermediates(inputs));
+  SPARSERT_ASSIGN_OR_RETURN(auto want, reference.RunKeepingIntermediates(inputs));
+  std::map<std::string, const Tensor*> by_name;
+  for (const NamedTensor& w : want) by_name[w.name] = &w.tensor;
+  struct Row {
+    std::string name;
+    Agreement a;
+  };
+  std::vector<Row> rows;
+  for (const NamedTensor& g : got) {
+    auto it = by_name.find(g.name);
+    if (it == by_name.end() || g.name.empty()) continue;
+    const Tensor& w = *it->second;
+    if (w.shape() != g.tensor.shape() || w.dtype() != g.tensor.dtype() || g.tensor.dtype() == DType::kString) continue;
+    rows.push_back({g.name, agreement(g.tensor, w)});
+  }
+  std::printf("per-node %zu values compared (the optimized plan computes %zu, the reference plan %zu; fused-away "
+              "intermediates exist only in the reference)\n", rows.size(), got.size(), want.size());
+  for (const Row& r : rows)
+    if (r.a.relative > 1e-3) {
+      std::printf("per-node first value over 1e-3 relative error: %s (max abs %.3g, relative %.3g, cosine %.6f)\n",
+                  r.name.c_str(), r.a.max_abs, r.a.relative, r.a.cosine);
+      break;
+    }
+  std::vector<Row> worst = rows;
+  std::stable_sort(worst.begin(), worst.end(), [](const Row& x, const Row& y) { return x.a.relative > y.a.relative; });
+  for (size_t i = 0; i < worst.size() && i < static_cast<size_t>(top); ++i)
+    std::printf("per-node %-60s max abs %.3g  relative %.3g  cosine %.6f\n", worst[i].name.c_str(), worst[i].a.max_abs,
+                worst[i].a.relative, worst[i].a.cosine);
+  return Status::OK();
 }
 
 // Loads, runs once (printing outputs), then times. Returns the median latency.
@@ -220,6 +266,7 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
     double worst = 0;
     print_accuracy(outputs, want, &worst);
     std::printf("check    worst relative error %.3g vs the reference plan (no passes, reference kernels)\n", worst);
+    if (cfg.per_node) SPARSERT_RETURN_IF_ERROR(print_per_node(*session, *reference, inputs, 10));
   }
   Timing t;
   if (cfg.bench) {
@@ -471,6 +518,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--json", cfg.json_path, "bench: write the result with machine info as JSON to this file");
   app.add_flag("--explain", cfg.explain, "inspect: list every kernel tried before the chosen one and why it declined");
+  app.add_flag("--per-node", cfg.per_node,
+               "check: also compare every intermediate value both plans compute, and name where they part");
   app.add_option("--input", cfg.input_files,
                  "Feed inputs from NAME=FILE.npy, FILE.npz or a DIR of NAME.npy (repeatable; others random)");
   app.add_option("--output", cfg.output_dir, "Save the outputs of the first run as DIR/NAME.npy");

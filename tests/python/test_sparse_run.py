@@ -232,6 +232,20 @@ def test_bench_draws_a_progress_bar_on_a_terminal(sparse_run, models_dir):
     assert "(20 runs, 1 stream(s)" in r.stdout.decode()
 
 
+def test_check_per_node_compares_every_value_both_plans_compute(sparse_run, models_dir):
+    r = _run(sparse_run, "check", os.path.join(models_dir, "bert_tiny_op17_4x1_90.onnx"), "--per-node", "--dim",
+             "sequence=8")
+    assert r.returncode == 0, r.stderr
+    head = next(line for line in r.stdout.splitlines() if "values compared" in line)
+    import re
+    compared, fast, ref = [int(w) for w in re.findall(r"\d+", head)]
+    assert 0 < compared <= fast < ref, head  # the fused plan computes fewer values than the reference
+    rows = [line for line in r.stdout.splitlines() if line.startswith("per-node ") and "relative" in line]
+    assert len(rows) == 10 and any("last_hidden_state" in row for row in r.stdout.splitlines()), r.stdout
+    assert all(float(row.split("relative")[1].split()[0]) < 1e-3 for row in rows), rows
+    assert "first value over 1e-3" not in r.stdout
+
+
 def test_inspect_lists_layers_weights_kernels_and_why(sparse_run, models_dir):
     r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17_4x1_90_dynamic_int8.onnx"))
     assert r.returncode == 0, r.stderr
