@@ -29,6 +29,24 @@ struct TileRegs {
     g.mov(bands, g.ptr[rdi + 40]);
     g.mov(accumulate, g.ptr[rdi + 48]);
   }
+  // Accumulators Ymm0..count-1: loaded from `out` when accumulating (a later
+  // K chunk), else zeroed.
+  void load_or_zero(JitGenerator& g, int count, bool integer) const {
+    Label zero, ready;
+    g.test(accumulate, accumulate);
+    g.jz(zero, JitGenerator::T_NEAR);
+    for (int i = 0; i < count; ++i) {
+      if (integer) g.vmovdqu(Ymm(i), g.ptr[out + 32 * i]);
+      else g.vmovups(Ymm(i), g.ptr[out + 32 * i]);
+    }
+    g.jmp(ready, JitGenerator::T_NEAR);
+    g.L(zero);
+    for (int i = 0; i < count; ++i) {
+      if (integer) g.vpxor(Ymm(i), Ymm(i), Ymm(i));
+      else g.vxorps(Ymm(i), Ymm(i), Ymm(i));
+    }
+    g.L(ready);
+  }
   // Steps to the next band (its accumulators are out_bytes further), loops, and returns.
   void next_band_and_leave(JitGenerator& g, int out_bytes, Label& band_loop, Label& done) const {
     g.add(out, out_bytes);
@@ -56,14 +74,7 @@ class F32SpmmAvx2 : public JitGenerator {
     jz(done, T_NEAR);
     L(band_loop);
     for (int i = vecs; i < 8; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
-    Label zero_first, first_ready;
-    test(t.accumulate, t.accumulate);
-    jz(zero_first, T_NEAR);
-    for (int v = 0; v < vecs; ++v) vmovups(Ymm(v), ptr[t.out + 32 * v]);
-    jmp(first_ready, T_NEAR);
-    L(zero_first);
-    for (int v = 0; v < vecs; ++v) vxorps(Ymm(v), Ymm(v), Ymm(v));
-    L(first_ready);
+    t.load_or_zero(*this, vecs, false);
     movsxd(rcx, dword[t.counts]);
     L(unrolled_loop);
     cmp(rcx, unroll);
@@ -128,14 +139,7 @@ class F32BandSpmmAvx2 : public JitGenerator {
     jz(done, T_NEAR);
     L(band_loop);
     for (int i = accs; i < sets * accs; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
-    Label zero_first, first_ready;
-    test(t.accumulate, t.accumulate);
-    jz(zero_first, T_NEAR);
-    for (int i = 0; i < accs; ++i) vmovups(Ymm(i), ptr[t.out + 32 * i]);
-    jmp(first_ready, T_NEAR);
-    L(zero_first);
-    for (int i = 0; i < accs; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
-    L(first_ready);
+    t.load_or_zero(*this, accs, false);
     movsxd(rcx, dword[t.counts]);
     // One K index: the tile row into registers, then 4 rows x vecs FMAs.
     auto step = [&](int u, const Reg64& idx) {
@@ -190,14 +194,7 @@ class U8S8BspmmAvx2 : public JitGenerator {
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    Label zero_acc, acc_ready;
-    test(t.accumulate, t.accumulate);
-    jz(zero_acc, T_NEAR);
-    for (int i = 0; i < 2 * rows_; ++i) vmovdqu(Ymm(i), ptr[t.out + 32 * i]);
-    jmp(acc_ready, T_NEAR);
-    L(zero_acc);
-    for (int i = 0; i < 2 * rows_; ++i) vpxor(Ymm(i), Ymm(i), Ymm(i));
-    L(acc_ready);
+    t.load_or_zero(*this, 2 * rows_, true);
     movsxd(rcx, dword[t.counts]);
     test(rcx, rcx);
     jz(store, T_NEAR);

@@ -5,6 +5,7 @@
 // reference kernels; other permutations, axes and dtypes run the reference.
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "jit/isa.h"
 #include "jit/spmm/spmm_transpose.h"
@@ -16,6 +17,22 @@
 
 namespace sparsert {
 namespace {
+
+// x's shape permuted by `perm` (a permutation of x's axes), or nullopt when
+// perm is not one.
+std::optional<Shape> permuted_shape(const Tensor& x, const std::vector<int64_t>& perm) {
+  const int64_t rank = static_cast<int64_t>(perm.size());
+  if (x.rank() != rank) return std::nullopt;
+  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  Shape out(static_cast<size_t>(rank));
+  for (int64_t i = 0; i < rank; ++i) {
+    const int64_t p = perm[static_cast<size_t>(i)];
+    if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) return std::nullopt;
+    seen[static_cast<size_t>(p)] = true;
+    out[static_cast<size_t>(i)] = x.dim(static_cast<int>(p));
+  }
+  return out;
+}
 
 // Permutations whose output's second-to-last axis is the input's last axis
 // (swap of the last two axes; attention's K^T as PyTorch exports it, perm
@@ -33,13 +50,9 @@ StatusOr<KernelFn> transpose_to_last_two(const Node& n, const Graph&, const Impl
   return KernelFn([avx2, ref, perm, rank](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kFloat32 || x.rank() != rank) return ref(ctx);
-    std::vector<bool> seen(static_cast<size_t>(rank), false);
-    for (int64_t p : perm) {
-      if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) return ref(ctx);  // it names the bad perm
-      seen[static_cast<size_t>(p)] = true;
-    }
-    Shape out(static_cast<size_t>(rank));
-    for (int64_t i = 0; i < rank; ++i) out[i] = x.dim(static_cast<int>(perm[i]));
+    const std::optional<Shape> permuted = permuted_shape(x, perm);
+    if (!permuted) return ref(ctx);  // it names the bad perm
+    const Shape& out = *permuted;
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, out, OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
     const std::vector<int64_t> in_strides = contiguous_strides(x.shape());
@@ -76,13 +89,9 @@ StatusOr<KernelFn> transpose_keeping_last(const Node& n, const Graph&, const Imp
   return KernelFn([ref, perm, rank](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.rank() != rank || x.num_elements() == 0) return ref(ctx);
-    std::vector<bool> seen(static_cast<size_t>(rank), false);
-    for (int64_t p : perm) {
-      if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) return ref(ctx);  // it names the bad perm
-      seen[static_cast<size_t>(p)] = true;
-    }
-    Shape out(static_cast<size_t>(rank));
-    for (int64_t i = 0; i < rank; ++i) out[i] = x.dim(static_cast<int>(perm[i]));
+    const std::optional<Shape> permuted = permuted_shape(x, perm);
+    if (!permuted) return ref(ctx);  // it names the bad perm
+    const Shape& out = *permuted;
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x.dtype(), out, OutputInit::kOverwritten));
     const std::vector<int64_t> in_strides = contiguous_strides(x.shape());
     const size_t elem = x.byte_size() / static_cast<size_t>(x.num_elements());

@@ -93,15 +93,22 @@ def test_check_compares_with_the_reference_plan(sparse_run, models_dir, model):
         assert worst <= 1e-4, r.stdout  # the oracle's tolerance for these models
 
 
+def _bert_feed(seed, seq):
+    """input_ids and an attention mask with padding in the last row, batch 2."""
+    import numpy as np
+
+    ids = np.random.default_rng(seed).integers(0, 50, (2, seq)).astype(np.int64)
+    mask = np.ones((2, seq), np.int64)
+    mask[1, seq - 2:] = 0
+    return ids, mask
+
+
 def test_inputs_from_npy_files_and_outputs_saved_as_npy(sparse_run, models_dir, tmp_path):
     import numpy as np
     from tests.oracle import oracle
 
     model = os.path.join(models_dir, "bert_tiny_op17.onnx")
-    rng = np.random.default_rng(7)
-    ids = rng.integers(0, 50, (2, 6)).astype(np.int64)
-    mask = np.ones((2, 6), np.int64)
-    mask[1, 4:] = 0
+    ids, mask = _bert_feed(7, 6)
     np.save(tmp_path / "ids.npy", ids)
     np.save(tmp_path / "mask.npy", np.asfortranarray(mask).copy(order="C"))
     out_dir = tmp_path / "out"
@@ -121,10 +128,7 @@ def test_inputs_from_npz_archives_and_directories(sparse_run, models_dir, tmp_pa
     from tests.oracle import oracle
 
     model = os.path.join(models_dir, "bert_tiny_op17.onnx")
-    rng = np.random.default_rng(8)
-    ids = rng.integers(0, 50, (2, 5)).astype(np.int64)
-    mask = np.ones((2, 5), np.int64)
-    mask[0, 3:] = 0
+    ids, mask = _bert_feed(8, 5)
     want = oracle.run(model, {"input_ids": ids, "attention_mask": mask})
     np.savez(tmp_path / "stored.npz", input_ids=ids, attention_mask=mask)
     np.savez_compressed(tmp_path / "deflated.npz", input_ids=ids, attention_mask=mask)
