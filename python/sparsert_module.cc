@@ -180,6 +180,7 @@ PYBIND11_MODULE(_sparsert, m) {
       .def_readwrite("profile_file", &SessionOptions::profile_file)
       .def_readwrite("sparse_kernels", &SessionOptions::sparse_kernels)
       .def_readwrite("sparsity_threshold", &SessionOptions::sparsity_threshold)
+      .def_readwrite("quantize", &SessionOptions::quantize)
       .def_readwrite("enable_mem_pattern", &SessionOptions::enable_mem_pattern);
 
   py::class_<PySession>(m, "Session")

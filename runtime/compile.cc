@@ -76,6 +76,9 @@ StatusOr<std::unique_ptr<Plan>> compile_plan(Graph graph, const SessionOptions& 
   if (options.nchwc_block != 0 && options.nchwc_block != 4 && options.nchwc_block != 8 && options.nchwc_block != 16)
     return InvalidArgument("nchwc_block must be 0 (by ISA), 4, 8 or 16, got ", options.nchwc_block);
   pctx.nchwc_block = options.nchwc_block;
+  if (options.quantize != "none" && options.quantize != "dynamic-int8")
+    return InvalidArgument("quantize must be none or dynamic-int8, got '", options.quantize, "'");
+  pctx.quantize = options.quantize;
   SPARSERT_RETURN_IF_ERROR(passes::run_pipeline(graph, pctx, options.optimization_level));
   plan->pass_log = pctx.log;
 

@@ -41,6 +41,11 @@ struct SessionOptions {
   // >= 0: a layer runs sparse exactly when its weight sparsity is at least this
   // (overrides the cost model under "auto"); < 0: the cost model decides.
   double sparsity_threshold = -1.0;
+  // "none", or "dynamic-int8": the float MatMuls the sparse cost model would
+  // run sparse in int8 run on the int8 sparse kernels, weights quantized per
+  // output channel at session creation, activations per tensor at run time
+  // (graph/passes/quantize_dynamic.h). Accuracy: see the README.
+  std::string quantize = "none";
 };
 
 }  // namespace sparsert

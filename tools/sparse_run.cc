@@ -509,6 +509,9 @@ int main(int argc, char** argv) {
   app.add_option("--sparse", cfg.options.sparse_kernels,
                  "Sparse kernels for constant weights: auto (cost model) | always | never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--quantize", cfg.options.quantize,
+                 "none | dynamic-int8: run the pruned float MatMuls on the int8 sparse kernels (per-channel int8 "
+                 "weights, per-tensor dynamic activations)");
   app.add_option("--sparsity-threshold", cfg.options.sparsity_threshold,
                  "Run a layer sparse when its weight sparsity is at least this (overrides the cost model)")
       ->check(CLI::Range(0.0, 1.0));

@@ -26,6 +26,8 @@ struct PassContext {
   uint32_t isa_cap = 0;
   // nchwc_layout's channel block: 0 = by isa_cap, else forced.
   int nchwc_block = 0;
+  // quantize_dynamic: "" / "none" or "dynamic-int8" (SessionOptions::quantize).
+  std::string quantize;
 };
 
 }  // namespace sparsert::passes

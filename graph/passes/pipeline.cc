@@ -8,6 +8,7 @@
 #include "graph/passes/fuse_linear_epilogue.h"
 #include "graph/passes/fuse_qdq.h"
 #include "graph/passes/nchwc_layout.h"
+#include "graph/passes/quantize_dynamic.h"
 #include "graph/passes/shape_inference.h"
 
 namespace sparsert::passes {
@@ -47,6 +48,9 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
   // Epilogue fusion needs constant weights/biases (folding) and the residual's
   // symbolic shape (inference) to prove the residual add is element-wise.
+  // Opt-in (SessionOptions::quantize): writes ORT's dynamic-int8 chain that the
+  // next pass folds onto the sparse int8 kernels.
+  SPARSERT_RETURN_IF_ERROR(run_one("quantize_dynamic", run_quantize_dynamic, g, ctx));
   SPARSERT_RETURN_IF_ERROR(run_one("fuse_linear_epilogue", run_fuse_linear_epilogue, g, ctx));
   // Layout last: it needs the channel counts inference found, and it rewrites
   // Conv, Add and activations that no earlier pass should have to recognize

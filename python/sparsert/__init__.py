@@ -8,7 +8,8 @@ A drop-in for ONNX Runtime's InferenceSession::
 
 Beyond ORT's options, SessionOptions takes sparsert's own: ``isa`` (cap the
 instruction set), ``sparse_kernels`` ("auto" | "always" | "never"),
-``sparsity_threshold``, ``disabled_passes`` and ``disabled_kernels``.
+``sparsity_threshold``, ``quantize`` ("none" | "dynamic-int8"), ``disabled_passes`` and
+``disabled_kernels``.
 Errors raise ``sparsert.Error`` subclasses (``InvalidArgument``,
 ``NotImplemented``, ``NotFound``, ...) carrying the runtime's message.
 """
@@ -48,6 +49,7 @@ class SessionOptions:
         self.isa: str = ""
         self.sparse_kernels: str = "auto"
         self.sparsity_threshold: float = -1.0
+        self.quantize: str = "none"  # or "dynamic-int8": pruned float MatMuls on the int8 sparse kernels
         self.disabled_passes: List[str] = []
         self.disabled_kernels: List[str] = []
 
@@ -61,6 +63,7 @@ class SessionOptions:
         o.isa = self.isa
         o.sparse_kernels = self.sparse_kernels
         o.sparsity_threshold = float(self.sparsity_threshold)
+        o.quantize = self.quantize
         o.disabled_passes = set(self.disabled_passes)
         o.disabled_kernels = set(self.disabled_kernels)
         return o

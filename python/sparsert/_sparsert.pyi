@@ -22,6 +22,7 @@ class SessionOptions:
     profile_file: str
     sparse_kernels: str
     sparsity_threshold: float
+    quantize: str
     enable_mem_pattern: bool
     def __init__(self) -> None: ...
 

@@ -116,3 +116,9 @@ def test_session_options_reach_the_runtime(sparsert, models_dir, tmp_path):
     ref = sparsert.SessionOptions()
     ref.graph_optimization_level = sparsert.GraphOptimizationLevel.ORT_DISABLE_ALL
     assert sparsert.InferenceSession(path, ref).kernel_summary().startswith("reference")
+    q = sparsert.SessionOptions()
+    q.quantize = "dynamic-int8"
+    assert "sparse_integer_linear_u8s8" in sparsert.InferenceSession(path, q).kernel_summary()
+    q.quantize = "int4"
+    with pytest.raises(sparsert.InvalidArgument, match="quantize must be none or dynamic-int8"):
+        sparsert.InferenceSession(path, q)

@@ -250,6 +250,17 @@ def test_check_per_node_compares_every_value_both_plans_compute(sparse_run, mode
     assert "first value over 1e-3" not in r.stdout
 
 
+def test_quantize_dynamic_int8_runs_pruned_fp32_linears_on_int8_kernels(sparse_run, models_dir):
+    model = os.path.join(models_dir, "bert_tiny_op17_4x1_90.onnx")
+    r = _run(sparse_run, "check", model, "--quantize", "dynamic-int8", "--dim", "sequence=16")
+    assert r.returncode == 0, r.stderr
+    assert "sparse_integer_linear_u8s8 x12" in r.stdout, r.stdout  # 2 layers x 6 linears (the pooler is a Gemm)
+    line = next(x for x in r.stdout.splitlines() if x.startswith("check    last_hidden_state"))
+    assert float(line.split("cosine similarity")[1]) >= 0.999, line  # vs the fp32 reference plan
+    r = _run(sparse_run, model, "--quantize", "int4")
+    assert r.returncode == 1 and "quantize must be none or dynamic-int8, got 'int4'" in r.stderr, r.stderr
+
+
 def test_inspect_lists_layers_weights_kernels_and_why(sparse_run, models_dir):
     r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17_4x1_90_dynamic_int8.onnx"))
     assert r.returncode == 0, r.stderr
