@@ -349,6 +349,8 @@ def main(argv=None) -> int:
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     p.add_argument("--generate", action="store_true",
                    help="--set/--quick: write the set's models first where missing (tests/models/generate.py --set full)")
+    p.add_argument("--spmm-report", nargs="?", const="full", choices=["full", "quick"],
+                   help="also run perf/spmm_report.py: the kernels' speedup vs sparsity table and plot (quick: its subset)")
     p.add_argument("--no-deepsparse", action="store_true")
     p.add_argument("--baseline", help="an earlier result JSON: print the change per row")
     p.add_argument("--out-dir", default=os.path.join(ROOT, "perf", "results"))
@@ -442,6 +444,14 @@ def main(argv=None) -> int:
             print(f"compare.py: {e}", file=sys.stderr)
             return 2
         print(f"updated {a.readme}")
+    if a.spmm_report:
+        # The kernel-level half of the picture: sparse vs dense per sparsity, its own JSON/markdown/PNG.
+        report = [sys.executable, os.path.join(ROOT, "perf", "spmm_report.py"), "--exe",
+                  os.path.join(a.build_dir, "perf", "sparsert_microbench"), "--out", a.out_dir] + \
+                 (["--quick"] if a.spmm_report == "quick" else [])
+        print("kernels: " + " ".join(report), flush=True)
+        if subprocess.run(report).returncode != 0:
+            return 1
     return 0
 
 

@@ -45,6 +45,14 @@ def test_runs_models_writes_results_and_compares_with_a_baseline(build_dir, mode
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "change vs baseline" in r.stdout and "bert_tiny_op17.onnx threads=1:" in r.stdout
+    # One command also makes the kernel-level report (table, JSON, speedup-vs-sparsity plot).
+    assert os.path.exists(os.path.join(build_dir, "perf", "sparsert_microbench")), "the build makes the microbench"
+    r = subprocess.run(cmd[:3] + ["--rounds", "1", "--iters", "1", "--threads", "1", "--dim", "batch=1", "--dim",
+                                  "sequence=4", "--no-deepsparse", "--build-dir", build_dir, "--out-dir",
+                                  str(tmp_path / "k"), "--spmm-report", "quick"], capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert os.path.exists(tmp_path / "k" / "spmm_report.json"), os.listdir(tmp_path / "k")
 
 
 def test_set_full_names_missing_models_and_how_to_make_them(build_dir, tmp_path):
