@@ -89,9 +89,53 @@ StatusOr<KernelFn> clip_f32(const Node& n, const Graph& g, const ImplContext&) {
   });
 }
 
+// Where(cond, X, Y) on floats where X has the output's shape, Y is a scalar or
+// has it too, and cond repeats along the leading axes (its dims, leading 1s
+// dropped, are the output's trailing ones): a causal attention mask [S, S]
+// over scores [B, H, S, S]. Element i takes cond[i % period]. Anything else
+// (other broadcasts) goes to the reference kernel.
+StatusOr<KernelFn> where_f32(const Node& n, const Graph&, const ImplContext&) {
+  KernelFn ref = reference_kernel(n);
+  return KernelFn([ref](KernelContext& ctx) -> Status {
+    const Tensor &c = *ctx.input(0), &x = *ctx.input(1), &yv = *ctx.input(2);
+    if (c.dtype() != DType::kBool || x.dtype() != DType::kFloat32 || yv.dtype() != DType::kFloat32) return ref(ctx);
+    const bool y_scalar = yv.num_elements() == 1;
+    if (!y_scalar && yv.shape() != x.shape()) return ref(ctx);
+    size_t lead = 0;  // cond's leading 1s
+    while (lead < c.shape().size() && c.shape()[lead] == 1) ++lead;
+    const size_t trailing = c.shape().size() - lead;
+    if (trailing > x.shape().size()) return ref(ctx);
+    for (size_t i = 0; i < trailing; ++i)
+      if (c.shape()[lead + i] != x.shape()[x.shape().size() - trailing + i]) return ref(ctx);
+    if (c.shape().size() > x.shape().size()) return ref(ctx);  // cond would add axes: the reference names the shape
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DType::kFloat32, x.shape(), OutputInit::kOverwritten));
+    const int64_t total = x.num_elements(), period = std::max<int64_t>(c.num_elements(), 1);
+    if (total == 0) return Status::OK();
+    const bool* cond = c.data<bool>();
+    const float* px = x.data<float>();
+    const float* py = yv.data<float>();
+    float* po = out->data<float>();
+    parallel_for(total / period, std::max<int64_t>(1, 16384 / period), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const float* xb = px + b * period;
+        float* ob = po + b * period;
+        if (y_scalar) {
+          const float y = py[0];
+          for (int64_t j = 0; j < period; ++j) ob[j] = cond[j] ? xb[j] : y;
+        } else {
+          const float* yb = py + b * period;
+          for (int64_t j = 0; j < period; ++j) ob[j] = cond[j] ? xb[j] : yb[j];
+        }
+      }
+    });
+    return Status::OK();
+  });
+}
+
 }  // namespace
 
 void register_fast_impls(OpRegistry& r) {
+  r.add_impl("", "Where", {"fast_where_f32", where_f32});
   r.add_impl("", "Softmax", {"fast_softmax_f32", softmax_last_axis});
   r.add_impl("", "Erf", elementwise_impl(fast::erf_array));
   r.add_impl("", "Relu", elementwise_impl(fast::relu_array));

@@ -11,6 +11,7 @@
 #include "ops/quant_util.h"
 #include "runtime/session.h"
 #include "tests/onnx_builder.h"
+#include "tests/ops/impl_tester.h"
 #include "tests/test_util.h"
 
 namespace sparsert {
@@ -195,6 +196,55 @@ TEST(FastClip, relu6_matches_reference_and_is_chosen) {
   EXPECT_EQ(testing::compare_tensors((*got)[0].tensor, (*want)[0].tensor, 0.0), "");
   EXPECT_EQ((*got)[0].tensor.data<float>()[3], 6.f);
   EXPECT_EQ((*got)[0].tensor.data<float>()[4], 0.f);
+}
+
+}  // namespace
+}  // namespace sparsert
+
+namespace sparsert {
+namespace {
+
+// Where as GPT-2 masks attention: cond [S, S] (or [1, 1, S, S]) over scores [B, H, S, S], a scalar or a full Y.
+std::string where_model(const std::vector<int64_t>& cond_shape, const std::vector<int64_t>& x_shape, bool y_scalar) {
+  testing::OnnxBuilder b;
+  b.input("c", onnx::TensorProto::BOOL, cond_shape).input("x", onnx::TensorProto::FLOAT, x_shape).output("o");
+  if (y_scalar) b.initializer("y", {}, {-1e4f});
+  else b.input("y", onnx::TensorProto::FLOAT, x_shape);
+  b.node("Where", {"c", "x", "y"}, {"o"}, "where");
+  return b.bytes();
+}
+
+TEST(FastWhere, causal_mask_broadcasts_match_the_reference_exactly) {
+  std::mt19937 rng(9);
+  struct Case {
+    std::vector<int64_t> c, x;
+    bool y_scalar;
+    const char* kernel;
+  };
+  const Case cases[] = {{{7, 7}, {2, 3, 7, 7}, true, "fast_where_f32 x1"},
+                        {{1, 1, 5, 5}, {1, 4, 5, 5}, true, "fast_where_f32 x1"},
+                        {{9}, {3, 9}, false, "fast_where_f32 x1"},
+                        {{2, 3, 4}, {2, 3, 4}, false, "fast_where_f32 x1"},
+                        {{3, 1}, {3, 4}, true, "fast_where_f32 x1"}};  // a column mask: not this fast path
+  for (const Case& k : cases) {
+    std::vector<uint8_t> cond(static_cast<size_t>(testing::numel(k.c)));
+    for (auto& v : cond) v = rng() % 2;
+    std::vector<NamedTensor> in = {{"c", Tensor::from_vector<bool>(k.c, std::vector<bool>(cond.begin(), cond.end()))},
+                                   {"x", Tensor::from_vector<float>(k.x, testing::randn(testing::numel(k.x), rng))}};
+    if (!k.y_scalar) in.push_back({"y", Tensor::from_vector<float>(k.x, testing::randn(testing::numel(k.x), rng))});
+    const std::string model = where_model(k.c, k.x, k.y_scalar);
+    SessionOptions ref_opts;
+    ref_opts.optimization_level = 0;
+    auto fast = Session::CreateFromBytes(model.data(), model.size());
+    auto ref = Session::CreateFromBytes(model.data(), model.size(), ref_opts);
+    ASSERT_TRUE(fast.ok() && ref.ok());
+    EXPECT_EQ((*fast)->kernel_summary(), k.kernel) << shape_to_string(k.c);
+    auto a = (*fast)->Run(in);
+    auto b = (*ref)->Run(in);
+    ASSERT_TRUE(a.ok()) << a.status().to_string();
+    ASSERT_TRUE(b.ok()) << b.status().to_string();
+    EXPECT_EQ(testing::compare_tensors((*a)[0].tensor, (*b)[0].tensor, 0.0), "") << shape_to_string(k.c);
+  }
 }
 
 }  // namespace
