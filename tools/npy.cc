@@ -169,8 +169,10 @@ StatusOr<std::vector<std::pair<std::string, Tensor>>> read_npz(const std::string
     std::string name = z.substr(pos + 30, name_len);
     const std::string what = "'" + path + "' member '" + name + "'";
     if (flags & 8) return Unimplemented(what, ": sizes in a trailing data descriptor (streamed zip) are not supported");
-    for (size_t x = pos + 30 + name_len; x + 4 <= pos + 30 + name_len + extra_len;) {
+    const size_t extra_end = pos + 30 + name_len + extra_len;
+    for (size_t x = pos + 30 + name_len; x + 4 <= extra_end;) {
       const uint32_t id = le(z, x, 2), len = le(z, x + 2, 2);
+      if (x + 4 + len > extra_end) return InvalidArgument(what, ": corrupt zip extra field");
       if (id == 0x0001) {  // zip64: the 64-bit sizes of the fields saturated above, in this order
         size_t at = x + 4;
         if (usize == 0xFFFFFFFFu && at + 8 <= x + 4 + len) usize = le64(z, at), at += 8;
@@ -182,6 +184,8 @@ StatusOr<std::vector<std::pair<std::string, Tensor>>> read_npz(const std::string
     if (csize > z.size() - data) return InvalidArgument(what, ": data runs past the end of the file");
     std::string bytes = z.substr(data, static_cast<size_t>(csize));
     if (method == 8) {
+      // Deflate expands at most ~1032:1: a larger claimed size is a corrupt header, not an allocation to try.
+      if (usize > 1032 * csize + 64) return InvalidArgument(what, ": claims ", usize, " bytes from ", csize, " compressed");
       SPARSERT_ASSIGN_OR_RETURN(bytes, inflate_raw(bytes, usize, what));
     } else if (method != 0) {
       return Unimplemented(what, ": zip compression method ", method, " (numpy writes 0 = stored or 8 = deflate)");

@@ -156,6 +156,19 @@ def test_inputs_from_npz_archives_and_directories(sparse_run, models_dir, tmp_pa
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
     r = _run(sparse_run, model, "--input", str(tmp_path / "cut.npz"), "--iters", "1")
     assert r.returncode == 1 and "cut.npz" in r.stderr, r.stderr
+    # Corrupt headers are errors, not crashes or huge allocations: an extra field past the
+    # file, a size no deflate stream can reach.
+    import struct
+    bad = bytearray(data)
+    struct.pack_into("<H", bad, 28, 60000)
+    (tmp_path / "extra.npz").write_bytes(bytes(bad))
+    r = _run(sparse_run, model, "--input", str(tmp_path / "extra.npz"), "--iters", "1")
+    assert r.returncode == 1 and "extra.npz" in r.stderr, r.stderr
+    bad = bytearray(data)
+    struct.pack_into("<I", bad, 22, 0xFFFFFFF0)  # uncompressed size of the first member
+    (tmp_path / "huge.npz").write_bytes(bytes(bad))
+    r = _run(sparse_run, model, "--input", str(tmp_path / "huge.npz"), "--iters", "1")
+    assert r.returncode == 1 and "compressed" in r.stderr, r.stderr
 
 
 def test_bad_npy_inputs_are_clear_errors(sparse_run, models_dir, tmp_path):
