@@ -66,6 +66,12 @@ ValueId Graph::find_value(const std::string& name) const {
   return it == by_name_.end() ? kNoValue : it->second;
 }
 
+std::string Graph::unused_name(const std::string& base) const {
+  std::string name = base;
+  for (int i = 1; find_value(name) != kNoValue; ++i) name = base + "_" + std::to_string(i);
+  return name;
+}
+
 StatusOr<std::vector<NodeId>> Graph::topological_order() const {
   // Kahn's algorithm over value availability; keeps the file order among ready nodes.
   std::vector<int> missing(nodes_.size(), 0);

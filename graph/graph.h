@@ -74,6 +74,8 @@ class Graph {
   ValueId add_constant(const std::string& name, Tensor tensor);
   NodeId add_node(Node node);  // wires producer/consumer links
   ValueId find_value(const std::string& name) const;
+  // `base`, or base_1, base_2, ...: the first no value of the graph has (for values passes add).
+  std::string unused_name(const std::string& base) const;
 
   Value& value(ValueId id) { return values_[id]; }
   const Value& value(ValueId id) const { return values_[id]; }

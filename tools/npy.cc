@@ -1,5 +1,6 @@
 #include "tools/npy.h"
 
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -97,6 +98,13 @@ StatusOr<Tensor> read_stream(std::istream& f, const std::string& path) {
     return InvalidArgument("'", path, "': data is shorter than ", dtype_name(dtype), shape_to_string(shape), " needs (",
                            t.byte_size(), " bytes)");
   return t;
+}
+
+std::string file_stem(const std::string& tensor_name) {
+  std::string file = tensor_name;
+  for (char& c : file)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') c = '_';
+  return file;
 }
 
 Status write(const std::string& path, const Tensor& t) {

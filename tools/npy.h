@@ -19,6 +19,9 @@ StatusOr<Tensor> read(const std::string& path);
 StatusOr<Tensor> read_stream(std::istream& in, const std::string& what);
 // Every array of an .npz archive with its name (the member name without ".npy").
 StatusOr<std::vector<std::pair<std::string, Tensor>>> read_npz(const std::string& path);
+// A tensor name as a file name (names may hold '/', ':' ...): every character
+// but [A-Za-z0-9_.-] becomes '_'. --output writes and --input DIR reads these.
+std::string file_stem(const std::string& tensor_name);
 // Writes `t` as a version 1.0 .npy file.
 Status write(const std::string& path, const Tensor& t);
 

@@ -88,8 +88,7 @@ StatusOr<std::map<std::string, int64_t>> parse_dims(const std::vector<std::strin
 }
 
 // --input NAME=FILE.npy, FILE.npz (arrays named like inputs) or DIR (NAME.npy
-// files; an input name's '/' and ':' are '_' in the file name, as --output
-// writes them). Inputs no file names stay random; a named array the model
+// files, named by npy::file_stem as --output writes them). Inputs no file names stay random; a named array the model
 // does not have is an error, so a typo is never silently random data.
 Status read_input_files(const std::vector<std::string>& specs, std::vector<NamedTensor>& inputs,
                         std::vector<bool>& from_file) {
@@ -110,10 +109,7 @@ Status read_input_files(const std::vector<std::string>& specs, std::vector<Named
     } else if (fs::is_directory(spec, ec)) {
       int found = 0;
       for (size_t i = 0; i < inputs.size(); ++i) {
-        std::string file = inputs[i].name;
-        for (char& c : file)
-          if (c == '/' || c == ':') c = '_';
-        const fs::path path = fs::path(spec) / (file + ".npy");
+        const fs::path path = fs::path(spec) / (npy::file_stem(inputs[i].name) + ".npy");
         if (!fs::exists(path, ec)) continue;
         SPARSERT_ASSIGN_OR_RETURN(inputs[i].tensor, npy::read(path.string()));
         from_file[i] = true;
@@ -246,10 +242,7 @@ StatusOr<Timing> run_model(const RunConfig& cfg, const std::map<std::string, int
     fs::create_directories(cfg.output_dir, ec);
     if (ec) return InvalidArgument("--output '", cfg.output_dir, "': ", ec.message());
     for (const NamedTensor& out : outputs) {
-      std::string file = out.name;  // output names may hold '/', ':' ...
-      for (char& c : file)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') c = '_';
-      const std::string path = (fs::path(cfg.output_dir) / (file + ".npy")).string();
+      const std::string path = (fs::path(cfg.output_dir) / (npy::file_stem(out.name) + ".npy")).string();
       SPARSERT_RETURN_IF_ERROR(npy::write(path, out.tensor));
       std::printf("saved    %s -> %s\n", out.name.c_str(), path.c_str());
     }
@@ -327,12 +320,14 @@ Status inspect_model(const RunConfig& cfg, const std::map<std::string, int64_t>&
               timed ? "time" : "", "kernel");
   std::map<std::string, int> others;
   int64_t weight_bytes = 0, packed_bytes = 0, packed_layers = 0;
+  double unlisted_share = 0;  // of the profiled time
   for (const NodeReport& r : session->inspect()) {
     weight_bytes += r.weight_bytes;
     packed_bytes += r.packed_weight_bytes;
     packed_layers += r.packed_weight_bytes > 0;
     if (r.weight.empty() && r.kernel == "reference") {
       ++others[r.kernel];
+      unlisted_share += std::max(r.time_share, 0.0);
       continue;
     }
     std::string name = r.name.size() > 48 ? "..." + r.name.substr(r.name.size() - 45) : r.name;
@@ -364,13 +359,9 @@ Status inspect_model(const RunConfig& cfg, const std::map<std::string, int64_t>&
               count, rest.c_str(), static_cast<double>(weight_bytes) / (1 << 20),
               static_cast<double>(packed_bytes) / (1 << 20), static_cast<long long>(packed_layers),
               static_cast<long long>(jit_stats.kernels), static_cast<long long>(jit_stats.hits));
-  if (timed) {
-    double rest = 0;  // reference nodes without a weight, not listed above
-    for (const NodeReport& r : session->inspect())
-      if (r.weight.empty() && r.kernel == "reference") rest += std::max(r.time_share, 0.0);
-    std::printf("time     %.1f%% in the nodes not listed; trace: %s (Chrome trace; open in Perfetto)\n", 100 * rest,
-                session->EndProfiling().c_str());
-  }
+  if (timed)
+    std::printf("time     %.1f%% in the nodes not listed; trace: %s (Chrome trace; open in Perfetto)\n",
+                100 * unlisted_share, session->EndProfiling().c_str());
   return Status::OK();
 }
 

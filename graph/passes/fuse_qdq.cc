@@ -104,9 +104,7 @@ StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
     if (n.inputs[5] == kNoValue) {  // QLinearMatMul needs B's zero point: zeros of the scale's shape
       const Tensor& scale = *g.value(w.inputs[1]).constant;
       SPARSERT_ASSIGN_OR_RETURN(Tensor zeros, Tensor::allocate(DType::kInt8, scale.shape()));
-      std::string name = mm.name + "/b_zero_point";
-      for (int i = 1; g.find_value(name) != kNoValue; ++i) name = mm.name + "/b_zero_point_" + std::to_string(i);
-      n.inputs[5] = g.add_constant(name, std::move(zeros));
+      n.inputs[5] = g.add_constant(g.unused_name(mm.name + "/b_zero_point"), std::move(zeros));
     }
     n.outputs = {out.outputs[0]};
     fused.push_back(std::move(n));
@@ -131,8 +129,7 @@ StatusOr<int> run_fuse_qdq(Graph& g, PassContext&) {
       continue;
     const Node gather = g.node(id);
     const Value& out = g.value(gather.outputs[0]);
-    std::string name = out.name + "/quantized";
-    for (int i = 1; g.find_value(name) != kNoValue; ++i) name = out.name + "/quantized_" + std::to_string(i);
+    const std::string name = g.unused_name(out.name + "/quantized");
     ValueType t = out.type;
     t.dtype = table->dtype();
     const ValueId rows = g.add_value(name, t);

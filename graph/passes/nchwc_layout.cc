@@ -190,11 +190,6 @@ class Rewriter {
     return groups;
   }
 
-  std::string fresh_name(const std::string& base) const {
-    std::string name = base;
-    for (int i = 1; g_.find_value(name) != kNoValue; ++i) name = base + "_" + std::to_string(i);
-    return name;
-  }
 
   Node internal_node(const std::string& name, const char* op) const {
     Node n;
@@ -210,7 +205,7 @@ class Rewriter {
     const Value& val = g_.value(v);
     const std::vector<Dim>& d = val.type.dims;
     ValueType t{DType::kFloat32, true, {d[0], Dim::of(nchwc_blocks(d[1].value, block_)), d[2], d[3], Dim::of(block_)}};
-    const std::string name = fresh_name(val.name + "/nchwc");
+    const std::string name = g_.unused_name(val.name + "/nchwc");
     return g_.add_value(name, std::move(t));
   }
 

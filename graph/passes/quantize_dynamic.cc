@@ -9,13 +9,6 @@
 namespace sparsert::passes {
 namespace {
 
-// A name not yet in the graph, from `base`.
-std::string fresh_name(const Graph& g, const std::string& base) {
-  std::string name = base;
-  for (int i = 1; g.find_value(name) != kNoValue; ++i) name = base + "_" + std::to_string(i);
-  return name;
-}
-
 // W[K, N] -> symmetric int8 per column: q = round(w / s[n]) in [-127, 127].
 void quantize_columns(const Tensor& w, Tensor& q, Tensor& scale) {
   const int64_t K = w.dim(0), N = w.dim(1);
@@ -78,14 +71,14 @@ StatusOr<int> run_quantize_dynamic(Graph& g, PassContext& ctx) {
     s_type.dtype = DType::kFloat32;
     s_type.has_shape = true;
     s_type.dims = {Dim::of(N)};
-    const ValueId xq = g.add_value(fresh_name(g, base + "/x_quantized"), u8);
-    const ValueId xs = g.add_value(fresh_name(g, base + "/x_scale"), f32_scalar);
-    const ValueId xzp = g.add_value(fresh_name(g, base + "/x_zero_point"), u8_scalar);
-    const ValueId wq = g.add_constant(fresh_name(g, base + "/w_quantized"), std::move(q));
-    const ValueId ws = g.add_constant(fresh_name(g, base + "/w_scale"), std::move(scale));
-    const ValueId a = g.add_value(fresh_name(g, base + "/acc"), acc);
-    const ValueId af = g.add_value(fresh_name(g, base + "/acc_float"), accf);
-    const ValueId s = g.add_value(fresh_name(g, base + "/scale"), s_type);
+    const ValueId xq = g.add_value(g.unused_name(base + "/x_quantized"), u8);
+    const ValueId xs = g.add_value(g.unused_name(base + "/x_scale"), f32_scalar);
+    const ValueId xzp = g.add_value(g.unused_name(base + "/x_zero_point"), u8_scalar);
+    const ValueId wq = g.add_constant(g.unused_name(base + "/w_quantized"), std::move(q));
+    const ValueId ws = g.add_constant(g.unused_name(base + "/w_scale"), std::move(scale));
+    const ValueId a = g.add_value(g.unused_name(base + "/acc"), acc);
+    const ValueId af = g.add_value(g.unused_name(base + "/acc_float"), accf);
+    const ValueId s = g.add_value(g.unused_name(base + "/scale"), s_type);
     added.push_back(make_node(base + "/DynamicQuantizeLinear", "DynamicQuantizeLinear", {mm.inputs[0]}, {xq, xs, xzp},
                               opset));
     added.push_back(make_node(base + "/MatMulInteger", "MatMulInteger", {xq, wq, xzp}, {a}, opset));

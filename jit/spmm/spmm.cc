@@ -158,11 +158,11 @@ std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
   if (desc_.dtype == SpmmDType::kU8S8) {
     for (int64_t m0 = 0; m0 < m; m0 += kU8S8TileRows) add(m0, kU8S8TileRows);
   } else {
-    const int top = tile_heights(desc_).back();
+    const std::vector<int> heights = tile_heights(desc_);
     int64_t m0 = 0;
-    for (; m - m0 >= top; m0 += top) add(m0, top);
+    for (; m - m0 >= heights.back(); m0 += heights.back()) add(m0, heights.back());
     const int64_t rest = m - m0;  // the last, padded tile: the smallest height that holds it
-    if (rest > 0) add(m0, rest > 16 ? 32 : rest > 8 ? 16 : 8);
+    if (rest > 0) add(m0, *std::find_if(heights.begin(), heights.end(), [&](int h) { return h >= rest; }));
   }
   *pack_bytes = offset;
   return tiles;
