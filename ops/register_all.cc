@@ -23,9 +23,11 @@ void register_all_ops(OpRegistry& r) {
   register_sort_scan_ops(r);
   register_nchwc_ops(r);
   register_elementwise_chain_ops(r);
+  register_attention_ops(r);
   register_shape_rules(r);
   register_sparse_impls(r);  // before the dense paths it competes with
   register_onednn_impls(r);
+  register_onednn_attention_impls(r);
   register_onednn_conv_impls(r);
   register_onednn_int8_impls(r);
   register_fast_impls(r);

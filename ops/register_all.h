@@ -23,10 +23,12 @@ void register_resize_ops(OpRegistry& r);
 void register_sort_scan_ops(OpRegistry& r);
 void register_nchwc_ops(OpRegistry& r);
 void register_elementwise_chain_ops(OpRegistry& r);
+void register_attention_ops(OpRegistry& r);
 // Fast implementations (after every schema exists).
 // Sparse implementations go first: each declines unless its cost model expects it to win.
 void register_sparse_impls(OpRegistry& r);
 void register_onednn_impls(OpRegistry& r);
+void register_onednn_attention_impls(OpRegistry& r);
 void register_onednn_conv_impls(OpRegistry& r);
 void register_onednn_int8_impls(OpRegistry& r);
 void register_fast_impls(OpRegistry& r);

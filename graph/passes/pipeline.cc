@@ -4,6 +4,7 @@
 
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
+#include "graph/passes/fuse_attention.h"
 #include "graph/passes/fuse_elementwise_chain.h"
 #include "graph/passes/fuse_linear_epilogue.h"
 #include "graph/passes/fuse_qdq.h"
@@ -46,6 +47,10 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
   // Again, now that folded shape chains are constants.
   SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
+  // Attention needs the head split/merge dims inference just proved; the
+  // Transposes, scores and shape chains it bypasses go with DCE.
+  SPARSERT_RETURN_IF_ERROR(run_one("fuse_attention", run_fuse_attention, g, ctx));
+  SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
   // Epilogue fusion needs constant weights/biases (folding) and the residual's
   // symbolic shape (inference) to prove the residual add is element-wise.
   // Opt-in (SessionOptions::quantize): writes ORT's dynamic-int8 chain that the

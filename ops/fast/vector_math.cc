@@ -30,6 +30,10 @@ SPARSERT_DISPATCH(float, exp_shifted_sum, (const float* __restrict x, float shif
                   (x, shift, y, n))
 SPARSERT_DISPATCH(void, softmax_rows, (const float* __restrict x, float* __restrict y, int64_t rows, int64_t n),
                   (x, y, rows, n))
+SPARSERT_DISPATCH(void, scaled_masked_softmax_rows,
+                  (float* x, int64_t rows, int64_t n, float scale, bool divide, const float* __restrict mask,
+                   int64_t mask_row_stride, int64_t mask_col_stride),
+                  (x, rows, n, scale, divide, mask, mask_row_stride, mask_col_stride))
 SPARSERT_DISPATCH(void, layer_norm_rows,
                   (const float* __restrict x, const float* __restrict scale, const float* __restrict bias,
                    float* __restrict y, int64_t rows, int64_t n, float eps),

@@ -92,6 +92,27 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
       fast::baseline::layer_norm_rows(xs.data(), scale.data(), bias.data(), a.data(), rows, w, 1e-5f);
       fast::avx2::layer_norm_rows(xs.data(), scale.data(), bias.data(), b.data(), rows, w, 1e-5f);
       same("layer_norm_rows");
+      // Attention's fused rows: builds agree, and they give exactly the unfused
+      // Div, Add and softmax_rows (in place; per-row mask and one value per row).
+      for (bool divide : {true, false})
+        for (int64_t mask_cols : {int64_t{1}, int64_t{0}}) {
+          const size_t used = static_cast<size_t>(rows * w);
+          std::vector<float> unfused(used), want(used);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t i = 0; i < w; ++i) {
+              const float v = divide ? xs[r * w + i] / 2.7f : xs[r * w + i] * 2.7f;
+              unfused[r * w + i] = v + bias[r * w + i * mask_cols];
+            }
+          fast::baseline::softmax_rows(unfused.data(), want.data(), rows, w);
+          for (int avx2 = 0; avx2 < 2; ++avx2) {
+            std::vector<float> got(xs.begin(), xs.begin() + static_cast<int64_t>(used));
+            (avx2 ? fast::avx2::scaled_masked_softmax_rows : fast::baseline::scaled_masked_softmax_rows)(
+                got.data(), rows, w, 2.7f, divide, bias.data(), w, mask_cols);
+            for (size_t i = 0; i < used; ++i)
+              ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+                  << "scaled_masked_softmax_rows avx2=" << avx2 << " divide=" << divide << " n=" << n << " i=" << i;
+          }
+        }
     }
     fast::baseline::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, a.data());
     fast::avx2::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, b.data());

@@ -1,0 +1,117 @@
+// com.sparsert Attention (ops/attention.h): attributes, shape checks, shape
+// rule and the reference kernel (double dot products and softmax, the plain
+// twin of onednn_attention_f32).
+#include "ops/attention.h"
+
+#include <cmath>
+#include <vector>
+
+#include "ops/linear.h"
+#include "ops/op_util.h"
+#include "ops/register_all.h"
+#include "ops/registry.h"
+
+namespace sparsert {
+
+StatusOr<AttentionAttrs> read_attention_attrs(const Node& node) {
+  AttentionAttrs a;
+  SPARSERT_ASSIGN_OR_RETURN(a.num_heads, node.attrs.get_int("num_heads"));
+  SPARSERT_ASSIGN_OR_RETURN(a.scale, node.attrs.get_float("scale", 1.f));
+  SPARSERT_ASSIGN_OR_RETURN(int64_t divide, node.attrs.get_int("divide", 0));
+  a.divide = divide != 0;
+  if (a.num_heads < 1) return InvalidArgument(node.describe(), ": num_heads is ", a.num_heads, ", expected >= 1");
+  return a;
+}
+
+StatusOr<AttentionDims> attention_dims(const Node& node, const AttentionAttrs& a, const Tensor& q, const Tensor& k,
+                                       const Tensor& v, const Tensor* mask) {
+  const char* names[] = {"q", "k", "v"};
+  const Tensor* t[] = {&q, &k, &v};
+  for (int i = 0; i < 3; ++i) {
+    if (t[i]->dtype() != DType::kFloat32 || t[i]->rank() != 3)
+      return InvalidArgument(node.describe(), ": ", names[i], " is ", t[i]->type_string(),
+                             ", expected float[batch, sequence, heads * head_size]");
+    if (t[i]->dim(2) % a.num_heads != 0)
+      return InvalidArgument(node.describe(), ": ", names[i], " hidden size ", t[i]->dim(2), " is not a multiple of ",
+                             a.num_heads, " heads");
+  }
+  AttentionDims d;
+  d.B = q.dim(0), d.Sq = q.dim(1), d.Sk = k.dim(1), d.H = a.num_heads;
+  d.D = q.dim(2) / a.num_heads, d.Dv = v.dim(2) / a.num_heads;
+  if (k.dim(0) != d.B || v.dim(0) != d.B || v.dim(1) != d.Sk || k.dim(2) != q.dim(2))
+    return InvalidArgument(node.describe(), ": q ", q.type_string(), ", k ", k.type_string(), " and v ",
+                           v.type_string(), " do not line up (expected k [B, Sk, H*D] and v [B, Sk, H*Dv])");
+  if (mask) {
+    const Shape full = {d.B, d.H, d.Sq, d.Sk};
+    if (mask->dtype() != DType::kFloat32 || mask->rank() > 4)
+      return InvalidArgument(node.describe(), ": mask is ", mask->type_string(), ", expected float of rank <= 4");
+    int64_t stride = 1;
+    for (int i = 3, m = mask->rank() - 1; i >= 0; --i, --m) {
+      const int64_t md = m >= 0 ? mask->dim(m) : 1;
+      if (md != full[static_cast<size_t>(i)] && md != 1)
+        return InvalidArgument(node.describe(), ": mask ", mask->type_string(), " does not broadcast to [", d.B, ",",
+                               d.H, ",", d.Sq, ",", d.Sk, "]");
+      d.mask_stride[i] = md == 1 ? 0 : stride;
+      stride *= md;
+    }
+    d.has_mask = true;
+  }
+  return d;
+}
+
+namespace {
+
+Status attention_reference(KernelContext& ctx) {
+  SPARSERT_ASSIGN_OR_RETURN(AttentionAttrs a, read_attention_attrs(ctx.node()));
+  const Tensor &q = *ctx.input(0), &k = *ctx.input(1), &v = *ctx.input(2);
+  const Tensor* mask = ctx.input(3);
+  SPARSERT_ASSIGN_OR_RETURN(AttentionDims d, attention_dims(ctx.node(), a, q, k, v, mask));
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {d.B, d.Sq, d.H * d.Dv},
+                                                            OutputInit::kOverwritten));
+  const float *pq = q.data<float>(), *pk = k.data<float>(), *pv = v.data<float>();
+  float* py = y->data<float>();
+  std::vector<double> p(static_cast<size_t>(d.Sk));
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t h = 0; h < d.H; ++h)
+      for (int64_t i = 0; i < d.Sq; ++i) {
+        const float* qi = pq + (b * d.Sq + i) * d.H * d.D + h * d.D;
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < d.Sk; ++j) {
+          const float* kj = pk + (b * d.Sk + j) * d.H * d.D + h * d.D;
+          double dot = 0;
+          for (int64_t c = 0; c < d.D; ++c) dot += static_cast<double>(qi[c]) * kj[c];
+          double s = a.divide ? dot / a.scale : dot * a.scale;
+          if (mask) s += d.mask_row(mask->data<float>(), b, h, i)[j * d.mask_stride[3]];
+          p[static_cast<size_t>(j)] = s;
+          mx = std::fmax(mx, s);
+        }
+        double sum = 0;
+        for (double& s : p) sum += (s = std::exp(s - mx));
+        for (int64_t c = 0; c < d.Dv; ++c) {
+          double o = 0;
+          for (int64_t j = 0; j < d.Sk; ++j) o += p[static_cast<size_t>(j)] * pv[(b * d.Sk + j) * d.H * d.Dv + h * d.Dv + c];
+          py[(b * d.Sq + i) * d.H * d.Dv + h * d.Dv + c] = static_cast<float>(o / sum);
+        }
+      }
+  return Status::OK();
+}
+
+Status attention_rule(InferContext& c) {
+  const ValueType &q = c.input(0), &v = c.input(2);
+  if (!q.has_shape || !v.has_shape || q.dims.size() != 3 || v.dims.size() != 3) {
+    c.set_output_rank_unknown(0, DType::kFloat32);
+    return Status::OK();
+  }
+  c.set_output(0, DType::kFloat32, {q.dims[0], q.dims[1], v.dims[2]});
+  return Status::OK();
+}
+
+}  // namespace
+
+void register_attention_ops(OpRegistry& r) {
+  OpSchema s{kSparsertDomain, "Attention", 3, 4, 1, 1, attention_reference};
+  s.infer = attention_rule;
+  r.add(std::move(s));
+}
+
+}  // namespace sparsert
