@@ -1,12 +1,10 @@
 // Fast DynamicQuantizeLinear (float -> uint8, per tensor), bit-identical to
-// the reference: SSE min/max (NaN ignored the same way: `x < lo ? x : lo`),
+// the reference: fast::min_max_with_zero (NaN ignored the same way: `x < lo ? x : lo`),
 // then fast::quantize_u8_array (ops/fast/vector_math.h: float division by the
 // scale, round half to even, clamp). The reference did ~4 ns per element;
 // BERT-base quantizes ~8M per run. The same loops serve QuantizeLinear,
 // DequantizeLinear and com.sparsert QuantizeDequantize with a constant
 // per-tensor scale and zero point (the Q/DQ of ORT's QDQ models).
-#include <emmintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
@@ -24,27 +22,6 @@ namespace {
 
 constexpr int64_t kChunk = 1 << 16;
 
-void min_max(const float* __restrict x, int64_t n, float* lo_out, float* hi_out) noexcept {
-  __m128 lo = _mm_setzero_ps(), hi = _mm_setzero_ps();  // the range always includes 0
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const __m128 v = _mm_loadu_ps(x + i);
-    lo = _mm_min_ps(v, lo);  // v < lo ? v : lo: a NaN v keeps lo
-    hi = _mm_max_ps(v, hi);
-  }
-  float l[4], h[4];
-  _mm_storeu_ps(l, lo);
-  _mm_storeu_ps(h, hi);
-  float a = std::min(std::min(l[0], l[1]), std::min(l[2], l[3]));
-  float b = std::max(std::max(h[0], h[1]), std::max(h[2], h[3]));
-  for (; i < n; ++i) {
-    a = std::min(a, x[i]);
-    b = std::max(b, x[i]);
-  }
-  *lo_out = a;
-  *hi_out = b;
-}
-
 StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplContext&) {
   KernelFn ref = reference_kernel(n);
   return KernelFn([ref](KernelContext& ctx) -> Status {
@@ -56,7 +33,7 @@ StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplConte
     std::vector<float> lo(static_cast<size_t>(std::max<int64_t>(chunks, 1)), 0.f), hi(lo.size(), 0.f);
     parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c)
-        min_max(px + c * kChunk, std::min(kChunk, count - c * kChunk), &lo[static_cast<size_t>(c)], &hi[static_cast<size_t>(c)]);
+        fast::min_max_with_zero(px + c * kChunk, std::min(kChunk, count - c * kChunk), &lo[static_cast<size_t>(c)], &hi[static_cast<size_t>(c)]);
     });
     const float mn = *std::min_element(lo.begin(), lo.end()), mx = *std::max_element(hi.begin(), hi.end());
     const float scale = (mx - mn) / 255.f;

@@ -2,6 +2,8 @@
 // between it and the AVX2 build (vector_math_avx2.cc).
 #include "ops/fast/vector_math.h"
 
+#include <emmintrin.h>
+
 #include "jit/isa.h"
 
 namespace sparsert::fast {
@@ -26,6 +28,7 @@ SPARSERT_DISPATCH(void, gelu_erf_array, (const float* __restrict x, float* __res
 SPARSERT_DISPATCH(void, relu_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
 SPARSERT_DISPATCH(void, clip_array, (const float* __restrict x, float* __restrict y, int64_t n, float lo, float hi),
                   (x, y, n, lo, hi))
+SPARSERT_DISPATCH(void, min_max_with_zero, (const float* __restrict x, int64_t n, float* lo, float* hi), (x, n, lo, hi))
 SPARSERT_DISPATCH(float, exp_shifted_sum, (const float* __restrict x, float shift, float* __restrict y, int64_t n),
                   (x, shift, y, n))
 SPARSERT_DISPATCH(void, softmax_rows, (const float* __restrict x, float* __restrict y, int64_t rows, int64_t n),

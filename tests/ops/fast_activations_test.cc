@@ -121,6 +121,32 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
     fast::baseline::quantize_u8_array(x.data(), n, 0.03f, 128.f, qa.data());
     fast::avx2::quantize_u8_array(x.data(), n, 0.03f, 128.f, qb.data());
     EXPECT_EQ(qa, qb) << "quantize_u8 n=" << n;
+    // The AVX2 build quantizes 32 at a time with intrinsics: also ties at other
+    // scales, NaN, infinities, -0 and the +-2^22 clamp, u8 and s8, every block position.
+    std::vector<float> edge = x;
+    const float specials[] = {NAN, INFINITY, -INFINITY, -0.f, 4194304.5f * 0.03f, -4194305.f * 0.03f, 1.5f * 0.03f,
+                              -2.5f * 0.03f, 254.5f * 0.03f};
+    for (size_t i = 0; i < edge.size(); ++i)
+      if (i % 5 == 3) edge[i] = specials[(i / 5) % (sizeof specials / sizeof *specials)];
+    float lo[2], hi[2];
+    fast::baseline::min_max_with_zero(edge.data(), n, &lo[0], &hi[0]);
+    fast::avx2::min_max_with_zero(edge.data(), n, &lo[1], &hi[1]);
+    EXPECT_EQ(lo[0], lo[1]) << "min n=" << n;
+    EXPECT_EQ(hi[0], hi[1]) << "max n=" << n;
+    float want_lo = 0.f, want_hi = 0.f;
+    for (float v : x) want_lo = std::min(want_lo, v), want_hi = std::max(want_hi, v);
+    fast::avx2::min_max_with_zero(x.data(), n, &lo[1], &hi[1]);
+    EXPECT_EQ(lo[1], want_lo) << "min n=" << n;
+    EXPECT_EQ(hi[1], want_hi) << "max n=" << n;
+    for (float zp : {0.f, 128.f}) {
+      fast::baseline::quantize_u8_array(edge.data(), n, 0.03f, zp, qa.data());
+      fast::avx2::quantize_u8_array(edge.data(), n, 0.03f, zp, qb.data());
+      EXPECT_EQ(qa, qb) << "quantize_u8 (specials) n=" << n << " zp=" << zp;
+      std::vector<int8_t> sa(x.size()), sb(x.size());
+      fast::baseline::quantize_s8_array(edge.data(), n, 0.03f, zp - 128.f, sa.data());
+      fast::avx2::quantize_s8_array(edge.data(), n, 0.03f, zp - 128.f, sb.data());
+      EXPECT_EQ(sa, sb) << "quantize_s8 (specials) n=" << n << " zp=" << zp - 128.f;
+    }
     fast::baseline::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, a.data());
     fast::avx2::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, b.data());
     same("dequantize_u8");
