@@ -11,6 +11,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 // Always inlined: ops/fast/vector_math_avx2.cc compiles these with AVX2 while
 // other files use the baseline ISA; an out-of-line copy shared by both (ODR
@@ -53,6 +56,74 @@ SPARSERT_FAST_MATH_INLINE float erf_f32(float x) {
   p = p * t + 0.254829592f;
   const float r = 1.f - p * t * exp_f32(-ax * ax);
   return std::copysign(r, x);
+}
+
+#ifdef __AVX2__
+// exp_f32 on 8 lanes, bit-identical to it (the same IEEE operations in the
+// same order, no FMA), for translation units built with AVX2. GCC's own
+// vectorization of exp_f32 tracks the clamps through six blends; this is the
+// plain sequence (0.63 vs 0.79 ns per value on Zen 3).
+SPARSERT_FAST_MATH_INLINE __m256 exp_f32x8(__m256 x) {
+  x = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f), x);  // operand order: a NaN x stays NaN
+  x = _mm256_max_ps(_mm256_set1_ps(-87.3365478515625f), x);
+  __m256 fx = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+  fx = _mm256_add_ps(fx, _mm256_or_ps(_mm256_and_ps(fx, _mm256_set1_ps(-0.f)), _mm256_set1_ps(0.5f)));
+  const __m256i n = _mm256_cvttps_epi32(fx);
+  const __m256 nf = _mm256_cvtepi32_ps(n);
+  x = _mm256_sub_ps(x, _mm256_mul_ps(nf, _mm256_set1_ps(0.693359375f)));
+  x = _mm256_sub_ps(x, _mm256_mul_ps(nf, _mm256_set1_ps(-2.12194440e-4f)));
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(y, x), x), x), _mm256_set1_ps(1.f));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
+}
+#endif
+
+// y[i] = exp_f32(x[i] - shift) (x may be y): 8 lanes at a time where the
+// translation unit has AVX2.
+SPARSERT_FAST_MATH_INLINE void exp_shifted_into(const float* x, float shift, float* y, int64_t n) {
+  int64_t i = 0;
+#ifdef __AVX2__
+  const __m256 s = _mm256_set1_ps(shift);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp_f32x8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
+#endif
+  for (; i < n; ++i) y[i] = exp_f32(x[i] - shift);
+}
+
+// GELU (erf form) in place, in the order PyTorch exports it (x / sqrt2 ->
+// Erf -> + 1 -> x * . -> * 0.5), with erf_f32's operations: a fused layer gives
+// the unfused graph's floats (a one-ulp change can flip the next layer's
+// dynamic int8 rounding). In three passes over blocks of 64: the one-pass
+// loop is a ~100-cycle dependency chain per vector, which kept the CPU's
+// window from overlapping iterations (1.9 -> 1.45 ns per value on Zen 3).
+SPARSERT_FAST_MATH_INLINE void gelu_erf_in_place(float* v, int64_t count) {
+  constexpr int64_t kBlock = 64;
+  alignas(32) float u[kBlock], t[kBlock], e[kBlock];
+  for (int64_t b = 0; b < count; b += kBlock) {
+    const int64_t c = std::min(kBlock, count - b);
+    float* w = v + b;
+    for (int64_t i = 0; i < c; ++i) {
+      u[i] = w[i] / 1.41421356237309505f;
+      const float ax = std::fabs(u[i]);
+      t[i] = 1.f / (1.f + 0.3275911f * ax);
+      e[i] = -ax * ax;
+    }
+    exp_shifted_into(e, 0.f, e, c);
+    for (int64_t i = 0; i < c; ++i) {
+      float p = 1.061405429f;
+      p = p * t[i] - 1.453152027f;
+      p = p * t[i] + 1.421413741f;
+      p = p * t[i] - 0.284496736f;
+      p = p * t[i] + 0.254829592f;
+      const float erf = std::copysign(1.f - p * t[i] * e[i], u[i]);
+      w[i] = (w[i] * (1.f + erf)) * 0.5f;
+    }
+  }
 }
 
 // tanh through exp: 1 - 2 / (exp(2x) + 1); abs error ~1e-7 (cancellation near 0

@@ -153,6 +153,25 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
   }
 }
 
+// The three-pass GELU of the SpMM epilogue gives the one-pass formula's
+// floats (the epilogue builds are compared with each other in spmm_test).
+TEST(FastMath, gelu_in_place_is_the_one_pass_formula) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> d(0.f, 5.f);
+  std::vector<float> x(1000);
+  for (float& v : x) v = d(rng);
+  const float specials[] = {NAN, INFINITY, -INFINITY, -0.f, 0.f, 1e-30f, -13.5f, 13.5f, 200.f, -200.f};
+  std::copy(std::begin(specials), std::end(specials), x.begin() + 61);  // across the 64-value block edge
+  for (int64_t n : {1, 7, 64, 65, 1000}) {
+    std::vector<float> got(x.begin(), x.begin() + n);
+    fast::gelu_erf_in_place(got.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = (x[i] * (1.f + fast::erf_f32(x[i] / 1.41421356237309505f))) * 0.5f;
+      ASSERT_EQ(std::memcmp(&got[i], &want, sizeof want), 0) << "x=" << x[i] << " got " << got[i] << " want " << want;
+    }
+  }
+}
+
 TEST(FastMath, erf_matches_std_erf) {
   double worst = 0;
   for (float x = -8.f; x <= 8.f; x += 0.00731f) worst = std::max(worst, std::fabs(fast::erf_f32(x) - std::erf(double{x})));
