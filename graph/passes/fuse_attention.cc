@@ -1,5 +1,6 @@
 #include "graph/passes/fuse_attention.h"
 
+#include <cmath>
 #include <vector>
 
 #include "ops/linear.h"
@@ -162,7 +163,7 @@ StatusOr<int> run_fuse_attention(Graph& g, PassContext&) {
   // between it and the projections loses its last reader and goes with dead
   // code elimination (which runs next).
   std::vector<bool> remove(g.num_nodes(), false);
-  for (const Match& m : matches) {
+  for (Match& m : matches) {
     Node att;
     att.name = g.node(m.softmax).name + "_attention";
     att.op_type = "Attention";
@@ -171,6 +172,11 @@ StatusOr<int> run_fuse_attention(Graph& g, PassContext&) {
     att.inputs = {m.q.x, m.k.x, m.v.x};
     if (m.mask != kNoValue) att.inputs.push_back(m.mask);
     att.outputs = {m.out};
+    // Dividing by a power of two is multiplying by its exact inverse, for
+    // every float: the kernels then multiply (BERT's sqrt(64) = 8).
+    int exponent = 0;
+    const bool power_of_two = std::frexp(m.scale, &exponent) == 0.5f && exponent > -125 && exponent < 126;
+    if (m.divide && power_of_two) m.scale = 1.f / m.scale, m.divide = false;
     att.attrs.set("num_heads", m.q.H);
     att.attrs.set("scale", m.scale);
     att.attrs.set("divide", static_cast<int64_t>(m.divide ? 1 : 0));

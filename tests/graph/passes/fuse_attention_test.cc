@@ -25,6 +25,7 @@ struct AttentionModel {
   int64_t softmax_axis = -1;
   bool scores_are_output = false;
   int64_t static_seq = 0;      // > 0: static sequence length instead of a symbol
+  float scale = 0.f;           // 0: sqrt(D)
 };
 
 // q, k [batch, seq, H*D], v [batch, seq, H*Dv] -> heads -> scores -> softmax -> merged [batch, seq, H*Dv].
@@ -41,7 +42,7 @@ std::string attention_model(const AttentionModel& m) {
   b.int64_initializer("split_qk", {0, 0, H, D});
   b.int64_initializer("split_v", {0, 0, H, Dv});
   b.int64_initializer("merge", {0, 0, H * Dv});
-  b.initializer("c", {}, {std::sqrt(static_cast<float>(D))});
+  b.initializer("c", {}, {m.scale != 0.f ? m.scale : std::sqrt(static_cast<float>(D))});
   b.node("Reshape", {"q", "split_qk"}, {"q4"}, "q_split");
   b.node("Reshape", {"k", "split_qk"}, {"k4"}, "k_split");
   b.node("Reshape", {"v", "split_v"}, {"v4"}, "v_split");
@@ -138,6 +139,18 @@ TEST(FuseAttention, mul_scale_no_mask_and_a_square_constant_mask) {
   EXPECT_EQ(count, 1);
   EXPECT_FLOAT_EQ(*find_op(*g, "Attention")->attrs.get_float("scale"), 1.f);
   expect_unfused_outputs(square, inputs(2, 6, false));
+}
+
+TEST(FuseAttention, division_by_a_power_of_two_becomes_its_exact_inverse) {
+  int count = 0;
+  const std::string bytes = attention_model({.scale = 8.f});
+  auto g = fused(bytes, &count);
+  ASSERT_TRUE(g.ok());
+  const Node* att = find_op(*g, "Attention");
+  ASSERT_NE(att, nullptr);
+  EXPECT_EQ(*att->attrs.get_int("divide"), 0);
+  EXPECT_EQ(*att->attrs.get_float("scale"), 0.125f);
+  expect_unfused_outputs(bytes, inputs(2, 9));
 }
 
 TEST(FuseAttention, other_chains_stay) {
