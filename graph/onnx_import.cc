@@ -343,7 +343,7 @@ StatusOr<Graph> parse_and_convert(const void* data, size_t size, ImportContext& 
 
 }  // namespace
 
-StatusOr<Graph> import_onnx_file(const std::string& path) {
+StatusOr<Graph> import_onnx_file(const std::string& path, std::vector<std::string>* external_files) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return NotFound("model file '", path, "' does not exist");
   if (!fs::is_regular_file(path, ec)) return InvalidArgument("model path '", path, "' is not a regular file");
@@ -355,13 +355,19 @@ StatusOr<Graph> import_onnx_file(const std::string& path) {
   ctx.model_dir = fs::absolute(fs::path(path), ec).parent_path().string();
   auto g = parse_and_convert(bytes, (*mf)->size, ctx);
   if (!g.ok()) return g.status().with_context("model '" + path + "'");
+  if (external_files)
+    for (const auto& [file, mapped] : ctx.mapped) external_files->push_back(file);
   return g;
 }
 
-StatusOr<Graph> import_onnx_bytes(const void* data, size_t size, const std::string& model_dir) {
+StatusOr<Graph> import_onnx_bytes(const void* data, size_t size, const std::string& model_dir,
+                                  std::vector<std::string>* external_files) {
   ImportContext ctx;
   ctx.model_dir = model_dir;
-  return parse_and_convert(data, size, ctx);
+  auto g = parse_and_convert(data, size, ctx);
+  if (g.ok() && external_files)
+    for (const auto& [file, mapped] : ctx.mapped) external_files->push_back(file);
+  return g;
 }
 
 }  // namespace sparsert

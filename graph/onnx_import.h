@@ -6,14 +6,18 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "graph/graph.h"
 
 namespace sparsert {
 
-StatusOr<Graph> import_onnx_file(const std::string& path);
+// external_files (optional) receives the resolved paths of the external data
+// files the model's tensors were read from.
+StatusOr<Graph> import_onnx_file(const std::string& path, std::vector<std::string>* external_files = nullptr);
 // `model_dir` is where external data files are looked up; empty: external data is an error.
-StatusOr<Graph> import_onnx_bytes(const void* data, size_t size, const std::string& model_dir = "");
+StatusOr<Graph> import_onnx_bytes(const void* data, size_t size, const std::string& model_dir = "",
+                                  std::vector<std::string>* external_files = nullptr);
 
 }  // namespace sparsert

@@ -138,6 +138,9 @@ class PySession {
 
   std::string end_profiling() { return session_->EndProfiling(); }
   std::string kernel_summary() const { return session_->kernel_summary(); }
+  bool shares_compiled_plan_with(const PySession& other) const {
+    return session_->SharesCompiledPlanWith(*other.session_);
+  }
   std::string isa() const { return session_->isa(); }
 
  private:
@@ -181,7 +184,8 @@ PYBIND11_MODULE(_sparsert, m) {
       .def_readwrite("sparse_kernels", &SessionOptions::sparse_kernels)
       .def_readwrite("sparsity_threshold", &SessionOptions::sparsity_threshold)
       .def_readwrite("quantize", &SessionOptions::quantize)
-      .def_readwrite("enable_mem_pattern", &SessionOptions::enable_mem_pattern);
+      .def_readwrite("enable_mem_pattern", &SessionOptions::enable_mem_pattern)
+      .def_readwrite("share_compiled_plan", &SessionOptions::share_compiled_plan);
 
   py::class_<PySession>(m, "Session")
       .def(py::init<const py::object&, const SessionOptions&>(), py::arg("model"), py::arg("options"))
@@ -190,6 +194,7 @@ PYBIND11_MODULE(_sparsert, m) {
       .def("run", &PySession::run, py::arg("output_names"), py::arg("feed"))
       .def("end_profiling", &PySession::end_profiling)
       .def("kernel_summary", &PySession::kernel_summary)
+      .def("shares_compiled_plan_with", &PySession::shares_compiled_plan_with)
       .def("isa", &PySession::isa);
   m.def("supported_ops", &supported_ops);
 }

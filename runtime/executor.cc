@@ -23,9 +23,10 @@ std::string json_escape(const std::string& s) {
 
 }  // namespace
 
-Executor::Executor(const Plan& plan)
+Executor::Executor(const Plan& plan, const SessionOptions& options)
     : plan_(plan),
-      profiling_(!plan.options.profile_file.empty()),
+      options_(options),
+      profiling_(!options.profile_file.empty()),
       epoch_(std::chrono::steady_clock::now()) {}
 
 Status Executor::validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value,
@@ -125,7 +126,7 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
   std::unique_ptr<ArenaAllocator> arena_alloc;
   std::shared_ptr<char> arena;
   std::shared_ptr<const MemoryPattern> pattern;
-  if (plan_.options.enable_mem_pattern && !keep_intermediates) {
+  if (options_.enable_mem_pattern && !keep_intermediates) {
     pattern = memory_.find(signature);
     if (pattern && pattern->total_bytes > 0) {
       arena = memory_.take_arena(pattern->total_bytes);
@@ -163,7 +164,7 @@ StatusOr<std::vector<NamedTensor>> Executor::run(const std::vector<NamedTensor>&
                               std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count(),
                               std::hash<std::thread::id>()(std::this_thread::get_id())});
     }
-    if (plan_.options.check_inferred_shapes) SPARSERT_RETURN_IF_ERROR(check_inferred(node, outs, bound));
+    if (options_.check_inferred_shapes) SPARSERT_RETURN_IF_ERROR(check_inferred(node, outs, bound));
     if (recorder) recorder->end_step(node, outs, step.schema->in_place);
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i] == kNoValue) continue;
@@ -217,7 +218,7 @@ std::map<std::string, int64_t> Executor::profiled_node_us() const {
 std::string Executor::end_profiling() {
   std::lock_guard<std::mutex> lock(profile_mu_);
   if (!profiling_.exchange(false)) return "";
-  std::ofstream f(plan_.options.profile_file);
+  std::ofstream f(options_.profile_file);
   f << "[\n";
   for (size_t i = 0; i < events_.size(); ++i) {
     const ProfileEvent& e = events_[i];
@@ -227,7 +228,7 @@ std::string Executor::end_profiling() {
       << "\n";
   }
   f << "]\n";
-  return plan_.options.profile_file;
+  return options_.profile_file;
 }
 
 }  // namespace sparsert

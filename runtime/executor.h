@@ -28,7 +28,8 @@ struct ProfileEvent {
 
 class Executor {
  public:
-  explicit Executor(const Plan& plan);
+  // options: the session's own (profiling, run memory, shape checks); the plan may be shared.
+  Executor(const Plan& plan, const SessionOptions& options);
   // keep_intermediates: also return every value the nodes computed, in
   // execution order (heap-allocated and never released during the run: for
   // per-node accuracy checks, not for speed).
@@ -51,6 +52,7 @@ class Executor {
   Status check_inferred(const Node& node, const std::vector<Tensor>& outs, std::map<std::string, int64_t>& bound) const;
 
   const Plan& plan_;
+  const SessionOptions options_;
   std::atomic<bool> profiling_;
   std::chrono::steady_clock::time_point epoch_;
   mutable MemoryPlanner memory_;

@@ -1,6 +1,7 @@
 #include "runtime/session.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "graph/onnx_import.h"
@@ -9,8 +10,11 @@
 #include "ops/registry.h"
 #include "runtime/executor.h"
 #include "runtime/plan.h"
+#include "runtime/plan_cache.h"
 
 namespace sparsert {
+
+namespace fs = std::filesystem;
 
 std::string TensorInfo::type_string() const {
   std::string s = std::string(dtype_name(dtype)) + "[";
@@ -37,24 +41,58 @@ Session::~Session() {
   if (executor_) executor_->end_profiling();
 }
 
+namespace {
+
+// The shared plan under `key` if a live session holds one, else a new one
+// (compiled from what import() returns, and offered to the cache). Compile
+// errors get `context` (import errors name the model themselves).
+template <typename Import>
+StatusOr<std::shared_ptr<const Plan>> shared_or_compiled(const std::string& key, const SessionOptions& options,
+                                                         const std::string& context, Import&& import) {
+  const bool share = options.share_compiled_plan && !key.empty();
+  const std::string full_key = key + "|" + compile_options_key(options);
+  if (share)
+    if (std::shared_ptr<const Plan> plan = PlanCache::global().find(full_key)) return plan;
+  std::vector<std::string> external_files;
+  SPARSERT_ASSIGN_OR_RETURN(Graph graph, import(&external_files));
+  auto compiled = compile_plan(std::move(graph), options);
+  if (!compiled.ok()) return context.empty() ? compiled.status() : compiled.status().with_context(context);
+  std::shared_ptr<const Plan> plan(std::move(compiled).value());
+  if (share) PlanCache::global().insert(full_key, plan, std::move(external_files));
+  return plan;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Session>> Session::Create(const std::string& model_path, const SessionOptions& options) {
-  SPARSERT_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(model_path));
-  auto plan = compile_plan(std::move(graph), options);
-  if (!plan.ok()) return plan.status().with_context("model '" + model_path + "'");
+  std::string key;
+  if (options.share_compiled_plan) {
+    auto identity = file_content_identity(model_path);
+    // External data resolves against the model's directory: part of the key.
+    std::error_code ec;
+    if (identity.ok()) key = *identity + "|dir=" + fs::absolute(model_path, ec).parent_path().string();
+    // (else import names the problem)
+  }
+  SPARSERT_ASSIGN_OR_RETURN(auto plan, shared_or_compiled(key, options, "model '" + model_path + "'",
+                                                          [&](std::vector<std::string>* external) {
+                                                            return import_onnx_file(model_path, external);
+                                                          }));
   std::unique_ptr<Session> s(new Session());
-  s->plan_ = std::move(plan).value();
-  s->executor_ = std::make_unique<Executor>(*s->plan_);
+  s->plan_ = std::move(plan);
+  s->executor_ = std::make_unique<Executor>(*s->plan_, options);
   return s;
 }
 
 StatusOr<std::unique_ptr<Session>> Session::CreateFromBytes(const void* data, size_t size,
                                                             const SessionOptions& options,
                                                             const std::string& model_dir) {
-  SPARSERT_ASSIGN_OR_RETURN(Graph graph, import_onnx_bytes(data, size, model_dir));
-  SPARSERT_ASSIGN_OR_RETURN(auto plan, compile_plan(std::move(graph), options));
+  const std::string key = options.share_compiled_plan ? bytes_identity(data, size) + "|dir=" + model_dir : "";
+  SPARSERT_ASSIGN_OR_RETURN(auto plan, shared_or_compiled(key, options, "", [&](std::vector<std::string>* external) {
+                              return import_onnx_bytes(data, size, model_dir, external);
+                            }));
   std::unique_ptr<Session> s(new Session());
   s->plan_ = std::move(plan);
-  s->executor_ = std::make_unique<Executor>(*s->plan_);
+  s->executor_ = std::make_unique<Executor>(*s->plan_, options);
   return s;
 }
 
@@ -175,6 +213,8 @@ std::vector<NodeReport> Session::inspect() const {
 std::string Session::isa() const { return jit::isa_name(plan_->isa_cap); }
 int Session::threads() const { return plan_->threads; }
 std::string Session::memory_summary() const { return executor_->memory_summary(); }
+
+bool Session::SharesCompiledPlanWith(const Session& other) const { return plan_ == other.plan_; }
 
 std::string Session::EndProfiling() { return executor_->end_profiling(); }
 

@@ -103,10 +103,12 @@ class Session {
   // profile's path ("" when off or already ended). A session destroyed with
   // profiling still on writes it then.
   std::string EndProfiling();
+  // True when both sessions run one compiled plan (SessionOptions::share_compiled_plan).
+  bool SharesCompiledPlanWith(const Session& other) const;
 
  private:
   Session();
-  std::unique_ptr<Plan> plan_;
+  std::shared_ptr<const Plan> plan_;  // possibly shared with other sessions (runtime/plan_cache.h)
   std::unique_ptr<Executor> executor_;
 };
 

@@ -46,6 +46,11 @@ struct SessionOptions {
   // output channel at session creation, activations per tensor at run time
   // (graph/passes/quantize_dynamic.h). Accuracy: see the README.
   std::string quantize = "none";
+  // Share the compiled plan (graph, kernels, packed weights) with other live
+  // sessions of the same model file or bytes and compile options
+  // (runtime/plan_cache.h): a second session then takes milliseconds and no
+  // second copy of the weights. Off: every session compiles its own.
+  bool share_compiled_plan = true;
 };
 
 }  // namespace sparsert

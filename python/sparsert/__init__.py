@@ -8,8 +8,10 @@ A drop-in for ONNX Runtime's InferenceSession::
 
 Beyond ORT's options, SessionOptions takes sparsert's own: ``isa`` (cap the
 instruction set), ``sparse_kernels`` ("auto" | "always" | "never"),
-``sparsity_threshold``, ``quantize`` ("none" | "dynamic-int8"), ``disabled_passes`` and
-``disabled_kernels``.
+``sparsity_threshold``, ``quantize`` ("none" | "dynamic-int8"), ``disabled_passes``,
+``disabled_kernels`` and ``share_compiled_plan`` (default True: a session of a model another
+live session already compiled with the same options reuses its plan, kernels and packed
+weights, and is created in milliseconds).
 Errors raise ``sparsert.Error`` subclasses (``InvalidArgument``,
 ``NotImplemented``, ``NotFound``, ...) carrying the runtime's message.
 """
@@ -52,6 +54,7 @@ class SessionOptions:
         self.quantize: str = "none"  # or "dynamic-int8": pruned float MatMuls on the int8 sparse kernels
         self.disabled_passes: List[str] = []
         self.disabled_kernels: List[str] = []
+        self.share_compiled_plan: bool = True
 
     def _core(self) -> "_sparsert.SessionOptions":
         o = _sparsert.SessionOptions()
@@ -66,6 +69,7 @@ class SessionOptions:
         o.quantize = self.quantize
         o.disabled_passes = set(self.disabled_passes)
         o.disabled_kernels = set(self.disabled_kernels)
+        o.share_compiled_plan = bool(self.share_compiled_plan)
         return o
 
 
@@ -126,6 +130,10 @@ class InferenceSession:
         return self._sess.end_profiling()
 
     # sparsert's own
+    def shares_compiled_plan_with(self, other: "InferenceSession") -> bool:
+        """True when both sessions run one compiled plan (SessionOptions.share_compiled_plan)."""
+        return self._sess.shares_compiled_plan_with(other._sess)
+
     def kernel_summary(self) -> str:
         """Kernels chosen, by count: "onednn_linear_f32 x73, sparse_linear_f32 x12, ..."."""
         return self._sess.kernel_summary()

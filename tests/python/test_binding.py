@@ -122,3 +122,21 @@ def test_session_options_reach_the_runtime(sparsert, models_dir, tmp_path):
     q.quantize = "int4"
     with pytest.raises(sparsert.InvalidArgument, match="quantize must be none or dynamic-int8"):
         sparsert.InferenceSession(path, q)
+
+
+def test_a_second_session_shares_the_compiled_plan(sparsert, models_dir):
+    path = os.path.join(models_dir, "bert_tiny_op17_4x1_90.onnx")
+    first = sparsert.InferenceSession(path)
+    second = sparsert.InferenceSession(path)
+    assert second.shares_compiled_plan_with(first)
+    own = sparsert.SessionOptions()
+    own.share_compiled_plan = False
+    assert not sparsert.InferenceSession(path, own).shares_compiled_plan_with(first)
+    with open(path, "rb") as f:
+        from_bytes = sparsert.InferenceSession(f.read())
+    assert not from_bytes.shares_compiled_plan_with(first)  # bytes resolve no model directory
+    ids = np.ones((1, 5), np.int64)
+    feed = {"input_ids": ids, "attention_mask": ids}
+    for a, b in zip(first.run(None, feed), second.run(None, feed)):
+        np.testing.assert_array_equal(a, b)
+

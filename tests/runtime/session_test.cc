@@ -204,5 +204,82 @@ TEST(Session, profiling_writes_a_chrome_trace) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
+// x[2,4] * W[4,3] with W of value w: a model whose weights a rewrite can change.
+std::string matmul_model(float w) {
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {2, 4}).output("y");
+  b.initializer("w", {4, 3}, std::vector<float>(12, w));
+  b.node("MatMul", {"x", "w"}, {"y"}, "mm");
+  return b.bytes();
+}
+
+std::vector<float> run_matmul(const Session& s) {
+  auto out = s.Run({{"x", floats({2, 4}, std::vector<float>(8, 1.f))}});
+  EXPECT_TRUE(out.ok()) << out.status().to_string();
+  if (!out.ok()) return {};
+  const Tensor& y = (*out)[0].tensor;
+  return std::vector<float>(y.data<float>(), y.data<float>() + y.num_elements());
+}
+
+TEST(SessionPlanSharing, live_sessions_of_one_model_share_the_compiled_plan) {
+  const std::string bytes = matmul_model(0.5f);
+  auto a = Session::CreateFromBytes(bytes.data(), bytes.size());
+  auto b = Session::CreateFromBytes(bytes.data(), bytes.size());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE((*a)->SharesCompiledPlanWith(**b));
+  EXPECT_EQ(run_matmul(**a), std::vector<float>(6, 2.f));
+  EXPECT_EQ(run_matmul(**b), std::vector<float>(6, 2.f));
+  // Compile options make another plan; run-time options (profiling) do not.
+  SessionOptions other_threads, profiled, unshared;
+  other_threads.threads = 1;
+  profiled.profile_file = (std::filesystem::temp_directory_path() / "sparsert_shared_plan_profile.json").string();
+  unshared.share_compiled_plan = false;
+  auto c = Session::CreateFromBytes(bytes.data(), bytes.size(), other_threads);
+  auto d = Session::CreateFromBytes(bytes.data(), bytes.size(), profiled);
+  auto e = Session::CreateFromBytes(bytes.data(), bytes.size(), unshared);
+  ASSERT_TRUE(c.ok() && d.ok() && e.ok());
+  EXPECT_FALSE((*c)->SharesCompiledPlanWith(**a));
+  EXPECT_TRUE((*d)->SharesCompiledPlanWith(**a));
+  EXPECT_FALSE((*e)->SharesCompiledPlanWith(**a));
+  EXPECT_EQ(run_matmul(**d), std::vector<float>(6, 2.f));
+  EXPECT_EQ((*d)->EndProfiling(), profiled.profile_file) << "the profiling session keeps its own executor";
+  EXPECT_EQ((*a)->EndProfiling(), "");
+  std::filesystem::remove(profiled.profile_file);
+  // Other bytes: another plan.
+  const std::string other = matmul_model(0.25f);
+  auto f = Session::CreateFromBytes(other.data(), other.size());
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE((*f)->SharesCompiledPlanWith(**a));
+  EXPECT_EQ(run_matmul(**f), std::vector<float>(6, 1.f));
+}
+
+TEST(SessionPlanSharing, a_rewritten_model_file_is_compiled_again) {
+  const auto path = std::filesystem::temp_directory_path() / "sparsert_shared_plan_model.onnx";
+  auto write = [&](float w) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << matmul_model(w);
+  };
+  write(0.5f);
+  auto a = Session::Create(path.string());
+  auto b = Session::Create(path.string());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE((*a)->SharesCompiledPlanWith(**b));
+  // New weights (the file's size stays; its modification time or inode changes).
+  std::filesystem::remove(path);
+  write(0.75f);
+  auto c = Session::Create(path.string());
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE((*c)->SharesCompiledPlanWith(**a));
+  EXPECT_EQ(run_matmul(**c), std::vector<float>(6, 3.f));
+  EXPECT_EQ(run_matmul(**a), std::vector<float>(6, 2.f));
+  // Once every session of a plan is gone, the next one compiles afresh (and runs).
+  a->reset();
+  b->reset();
+  c->reset();
+  auto d = Session::Create(path.string());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(run_matmul(**d), std::vector<float>(6, 3.f));
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace sparsert
