@@ -62,7 +62,7 @@ using KernelFn = std::function<Status(KernelContext&)>;
 // What an implementation that accepted a node says about its choice, for
 // `sparse_run inspect` (no choice is silent).
 struct ImplReport {
-  std::string variant;             // the generated or library kernel, e.g. "f32_bspmm_{8,16}x4_avx2"
+  std::string variant;             // the generated or library kernel, e.g. "f32_bspmm_{1,8,16}x4_avx2"
   std::vector<std::string> notes;  // why this variant, and what it declined
   int64_t packed_weight_bytes = 0; // weights held in the kernel's own packed form
 };

@@ -179,6 +179,84 @@ class F32BandSpmmAvx2 : public JitGenerator {
   int mr_;
 };
 
+// One activation row (M = 1: decode, online serving): the tile is the row
+// itself and there is nothing to share a weight across, so the kernel streams
+// each band's (K index, weights) groups through scalar (1-row bands) or
+// 4-lane (4-row bands) FMAs against x[k], four accumulators deep. The 8-row
+// kernels computed 8 lanes for 1 useful one: 24-40% of the read bandwidth.
+class F32SpmvAvx2 : public JitGenerator {
+ public:
+  explicit F32SpmvAvx2(int band_rows)
+      : JitGenerator("f32_spmv_1x" + std::to_string(band_rows) + "_avx2"), rows_(band_rows) {}
+
+ protected:
+  void generate() override {
+    constexpr int kUnroll = 4;
+    const TileRegs t;
+    const bool band4 = rows_ == 4;
+    const int value_bytes = 4 * rows_;
+    // acc(u): Xmm0-3; x(u): Xmm4-7. One row: scalar lanes; 4 rows: the 4 rows' lanes.
+    auto fma = [&](int u, const Reg64& idx) {
+      if (band4) {
+        vbroadcastss(Xmm(4 + u), dword[t.x + idx * 4]);
+        vfmadd231ps(Xmm(u), Xmm(4 + u), ptr[t.values + value_bytes * u]);
+      } else {
+        vmovss(Xmm(4 + u), dword[t.x + idx * 4]);
+        vfmadd231ss(Xmm(u), Xmm(4 + u), dword[t.values + value_bytes * u]);
+      }
+    };
+    t.enter(*this);
+    Label band_loop, unrolled_loop, tail_loop, store, done, ready;
+    test(t.bands, t.bands);
+    jz(done, T_NEAR);
+    L(band_loop);
+    for (int u = 0; u < kUnroll; ++u) vxorps(Xmm(u), Xmm(u), Xmm(u));
+    test(t.accumulate, t.accumulate);  // a later K chunk: continue from `out` (only this band's bytes)
+    jz(ready, T_NEAR);
+    if (band4) vmovups(Xmm(0), ptr[t.out]);
+    else vmovss(Xmm(0), dword[t.out]);
+    L(ready);
+    movsxd(rcx, dword[t.counts]);
+    L(unrolled_loop);
+    cmp(rcx, kUnroll);
+    jl(tail_loop, T_NEAR);
+    for (int u = 0; u < kUnroll; ++u) {
+      const Reg64 idx = u % 2 == 0 ? rax : rdx;
+      movsxd(idx, dword[t.kidx + 4 * u]);
+      fma(u, idx);
+    }
+    add(t.kidx, 4 * kUnroll);
+    add(t.values, value_bytes * kUnroll);
+    sub(rcx, kUnroll);
+    jmp(unrolled_loop, T_NEAR);
+    L(tail_loop);
+    test(rcx, rcx);
+    jz(store, T_NEAR);
+    movsxd(rax, dword[t.kidx]);
+    fma(0, rax);
+    add(t.kidx, 4);
+    add(t.values, value_bytes);
+    dec(rcx);
+    jmp(tail_loop, T_NEAR);
+    L(store);
+    if (band4) {
+      vaddps(Xmm(0), Xmm(0), Xmm(2));
+      vaddps(Xmm(1), Xmm(1), Xmm(3));
+      vaddps(Xmm(0), Xmm(0), Xmm(1));
+      vmovups(ptr[t.out], Xmm(0));
+    } else {
+      vaddss(Xmm(0), Xmm(0), Xmm(2));
+      vaddss(Xmm(1), Xmm(1), Xmm(3));
+      vaddss(Xmm(0), Xmm(0), Xmm(1));
+      vmovss(dword[t.out], Xmm(0));
+    }
+    t.next_band_and_leave(*this, value_bytes, band_loop, done);
+  }
+
+ private:
+  int rows_;
+};
+
 class U8S8BspmmAvx2 : public JitGenerator {
  public:
   explicit U8S8BspmmAvx2(int band_rows)
@@ -246,6 +324,11 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr) {
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx2(int mr) {
   if (mr != 8 && mr != 16) return InvalidArgument("f32_bspmm_avx2: mr must be 8 or 16, got ", mr);
   return build<F32BandSpmmAvx2>(mr);
+}
+
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows) {
+  if (band_rows != 1 && band_rows != 4) return InvalidArgument("f32_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
+  return build<F32SpmvAvx2>(band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows) {

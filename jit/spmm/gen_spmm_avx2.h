@@ -17,6 +17,9 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr);
 // f32_bspmm_<mr>x4_avx2: mr in {8, 16}; bands of 4 rows sharing K indices
 // (4x1 blocks): each tile row is loaded once for 4 rows' FMAs.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx2(int mr);
+// f32_spmv_1x<band_rows>_avx2: band_rows in {1, 4}; one activation row (the
+// tile is x itself): scalar or 4-lane FMAs against x[k], 4 accumulators.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows);
 // u8_s8_s32_bspmm_16x<band_rows>_avx2: band_rows in {1, 4}; two K rows of the
 // int16 tile interleaved by vpunpck{l,h}wd, vpmaddwd against each row's weight
 // pair: exact for all u8/s8 values (no int16 saturation).

@@ -33,20 +33,22 @@ KernelCache<CodeKey, JitGenerator, CodeKeyHash>& code_cache() {
 
 StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
   return code_cache().get_or_create(key, [&]() -> StatusOr<std::shared_ptr<const JitGenerator>> {
+    if (key.dtype == SpmmDType::kF32 && key.mr == 1) return generate_f32_spmv_avx2(key.band_rows);
     if (key.dtype == SpmmDType::kF32)
       return key.band_rows == 4 ? generate_f32_bspmm_avx2(key.mr) : generate_f32_spmm_avx2(key.mr);
     return generate_u8s8_bspmm_avx2(key.band_rows);
   });
 }
 
-int mr_slot(int mr) { return mr == 8 ? 0 : mr == 16 ? 1 : 2; }
+int mr_slot(int mr) { return mr == 1 ? 0 : mr == 8 ? 1 : mr == 16 ? 2 : 3; }
 
 // Tile heights a layer's kernels are generated for, ascending. 4-row f32 bands
-// keep 4 x mr / 8 accumulators in registers, so they stop at 16.
+// keep 4 x mr / 8 accumulators in registers, so they stop at 16. Height 1 is
+// the one-row (M = 1, or a last row) kernel.
 std::vector<int> tile_heights(const SpmmDesc& d) {
   if (d.dtype == SpmmDType::kU8S8) return {kU8S8TileRows};
-  if (d.band_rows == 4) return {8, 16};
-  return {8, 16, 32};
+  if (d.band_rows == 4) return {1, 8, 16};
+  return {1, 8, 16, 32};
 }
 
 int64_t elem_bytes(SpmmDType t) { return t == SpmmDType::kF32 ? 4 : 2; }
@@ -90,7 +92,7 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   const std::string family = f32 ? std::string(desc.band_rows == 4 ? "f32_bspmm_" : "f32_spmm_")
                                  : "u8_s8_s32_bspmm_16x" + std::to_string(desc.band_rows) + "_";
   const std::vector<int> mrs = tile_heights(desc);
-  std::string tile;  // "{8,16,32}x1_" (appends only: GCC 12 flags string operator+ chains with -Wrestrict)
+  std::string tile;  // "{1,8,16,32}x1_" (appends only: GCC 12 flags string operator+ chains with -Wrestrict)
   if (f32) {
     for (int mr : mrs) {
       tile.append(tile.empty() ? "{" : ",");

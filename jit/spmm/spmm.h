@@ -50,7 +50,7 @@ class Spmm {
 
   const SpmmDesc& desc() const { return desc_; }
   const PackedSparse& weights() const { return w_; }
-  // "f32_spmm_{8,16,32}x1_avx2", "f32_bspmm_{8,16}x4_avx2", "u8_s8_s32_bspmm_16x4_generic", ...
+  // "f32_spmm_{1,8,16,32}x1_avx2", "f32_bspmm_{1,8,16}x4_avx2", "u8_s8_s32_bspmm_16x4_generic", ...
   const std::string& impl_name() const { return impl_name_; }
   // One line per implementation that declined, with its reason.
   const std::vector<std::string>& declined() const { return declined_; }
@@ -73,7 +73,7 @@ class Spmm {
   std::vector<std::string> declined_;
   bool use_jit_ = false;
   // JIT code per tile height (f32: 8/16/32, 8/16 for 4-row bands; u8s8: 16 only), shared via the cache.
-  std::shared_ptr<const JitGenerator> code_[3];
+  std::shared_ptr<const JitGenerator> code_[4];  // by tile height: 1, 8, 16, 32 (mr_slot)
 };
 
 // Counts of the process-wide SpMM code cache.

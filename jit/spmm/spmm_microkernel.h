@@ -4,7 +4,7 @@
 //   out[b * band_rows + r][j] = sum over the band's groups of x_tile . w
 // Tiles are packed per call from X (M x K) so a K index addresses one
 // contiguous vector of the tile:
-//   f32:  x_tile[k][mr] floats (mr = 8, 16 or 32; 8 or 16 for 4-row bands),
+//   f32:  x_tile[k][mr] floats (mr = 1, 8, 16 or 32; 1, 8 or 16 for 4-row bands),
 //         out f32 [rows][mr]
 //   u8s8: x_tile[k][16] int16 = x - x_zero_point, columns in kU8S8TileOrder so
 //         that vpunpck{l,h}wd of two K rows yields pairs for m 0..7 and 8..15;

@@ -249,13 +249,13 @@ TEST(Spmm, declined_implementations_say_why) {
   d.isa_cap = kIsaGeneric;
   auto s = Spmm::create(d, w.data(), 4, 1);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ((*s)->impl_name(), "f32_spmm_{8,16,32}x1_generic");
+  EXPECT_EQ((*s)->impl_name(), "f32_spmm_{1,8,16,32}x1_generic");
   ASSERT_EQ((*s)->declined().size(), 2u);
   EXPECT_NE((*s)->declined()[1].find("isa: needs avx2"), std::string::npos) << (*s)->declined()[1];
   d.band_rows = 4;
   s = Spmm::create(d, w.data(), 4, 1);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ((*s)->impl_name(), "f32_bspmm_{8,16}x4_generic");
+  EXPECT_EQ((*s)->impl_name(), "f32_bspmm_{1,8,16}x4_generic");
 }
 
 TEST(SpmmWeights, packing_counts_and_4x1_detection) {
