@@ -307,6 +307,81 @@ class U8S8BspmmAvx2 : public JitGenerator {
   int rows_;
 };
 
+// One activation row of the int16 tile (x - zero point): per group, the two
+// K indices' values as one int16 pair, broadcast to the band's rows and
+// vpmaddwd against each row's weight pair (exact); four accumulators.
+class U8S8SpmvAvx2 : public JitGenerator {
+ public:
+  explicit U8S8SpmvAvx2(int band_rows)
+      : JitGenerator("u8_s8_s32_spmv_1x" + std::to_string(band_rows) + "_avx2"), rows_(band_rows) {}
+
+ protected:
+  void generate() override {
+    constexpr int kUnroll = 4;
+    const TileRegs t;
+    const bool band4 = rows_ == 4;
+    const int value_bytes = 4 * rows_;
+    // acc(u): Xmm0-3; x pair: Xmm4-7; products: Xmm8-11; one-row weights: Xmm12-15.
+    auto step = [&](int u) {
+      const Reg32 a = u % 2 == 0 ? eax : esi, b = u % 2 == 0 ? edx : ecx;
+      const Reg64 a64 = u % 2 == 0 ? rax : rsi, b64 = u % 2 == 0 ? rdx : rcx;
+      movsxd(a64, dword[t.kidx + 8 * u]);
+      movsxd(b64, dword[t.kidx + 8 * u + 4]);
+      movzx(a, word[t.x + a64 * 2]);
+      movzx(b, word[t.x + b64 * 2]);
+      shl(b, 16);
+      or_(a, b);
+      vmovd(Xmm(4 + u), a);
+      if (band4) {
+        vpbroadcastd(Xmm(4 + u), Xmm(4 + u));
+        vpmaddwd(Xmm(8 + u), Xmm(4 + u), ptr[t.values + value_bytes * u]);
+      } else {
+        vmovd(Xmm(12 + u), dword[t.values + value_bytes * u]);
+        vpmaddwd(Xmm(8 + u), Xmm(4 + u), Xmm(12 + u));
+      }
+      vpaddd(Xmm(u), Xmm(u), Xmm(8 + u));
+    };
+    t.enter(*this);
+    Label band_loop, unrolled_loop, tail_loop, store, done, ready;
+    test(t.bands, t.bands);
+    jz(done, T_NEAR);
+    L(band_loop);
+    for (int u = 0; u < kUnroll; ++u) vpxor(Xmm(u), Xmm(u), Xmm(u));
+    test(t.accumulate, t.accumulate);  // a later K chunk: continue from `out` (only this band's bytes)
+    jz(ready, T_NEAR);
+    if (band4) vmovdqu(Xmm(0), ptr[t.out]);
+    else vmovd(Xmm(0), dword[t.out]);
+    L(ready);
+    movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
+    L(unrolled_loop);
+    cmp(rdi, kUnroll);
+    jl(tail_loop, T_NEAR);
+    for (int u = 0; u < kUnroll; ++u) step(u);
+    add(t.kidx, 8 * kUnroll);
+    add(t.values, value_bytes * kUnroll);
+    sub(rdi, kUnroll);
+    jmp(unrolled_loop, T_NEAR);
+    L(tail_loop);
+    test(rdi, rdi);
+    jz(store, T_NEAR);
+    step(0);
+    add(t.kidx, 8);
+    add(t.values, value_bytes);
+    dec(rdi);
+    jmp(tail_loop, T_NEAR);
+    L(store);
+    vpaddd(Xmm(0), Xmm(0), Xmm(2));
+    vpaddd(Xmm(1), Xmm(1), Xmm(3));
+    vpaddd(Xmm(0), Xmm(0), Xmm(1));
+    if (band4) vmovdqu(ptr[t.out], Xmm(0));
+    else vmovd(dword[t.out], Xmm(0));
+    t.next_band_and_leave(*this, value_bytes, band_loop, done);
+  }
+
+ private:
+  int rows_;
+};
+
 template <typename Gen, typename... Args>
 StatusOr<std::shared_ptr<const JitGenerator>> build(Args... args) {
   auto gen = std::make_shared<Gen>(args...);
@@ -329,6 +404,12 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx2(int mr) {
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows) {
   if (band_rows != 1 && band_rows != 4) return InvalidArgument("f32_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
   return build<F32SpmvAvx2>(band_rows);
+}
+
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows) {
+  if (band_rows != 1 && band_rows != 4)
+    return InvalidArgument("u8s8_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
+  return build<U8S8SpmvAvx2>(band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows) {

@@ -24,5 +24,8 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_ro
 // int16 tile interleaved by vpunpck{l,h}wd, vpmaddwd against each row's weight
 // pair: exact for all u8/s8 values (no int16 saturation).
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows);
+// u8_s8_s32_spmv_1x<band_rows>_avx2: one activation row of the int16 tile;
+// per group the two K values as one int16 pair, vpmaddwd per band row.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows);
 
 }  // namespace sparsert::jit

@@ -36,7 +36,7 @@ StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
     if (key.dtype == SpmmDType::kF32 && key.mr == 1) return generate_f32_spmv_avx2(key.band_rows);
     if (key.dtype == SpmmDType::kF32)
       return key.band_rows == 4 ? generate_f32_bspmm_avx2(key.mr) : generate_f32_spmm_avx2(key.mr);
-    return generate_u8s8_bspmm_avx2(key.band_rows);
+    return key.mr == 1 ? generate_u8s8_spmv_avx2(key.band_rows) : generate_u8s8_bspmm_avx2(key.band_rows);
   });
 }
 
@@ -46,7 +46,7 @@ int mr_slot(int mr) { return mr == 1 ? 0 : mr == 8 ? 1 : mr == 16 ? 2 : 3; }
 // keep 4 x mr / 8 accumulators in registers, so they stop at 16. Height 1 is
 // the one-row (M = 1, or a last row) kernel.
 std::vector<int> tile_heights(const SpmmDesc& d) {
-  if (d.dtype == SpmmDType::kU8S8) return {kU8S8TileRows};
+  if (d.dtype == SpmmDType::kU8S8) return {1, kU8S8TileRows};
   if (d.band_rows == 4) return {1, 8, 16};
   return {1, 8, 16, 32};
 }
@@ -158,7 +158,8 @@ std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
     offset += w_.k * mr * elem_bytes(desc_.dtype);
   };
   if (desc_.dtype == SpmmDType::kU8S8) {
-    for (int64_t m0 = 0; m0 < m; m0 += kU8S8TileRows) add(m0, kU8S8TileRows);
+    int64_t m0 = 0;
+    for (; m0 < m; m0 += kU8S8TileRows) add(m0, m - m0 == 1 ? 1 : kU8S8TileRows);
   } else {
     const std::vector<int> heights = tile_heights(desc_);
     int64_t m0 = 0;
@@ -181,6 +182,11 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   }
   int16_t* out = reinterpret_cast<int16_t*>(dst);
   const uint8_t* x = static_cast<const uint8_t*>(a.x) + t.m0 * a.ldx;
+  if (t.mr == 1) {  // the one-row kernel's tile: x - zero point
+    const int16_t zp = static_cast<int16_t>(a.x_zero_point);
+    for (int64_t c = 0; c < k; ++c) out[c] = static_cast<int16_t>(x[c] - zp);
+    return;
+  }
   // Rows past M read a row of zero-point bytes, which pack to 0.
   thread_local std::vector<uint8_t> zp_row;
   const uint8_t zp = static_cast<uint8_t>(a.x_zero_point);
@@ -216,7 +222,7 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       } else if (desc_.dtype == SpmmDType::kF32) {
         spmm_f32_tile_generic(&args, t.mr, w_.band_rows);
       } else {
-        spmm_u8s8_tile_generic(&args, w_.band_rows);
+        spmm_u8s8_tile_generic(&args, t.mr, w_.band_rows);
       }
     }
     out += w_.bands_in_block(blk) * w_.band_rows * t.mr * 4;

@@ -27,12 +27,11 @@ void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
   }
 }
 
-void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int band_rows) {
+void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
   const int16_t* x = static_cast<const int16_t*>(a->x);
   const int32_t* kidx = a->kidx;
   const int32_t* values = static_cast<const int32_t*>(a->values);
   int32_t* out = static_cast<int32_t*>(a->out);
-  constexpr int mr = kU8S8TileRows;
   for (int64_t b = 0; b < a->bands; ++b) {
     int32_t* o = out + b * band_rows * mr;
     if (!a->accumulate)
@@ -45,7 +44,7 @@ void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int band_rows) {
         const uint32_t pair = static_cast<uint32_t>(*values++);
         const int32_t wa = static_cast<int16_t>(pair & 0xffff), wb = static_cast<int16_t>(pair >> 16);
         for (int m = 0; m < mr; ++m) {
-          const int p = kU8S8TileOrder[m];
+          const int p = mr == kU8S8TileRows ? kU8S8TileOrder[m] : m;
           o[r * mr + m] += xa[p] * wa + xb[p] * wb;
         }
       }

@@ -8,7 +8,8 @@
 //         out f32 [rows][mr]
 //   u8s8: x_tile[k][16] int16 = x - x_zero_point, columns in kU8S8TileOrder so
 //         that vpunpck{l,h}wd of two K rows yields pairs for m 0..7 and 8..15;
-//         out s32 [rows][16] in natural m order.
+//         out s32 [rows][16] in natural m order; or (mr = 1, one row)
+//         x_tile[k] int16 and out s32 [rows][1].
 // Keep the argument layout in sync with the generators (offsets below).
 #pragma once
 
@@ -42,6 +43,6 @@ constexpr int kU8S8TileOrder[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13
 
 // Plain C++ micro-kernels (the "generic" ISA and the JIT kernels' twins).
 void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
-void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int band_rows);
+void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 
 }  // namespace sparsert::jit
