@@ -5,6 +5,7 @@
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
 #include "graph/passes/fuse_attention.h"
+#include "graph/passes/fuse_layer_norm.h"
 #include "graph/passes/fuse_elementwise_chain.h"
 #include "graph/passes/fuse_linear_epilogue.h"
 #include "graph/passes/fuse_qdq.h"
@@ -47,8 +48,11 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
   // Again, now that folded shape chains are constants.
   SPARSERT_RETURN_IF_ERROR(run_one("shape_inference", run_shape_inference, g, ctx));
-  // Attention needs the head split/merge dims inference just proved; the
+  // Canonical forms first (they need the ranks and last dims inference just
+  // proved): decomposed LayerNorm (opset < 17 exports), then attention, whose
+  // head split/merge dims come from the same types; the
   // Transposes, scores and shape chains it bypasses go with DCE.
+  SPARSERT_RETURN_IF_ERROR(run_one("fuse_layer_norm", run_fuse_layer_norm, g, ctx));
   SPARSERT_RETURN_IF_ERROR(run_one("fuse_attention", run_fuse_attention, g, ctx));
   SPARSERT_RETURN_IF_ERROR(run_one("dead_code_elimination", run_dead_code_elimination, g, ctx));
   // Epilogue fusion needs constant weights/biases (folding) and the residual's
