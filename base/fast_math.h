@@ -163,4 +163,12 @@ SPARSERT_FAST_MATH_INLINE void gelu_erf_in_place(float* v, int64_t count) {
 // costs relative, not absolute, accuracy, which is what the GELU tanh form needs).
 SPARSERT_FAST_MATH_INLINE float tanh_f32(float x) { return 1.f - 2.f / (exp_f32(2.f * x) + 1.f); }
 
+// GELU's tanh form in place, as the SpMM epilogue and GPT-2's export compute it.
+SPARSERT_FAST_MATH_INLINE void gelu_tanh_in_place(float* v, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    const float x = v[i];
+    v[i] = 0.5f * x * (1.f + tanh_f32(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+  }
+}
+
 }  // namespace sparsert::fast

@@ -39,8 +39,17 @@ class PackedWeightsF32 {
 
 // True when the AVX2+FMA kernel may run under the ISA cap (jit::Isa bits).
 bool gemm_f32_avx2_available(uint32_t isa_cap);
-// Y = X * W (+ bias); X rows are lda apart, Y rows ldy apart. Parallel over panels.
-void gemm_f32_avx2(const float* x, int64_t M, int64_t lda, const PackedWeightsF32& w, float* y, int64_t ldy);
+// What runs on Y after the product, per thread on the columns it computed
+// while they are still in cache: the activation in place, then + residual.
+struct GemmEpilogue {
+  enum class Act { kNone, kRelu, kGeluErf, kGeluTanh } act = Act::kNone;
+  const float* residual = nullptr;  // [M, N], ld_residual apart
+  int64_t ld_residual = 0;
+};
+// Y = X * W (+ bias), then the epilogue; X rows are lda apart, Y rows ldy
+// apart. Parallel over panels.
+void gemm_f32_avx2(const float* x, int64_t M, int64_t lda, const PackedWeightsF32& w, float* y, int64_t ldy,
+                   const GemmEpilogue& epilogue = {});
 // The plain twin (double accumulation), for tests.
 void gemm_f32_reference(const float* x, int64_t M, int64_t lda, const PackedWeightsF32& w, float* y, int64_t ldy);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ops/fast/gemm_f32.h"
+#include "ops/fast/vector_math.h"
 #include "ops/op_util.h"
 
 namespace sparsert::fast {
@@ -115,12 +116,33 @@ constexpr TileFn kTiles[kMr + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>,
 
 }  // namespace
 
-void gemm_f32_avx2(const float* x, int64_t M, int64_t lda, const PackedWeightsF32& w, float* y, int64_t ldy) {
+// Columns [n0, n1) of every row: activation in place, then + residual.
+static void apply_epilogue(const GemmEpilogue& e, float* y, int64_t M, int64_t ldy, int64_t n0, int64_t n1) {
+  if (e.act == GemmEpilogue::Act::kNone && e.residual == nullptr) return;
+  for (int64_t m = 0; m < M; ++m) {
+    float* row = y + m * ldy + n0;
+    const int64_t n = n1 - n0;
+    switch (e.act) {
+      case GemmEpilogue::Act::kNone: break;
+      case GemmEpilogue::Act::kRelu:
+        for (int64_t j = 0; j < n; ++j) row[j] = std::max(row[j], 0.f);
+        break;
+      case GemmEpilogue::Act::kGeluErf: gelu_erf_in_place_array(row, n); break;
+      case GemmEpilogue::Act::kGeluTanh: gelu_tanh_in_place_array(row, n); break;
+    }
+    if (e.residual)
+      for (int64_t j = 0; j < n; ++j) row[j] += e.residual[m * e.ld_residual + n0 + j];
+  }
+}
+
+void gemm_f32_avx2(const float* x, int64_t M, int64_t lda, const PackedWeightsF32& w, float* y, int64_t ldy,
+                   const GemmEpilogue& epilogue) {
   const int64_t K = w.K(), N = w.N(), panels = w.panels();
   if (M == 0 || N == 0) return;
   if (K == 0) {  // Y = bias (or 0)
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) y[m * ldy + n] = w.bias() ? w.bias()[n] : 0.f;
+    apply_epilogue(epilogue, y, M, ldy, 0, N);
     return;
   }
   // Each thread owns a range of panels (disjoint columns of Y). Per K block it packs
@@ -149,6 +171,7 @@ void gemm_f32_avx2(const float* x, int64_t M, int64_t lda, const PackedWeightsF3
         }
       }
     }
+    apply_epilogue(epilogue, y, M, ldy, p0 * kNr, std::min(N, p1 * kNr));
   });
 }
 

@@ -25,6 +25,8 @@ SPARSERT_DISPATCH(void, exp_array, (const float* __restrict x, float* __restrict
 SPARSERT_DISPATCH(void, erf_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
 SPARSERT_DISPATCH(void, sigmoid_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
 SPARSERT_DISPATCH(void, gelu_erf_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
+SPARSERT_DISPATCH(void, gelu_erf_in_place_array, (float* x, int64_t n), (x, n))
+SPARSERT_DISPATCH(void, gelu_tanh_in_place_array, (float* x, int64_t n), (x, n))
 SPARSERT_DISPATCH(void, relu_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
 SPARSERT_DISPATCH(void, clip_array, (const float* __restrict x, float* __restrict y, int64_t n, float lo, float hi),
                   (x, y, n, lo, hi))

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
 #include <random>
 
 #include "jit/isa.h"
@@ -46,6 +47,43 @@ TEST(GemmF32, avx2_matches_reference_on_random_shapes) {
             << "M=" << M << " N=" << N << " K=" << K << " at " << m << "," << n;
       }
   }
+}
+
+// The epilogue (activation, then residual) on each thread's columns equals the
+// plain product followed by the exact activation and the residual add.
+TEST(GemmF32, epilogue_applies_activation_then_residual) {
+  if (!gemm_f32_avx2_available(jit::default_isa_cap())) GTEST_SKIP() << "this CPU (or SPARSERT_ISA) has no AVX2+FMA";
+  std::mt19937 rng(9);
+  std::normal_distribution<float> d(0.f, 2.f);
+  using Act = GemmEpilogue::Act;
+  const int64_t M = 13, N = 37, K = 70;
+  std::vector<float> x(M * K), w(K * N), b(N), r(M * N);
+  for (float* v : {x.data(), w.data(), b.data(), r.data()})
+    for (int64_t i = 0; i < (v == x.data() ? M * K : v == w.data() ? K * N : v == b.data() ? N : M * N); ++i) v[i] = d(rng);
+  auto packed = PackedWeightsF32::pack(Tensor::from_vector<float>({K, N}, w), false, Tensor::from_vector<float>({N}, b));
+  ASSERT_TRUE(packed.ok());
+  std::vector<float> plain(M * N);
+  gemm_f32_avx2(x.data(), M, K, **packed, plain.data(), N);
+  for (Act act : {Act::kNone, Act::kRelu, Act::kGeluErf, Act::kGeluTanh})
+    for (bool residual : {false, true})
+      for (int threads : {1, 2}) {
+        omp_set_num_threads(threads);
+        GemmEpilogue e;
+        e.act = act;
+        e.residual = residual ? r.data() : nullptr;
+        e.ld_residual = N;
+        std::vector<float> got(M * N);
+        gemm_f32_avx2(x.data(), M, K, **packed, got.data(), N, e);
+        for (int64_t i = 0; i < M * N; ++i) {
+          const double v = plain[i];
+          double want = v;
+          if (act == Act::kRelu) want = std::max(v, 0.0);
+          if (act == Act::kGeluErf) want = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+          if (act == Act::kGeluTanh) want = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+          if (residual) want += r[i];
+          ASSERT_NEAR(got[i], want, 2e-6 * (1.0 + std::fabs(want))) << "act " << static_cast<int>(act) << " i=" << i;
+        }
+      }
 }
 
 TEST(GemmF32, packing_rejects_bad_inputs) {

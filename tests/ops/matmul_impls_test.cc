@@ -3,8 +3,10 @@
 // the declines (with their reasons) for cases the fast path does not fuse.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
+#include "jit/isa.h"
 #include "runtime/session.h"
 #include "tests/onnx_builder.h"
 #include "tests/ops/impl_tester.h"
@@ -109,6 +111,44 @@ TEST(OnednnMatmul, dynamic_m_reuses_the_kernel_across_shapes) {
   for (int64_t m : {1, 7, 64, 7, 0}) {
     auto r = compare(bytes, {{"a", Tensor::from_vector<float>({m, 16}, randn(m * 16, rng))}});
     EXPECT_EQ(r.kernels, "onednn_linear_f32 x1");
+  }
+}
+
+// GPT-2's MLP up-projection: MatMul + bias + GELU's tanh form (+ a residual)
+// runs on fast_linear_f32 (oneDNN's gelu_tanh post-op is slow) and matches the
+// unfused reference graph; the erf form stays on oneDNN.
+TEST(FastLinear, tanh_gelu_linear_matches_the_reference) {
+  if (!jit::may_use(jit::kIsaAvx2, jit::default_isa_cap())) GTEST_SKIP() << "no AVX2 on this machine";
+  std::mt19937 rng(12);
+  for (bool residual : {false, true}) {
+    const int64_t K = 29, N = 37;
+    OnnxBuilder b;
+    b.input("x", onnx::TensorProto::FLOAT, {-1, K}, {"seq"}).output("y");
+    if (residual) b.input("r", onnx::TensorProto::FLOAT, {-1, N}, {"seq"});
+    b.initializer("w", {K, N}, randn(K * N, rng));
+    b.initializer("bias", {N}, randn(N, rng));
+    b.initializer("half", {}, {0.5f});
+    b.initializer("three", {}, {3.f});
+    b.initializer("coef", {}, {0.044715f});
+    b.initializer("s", {}, {std::sqrt(2.f / static_cast<float>(M_PI))});
+    b.initializer("one", {}, {1.f});
+    b.node("MatMul", {"x", "w"}, {"mm"}, "c_fc");
+    b.node("Add", {"mm", "bias"}, {"h"}, "bias_add");
+    b.node("Mul", {"h", "half"}, {"hh"}, "half");
+    b.node("Pow", {"h", "three"}, {"h3"}, "pow");
+    b.node("Mul", {"coef", "h3"}, {"c3"}, "cube");
+    b.node("Add", {"h", "c3"}, {"inner"}, "add");
+    b.node("Mul", {"inner", "s"}, {"scaled"}, "scale");
+    b.node("Tanh", {"scaled"}, {"t"}, "tanh");
+    b.node("Add", {"t", "one"}, {"t1"}, "one");
+    b.node("Mul", {"hh", "t1"}, {residual ? "g" : "y"}, "gelu");
+    if (residual) b.node("Add", {"g", "r"}, {"y"}, "residual");
+    for (int64_t seq : {1, 7, 40}) {
+      std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({seq, K}, randn(seq * K, rng))}};
+      if (residual) in.push_back({"r", Tensor::from_vector<float>({seq, N}, randn(seq * N, rng))});
+      auto r = compare(b.bytes(), in);
+      EXPECT_NE(r.kernels.find("fast_linear_f32 x1"), std::string::npos) << r.kernels;
+    }
   }
 }
 
