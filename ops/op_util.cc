@@ -157,6 +157,8 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   }
 }
 
+int parallel_threads() { return omp_get_max_threads(); }
+
 Status dispatch_by_size(DType dt, const Node& node, const std::function<Status(size_t)>& f) {
   int bits = dtype_bits(dt);
   if (bits < 8) return Unimplemented(node.describe(), ": element type ", dtype_name(dt), " is not supported here");

@@ -103,6 +103,9 @@ StatusOr<MatmulShapes> matmul_shapes(const Node& node, const Tensor& a, const Te
 // session's threads (OpenMP; the executor sets the count from
 // SessionOptions::threads for each run); serial when n <= grain.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& f);
+// How many threads parallel_for may use now (for kernels that size their work
+// items to the thread count).
+int parallel_threads();
 
 // Any type, by element size: for ops that only move data (Transpose, Gather, Concat...).
 Status dispatch_by_size(DType dt, const Node& node, const std::function<Status(size_t elem_bytes)>& f);

@@ -71,6 +71,12 @@ class OnnxBuilder {
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(value);
   }
+  static void float_attr(onnx::NodeProto& n, const std::string& name, float value) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(value);
+  }
   static void ints_attr(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& values) {
     auto* a = n.add_attribute();
     a->set_name(name);

@@ -1,12 +1,13 @@
 // fuse_attention: the BERT-style attention chain becomes one com.sparsert
 // Attention (structure), gives the unfused graph's outputs (through the
-// oneDNN kernel and through the Attention reference kernel), and what is not
+// AVX2 and oneDNN kernels and through the Attention reference kernel), and what is not
 // that chain stays as it is.
 #include "graph/passes/fuse_attention.h"
 
 #include <cmath>
 #include <random>
 
+#include "jit/isa.h"
 #include "tests/graph/passes/pass_test_util.h"
 #include "tests/onnx_builder.h"
 #include "tests/ops/impl_tester.h"
@@ -86,15 +87,22 @@ StatusOr<Graph> fused(const std::string& bytes, int* count) {
   return testing::import_and_run(bytes, passes::run_fuse_attention, count);
 }
 
-// Both kernels of the fused op against the unfused graph on the reference kernels.
+// Every kernel of the fused op against the unfused graph on the reference
+// kernels: the AVX2 tile kernel (where the machine has AVX2), oneDNN's, the reference.
 void expect_unfused_outputs(const std::string& bytes, const std::vector<NamedTensor>& in) {
+  const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
   auto fast = testing::compare_with_reference(bytes, in, 1e-5);
-  EXPECT_NE(fast.kernels.find("onednn_attention_f32 x1"), std::string::npos) << fast.kernels;
+  EXPECT_NE(fast.kernels.find(avx2 ? "fast_attention_f32 x1" : "onednn_attention_f32 x1"), std::string::npos)
+      << fast.kernels;
+  SessionOptions onednn_kernel;
+  onednn_kernel.disabled_kernels = {"fast_attention_f32"};
+  auto onednn = testing::compare_with_reference(bytes, in, 1e-5, onednn_kernel);
+  EXPECT_NE(onednn.kernels.find("onednn_attention_f32 x1"), std::string::npos) << onednn.kernels;
   SessionOptions ref_kernel;
-  ref_kernel.disabled_kernels = {"onednn_attention_f32"};
+  ref_kernel.disabled_kernels = {"fast_attention_f32", "onednn_attention_f32"};
   auto ref = testing::compare_with_reference(bytes, in, 1e-5, ref_kernel);
   EXPECT_NE(ref.kernels.find("reference x"), std::string::npos) << ref.kernels;
-  EXPECT_EQ(ref.kernels.find("onednn_attention"), std::string::npos) << ref.kernels;
+  EXPECT_EQ(ref.kernels.find("attention_f32"), std::string::npos) << ref.kernels;
 }
 
 TEST(FuseAttention, bert_chain_becomes_one_attention_with_symbolic_dims) {
