@@ -1,6 +1,7 @@
 // com.sparsert Attention (ops/attention.h): attributes, shape checks, shape
-// rule and the reference kernel (double dot products and softmax, the plain
-// twin of onednn_attention_f32).
+// rule, the reference kernel (double dot products and softmax, the plain
+// twin of fast_attention_f32 and onednn_attention_f32) and the kernel shell
+// those two share.
 #include "ops/attention.h"
 
 #include <cmath>
@@ -57,6 +58,21 @@ StatusOr<AttentionDims> attention_dims(const Node& node, const AttentionAttrs& a
     d.has_mask = true;
   }
   return d;
+}
+
+KernelFn attention_kernel(const Node& node, const AttentionAttrs& a, AttentionBody run) {
+  KernelFn ref = reference_kernel(node);
+  return KernelFn([a, ref, run = std::move(run)](KernelContext& ctx) -> Status {
+    const Tensor &q = *ctx.input(0), &k = *ctx.input(1), &v = *ctx.input(2);
+    const Tensor* mask = ctx.input(3);
+    auto d = attention_dims(ctx.node(), a, q, k, v, mask);
+    if (!d.ok() || d->Sk == 0 || d->D == 0) return ref(ctx);
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {d->B, d->Sq, d->H * d->Dv},
+                                                              OutputInit::kOverwritten));
+    if (y->num_elements() == 0) return Status::OK();
+    return run(*d, q.data<float>(), k.data<float>(), v.data<float>(), mask ? mask->data<float>() : nullptr,
+               y->data<float>());
+  });
 }
 
 namespace {

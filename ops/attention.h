@@ -14,10 +14,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "base/status.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "ops/registry.h"
 
 namespace sparsert {
 
@@ -43,5 +45,14 @@ StatusOr<AttentionAttrs> read_attention_attrs(const Node& node);
 // node, the tensor and expected vs got) and derives the dims.
 StatusOr<AttentionDims> attention_dims(const Node& node, const AttentionAttrs& a, const Tensor& q, const Tensor& k,
                                        const Tensor& v, const Tensor* mask);
+
+// The kernel around a fast attention body (fast_attention_f32,
+// onednn_attention_f32): inputs that do not check out go to the reference
+// kernel, which names what is wrong, as do Sk == 0 or D == 0 (empty softmax
+// rows or dot products); otherwise it allocates y and calls
+// run(dims, q, k, v, mask or null, y) unless y is empty.
+using AttentionBody = std::function<Status(const AttentionDims& d, const float* q, const float* k, const float* v,
+                                           const float* mask, float* y)>;
+KernelFn attention_kernel(const Node& node, const AttentionAttrs& a, AttentionBody run);
 
 }  // namespace sparsert

@@ -1,6 +1,7 @@
 // Builds small ONNX models in C++ (via the protobuf API) for error-path tests.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -101,5 +102,25 @@ class OnnxBuilder {
   }
   onnx::ModelProto model_;
 };
+
+// GPT-2's gelu_new as PyTorch exports it, from value `in` to value `out`:
+// 0.5 * h * (1 + tanh(sqrt(2/pi) * (h + cube_coef * h^3))) (cube_coef 0.044715;
+// another value is a different function). Adds its constants as initializers.
+inline void add_gelu_tanh(OnnxBuilder& b, const std::string& in, const std::string& out,
+                          float cube_coef = 0.044715f) {
+  b.initializer("half", {}, {0.5f});
+  b.initializer("three", {}, {3.f});
+  b.initializer("coef", {}, {cube_coef});
+  b.initializer("s", {}, {std::sqrt(2.f / static_cast<float>(M_PI))});
+  b.initializer("one", {}, {1.f});
+  b.node("Mul", {in, "half"}, {"hh"}, "half");
+  b.node("Pow", {in, "three"}, {"h3"}, "pow");
+  b.node("Mul", {"coef", "h3"}, {"c3"}, "cube");
+  b.node("Add", {in, "c3"}, {"inner"}, "add");
+  b.node("Mul", {"inner", "s"}, {"scaled"}, "scale");
+  b.node("Tanh", {"scaled"}, {"t"}, "tanh");
+  b.node("Add", {"t", "one"}, {"t1"}, "one");
+  b.node("Mul", {"hh", "t1"}, {out}, "gelu");
+}
 
 }  // namespace sparsert::testing

@@ -3,21 +3,11 @@
 #include <cmath>
 #include <vector>
 
+#include "graph/passes/match_util.h"
 #include "ops/linear.h"
 
 namespace sparsert::passes {
 namespace {
-
-bool is_op(const Graph& g, NodeId n, const char* op) {
-  return n >= 0 && g.node(n).op_type == op && g.node(n).domain.empty();
-}
-
-// The one node reading v (not a graph output), or -1.
-NodeId sole_consumer(const Graph& g, ValueId v) {
-  const Value& val = g.value(v);
-  if (val.is_graph_output || val.consumers.size() != 1) return -1;
-  return val.consumers[0];
-}
 
 bool same_dim(const Dim& a, const Dim& b) {
   if (a.is_static() || b.is_static()) return a.value == b.value;

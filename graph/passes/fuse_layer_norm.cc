@@ -2,28 +2,10 @@
 
 #include <vector>
 
+#include "graph/passes/match_util.h"
+
 namespace sparsert::passes {
 namespace {
-
-bool is_op(const Graph& g, NodeId n, const char* op) {
-  return n >= 0 && g.node(n).op_type == op && g.node(n).domain.empty();
-}
-
-// The one node reading v (not a graph output), or -1.
-NodeId sole_consumer(const Graph& g, ValueId v) {
-  const Value& val = g.value(v);
-  if (val.is_graph_output || val.consumers.size() != 1) return -1;
-  return val.consumers[0];
-}
-
-// The input of binary node n that is not v (kNoValue unless exactly one is v).
-ValueId other_input(const Graph& g, NodeId n, ValueId v) {
-  const Node& node = g.node(n);
-  if (node.inputs.size() != 2) return kNoValue;
-  if (node.inputs[0] == v && node.inputs[1] != v) return node.inputs[1];
-  if (node.inputs[1] == v && node.inputs[0] != v) return node.inputs[0];
-  return kNoValue;
-}
 
 const Tensor* float_constant(const Graph& g, ValueId v) {
   if (v == kNoValue || !g.value(v).constant || g.value(v).constant->dtype() != DType::kFloat32) return nullptr;
@@ -122,17 +104,7 @@ ValueId flat_constant(Graph& g, const std::string& base, const Tensor& t, int64_
 }  // namespace
 
 StatusOr<int> run_fuse_layer_norm(Graph& g, PassContext&) {
-  std::vector<Match> matches;
-  std::vector<bool> claimed(g.num_nodes(), false);
-  for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
-    Match m;
-    if (!match(g, id, m)) continue;
-    bool free = true;
-    for (NodeId f : m.fused) free = free && !claimed[f];
-    if (!free) continue;
-    for (NodeId f : m.fused) claimed[f] = true;
-    matches.push_back(std::move(m));
-  }
+  std::vector<Match> matches = disjoint_matches<Match>(g, [&](NodeId id, Match& m) { return match(g, id, m); });
   if (matches.empty()) return 0;
   std::vector<bool> remove(g.num_nodes(), false);
   for (const Match& m : matches) {

@@ -2,30 +2,11 @@
 
 #include <cmath>
 
+#include "graph/passes/match_util.h"
 #include "ops/linear.h"
 
 namespace sparsert::passes {
 namespace {
-
-// The one node reading v, when v is not a graph output; else -1.
-NodeId sole_consumer(const Graph& g, ValueId v) {
-  const Value& val = g.value(v);
-  if (val.is_graph_output || val.consumers.size() != 1) return -1;
-  return val.consumers[0];
-}
-
-bool is_op(const Graph& g, NodeId n, const char* op) {
-  return n >= 0 && g.node(n).op_type == op && g.node(n).domain.empty();
-}
-
-// The input of binary node n that is not `v` (kNoValue when both or neither are).
-ValueId other_input(const Graph& g, NodeId n, ValueId v) {
-  const Node& node = g.node(n);
-  if (node.inputs.size() != 2) return kNoValue;
-  if (node.inputs[0] == v && node.inputs[1] != v) return node.inputs[1];
-  if (node.inputs[1] == v && node.inputs[0] != v) return node.inputs[0];
-  return kNoValue;
-}
 
 bool is_float_scalar(const Graph& g, ValueId v, double want, double tol) {
   if (v == kNoValue || !g.value(v).constant) return false;
@@ -253,17 +234,8 @@ bool match(const Graph& g, NodeId mm, const PassContext& ctx, Match& m) {
 }  // namespace
 
 StatusOr<int> run_fuse_linear_epilogue(Graph& g, PassContext& ctx) {
-  std::vector<Match> matches;
-  std::vector<bool> claimed(g.num_nodes(), false);
-  for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
-    Match m;
-    if (!match(g, id, ctx, m)) continue;
-    bool free = true;
-    for (NodeId f : m.fused) free = free && !claimed[f];
-    if (!free) continue;
-    for (NodeId f : m.fused) claimed[f] = true;
-    matches.push_back(std::move(m));
-  }
+  std::vector<Match> matches =
+      disjoint_matches<Match>(g, [&](NodeId id, Match& m) { return match(g, id, ctx, m); });
   if (matches.empty()) return 0;
   // New nodes first (so the weights keep a reader), then the replaced ones go;
   // remove_nodes rebuilds every producer/consumer link.

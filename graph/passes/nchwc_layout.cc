@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "graph/passes/match_util.h"
 #include "jit/isa.h"
 #include "ops/linear.h"
 #include "ops/nchwc.h"
@@ -76,13 +77,6 @@ bool is_region_binary(const Graph& g, const Node& n) {
   if (!(is_onnx(n, "Add") || is_onnx(n, "Sub") || is_onnx(n, "Mul")) || n.inputs.size() != 2) return false;
   const ValueType &a = g.value(n.inputs[0]).type, &b = g.value(n.inputs[1]).type, &y = g.value(n.outputs[0]).type;
   return same_known_dims(a, b) && same_known_dims(a, y);
-}
-
-// The one node reading v, when v is not a graph output; else -1.
-NodeId sole_consumer(const Graph& g, ValueId v) {
-  const Value& val = g.value(v);
-  if (val.is_graph_output || val.consumers.size() != 1) return -1;
-  return val.consumers[0];
 }
 
 // A Conv and what it absorbs: Add(y, sum) then ReLU / Clip.

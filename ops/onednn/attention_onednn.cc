@@ -93,19 +93,8 @@ class OnednnAttention {
 StatusOr<KernelFn> attention_impl(const Node& n, const Graph&, const ImplContext&) {
   SPARSERT_ASSIGN_OR_RETURN(AttentionAttrs a, read_attention_attrs(n));
   auto att = std::make_shared<OnednnAttention>(a);
-  KernelFn ref = reference_kernel(n);
-  return KernelFn([att, a, ref](KernelContext& ctx) -> Status {
-    const Tensor &q = *ctx.input(0), &k = *ctx.input(1), &v = *ctx.input(2);
-    const Tensor* mask = ctx.input(3);
-    auto d = attention_dims(ctx.node(), a, q, k, v, mask);
-    if (!d.ok()) return ref(ctx);  // it names what is wrong
-    if (d->Sk == 0 || d->D == 0) return ref(ctx);  // empty softmax rows or dot products: the reference's cases
-    SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {d->B, d->Sq, d->H * d->Dv},
-                                                              OutputInit::kOverwritten));
-    if (y->num_elements() == 0) return Status::OK();
-    return att->run(*d, q.data<float>(), k.data<float>(), v.data<float>(), mask ? mask->data<float>() : nullptr,
-                    y->data<float>());
-  });
+  return attention_kernel(n, a, [att](const AttentionDims& d, const float* q, const float* k, const float* v,
+                                      const float* mask, float* y) { return att->run(d, q, k, v, mask, y); });
 }
 
 }  // namespace

@@ -127,21 +127,9 @@ TEST(FastLinear, tanh_gelu_linear_matches_the_reference) {
     if (residual) b.input("r", onnx::TensorProto::FLOAT, {-1, N}, {"seq"});
     b.initializer("w", {K, N}, randn(K * N, rng));
     b.initializer("bias", {N}, randn(N, rng));
-    b.initializer("half", {}, {0.5f});
-    b.initializer("three", {}, {3.f});
-    b.initializer("coef", {}, {0.044715f});
-    b.initializer("s", {}, {std::sqrt(2.f / static_cast<float>(M_PI))});
-    b.initializer("one", {}, {1.f});
     b.node("MatMul", {"x", "w"}, {"mm"}, "c_fc");
     b.node("Add", {"mm", "bias"}, {"h"}, "bias_add");
-    b.node("Mul", {"h", "half"}, {"hh"}, "half");
-    b.node("Pow", {"h", "three"}, {"h3"}, "pow");
-    b.node("Mul", {"coef", "h3"}, {"c3"}, "cube");
-    b.node("Add", {"h", "c3"}, {"inner"}, "add");
-    b.node("Mul", {"inner", "s"}, {"scaled"}, "scale");
-    b.node("Tanh", {"scaled"}, {"t"}, "tanh");
-    b.node("Add", {"t", "one"}, {"t1"}, "one");
-    b.node("Mul", {"hh", "t1"}, {residual ? "g" : "y"}, "gelu");
+    testing::add_gelu_tanh(b, "h", residual ? "g" : "y");
     if (residual) b.node("Add", {"g", "r"}, {"y"}, "residual");
     for (int64_t seq : {1, 7, 40}) {
       std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({seq, K}, randn(seq * K, rng))}};

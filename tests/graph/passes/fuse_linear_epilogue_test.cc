@@ -100,21 +100,9 @@ std::string gpt2_mlp(float cube_coef = 0.044715f) {
   b.input("x", onnx::TensorProto::FLOAT, {-1, K}, {"seq"}).output("y");
   b.initializer("w", {K, N}, testing::randn(K * N, rng));
   b.initializer("bias", {N}, testing::randn(N, rng));
-  b.initializer("half", {}, {0.5f});
-  b.initializer("three", {}, {3.f});
-  b.initializer("coef", {}, {cube_coef});
-  b.initializer("s", {}, {std::sqrt(2.f / static_cast<float>(M_PI))});
-  b.initializer("one", {}, {1.f});
   b.node("MatMul", {"x", "w"}, {"mm"}, "c_fc");
   b.node("Add", {"mm", "bias"}, {"h"}, "bias_add");
-  b.node("Mul", {"h", "half"}, {"hh"}, "half");
-  b.node("Pow", {"h", "three"}, {"h3"}, "pow");
-  b.node("Mul", {"coef", "h3"}, {"c3"}, "cube");
-  b.node("Add", {"h", "c3"}, {"inner"}, "add");
-  b.node("Mul", {"inner", "s"}, {"scaled"}, "scale");
-  b.node("Tanh", {"scaled"}, {"t"}, "tanh");
-  b.node("Add", {"t", "one"}, {"t1"}, "one");
-  b.node("Mul", {"hh", "t1"}, {"y"}, "gelu");
+  testing::add_gelu_tanh(b, "h", "y", cube_coef);
   return b.bytes();
 }
 
