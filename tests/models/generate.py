@@ -34,6 +34,13 @@ from tests.models import op_graphs, prune  # noqa: E402
 from tests.oracle import oracle  # noqa: E402
 
 FP32_TOL = 1e-4  # max abs error relative to max(1, max |reference|)
+# Dynamic int8 against ORT: an activation that lands within an ulp of a
+# rounding boundary when it is quantized can round the other way (an erf,
+# softmax or sum order differing in the last bit does it), which moves outputs
+# by one quantization step times a weight. bert_tiny_op17_dynamic_int8 with 40
+# random 64-token inputs: 27 runs exceed 1e-4 of the output scale even on the
+# reference kernels (std::erf), max 5.0e-4, the optimized plan the same.
+DYNAMIC_INT8_TOL = 1e-3
 
 
 def _stamp(set_name: str) -> str:
@@ -98,18 +105,18 @@ def gen_default(w: Writer) -> None:
     # optimizer off: the graph's literal semantics (ORT's fused int8 kernels differ
     # from them by ~2.7% of output scale, measured).
     from tests.models import quantize
-    for name, fn, optimize in (("dynamic_int8", quantize.dynamic_int8, True),
-                               ("qdq_int8", lambda s, d: quantize.qdq_int8(s, d, bdims), False),
-                               ("int4_nbits", quantize.int4_nbits, True)):
+    for name, fn, optimize, tol in (("dynamic_int8", quantize.dynamic_int8, True, DYNAMIC_INT8_TOL),
+                                    ("qdq_int8", lambda s, d: quantize.qdq_int8(s, d, bdims), False, FP32_TOL),
+                                    ("int4_nbits", quantize.int4_nbits, True, FP32_TOL)):
         rel = f"bert_tiny_op17_{name}.onnx"
         fn(w.path("bert_tiny_op17.onnx"), w.path(rel))
-        w.case(rel, bdims, tol=FP32_TOL, optimize=optimize)
+        w.case(rel, bdims, tol=tol, optimize=optimize)
     # Pruned 4x1 then dynamically quantized: the sparse int8 path end to end
     # (fuse_linear_epilogue writes IntegerLinear nodes on the sparse kernels).
     pruned = w.pruned("bert_tiny_op17.onnx", 0.9, "4x1")
     rel = pruned.replace(".onnx", "_dynamic_int8.onnx")
     quantize.dynamic_int8(w.path(pruned), w.path(rel))
-    w.case(rel, bdims, tol=FP32_TOL)
+    w.case(rel, bdims, tol=DYNAMIC_INT8_TOL)
     # The demo: `sparse_run` with no arguments runs these two.
     bert.export(w.path("demo/bert_tiny.onnx"), bert.TINY, 17)
     prune.prune_file(w.path("demo/bert_tiny.onnx"), w.path("demo/bert_tiny_4x1_90.onnx"), 0.9, "4x1")

@@ -174,8 +174,14 @@ TEST(FastMath, gelu_in_place_is_the_one_pass_formula) {
 
 TEST(FastMath, erf_matches_std_erf) {
   double worst = 0;
-  for (float x = -8.f; x <= 8.f; x += 0.00731f) worst = std::max(worst, std::fabs(fast::erf_f32(x) - std::erf(double{x})));
-  EXPECT_LT(worst, 5e-7);  // 1.5e-7 in exact arithmetic; float rounding adds the rest
+  for (float x = -8.f; x <= 8.f; x += 0.00731f) {
+    worst = std::max(worst, std::fabs(fast::erf_f32(x) - std::erf(double{x})));
+    ASSERT_LE(std::fabs(fast::erf_f32(x)), 1.f) << x;  // the rational form alone overshoots 1
+  }
+  EXPECT_LT(worst, 4e-7);  // 3.4e-7 measured over [-5, 5] (5.7 ulp)
+  EXPECT_TRUE(std::isnan(fast::erf_f32(NAN)));
+  EXPECT_EQ(fast::erf_f32(INFINITY), 1.f);
+  EXPECT_EQ(fast::erf_f32(-INFINITY), -1.f);
   EXPECT_EQ(fast::erf_f32(0.f), 0.f);
 }
 
