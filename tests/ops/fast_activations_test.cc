@@ -83,7 +83,7 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
     std::vector<float> xs = x, scale(x.size()), bias(x.size());
     if (n > 2) xs[1] = -3.f, xs[2] = 3.f;
     for (size_t i = 0; i < x.size(); ++i) scale[i] = 1.f + 0.01f * static_cast<float>(i % 7), bias[i] = d(rng);
-    for (int64_t rows : {int64_t{1}, int64_t{3}}) {
+    for (int64_t rows : {int64_t{1}, int64_t{3}, int64_t{11}}) {  // 11: past a group of 8 softmax rows
       const int64_t w = n / rows;
       if (w == 0) continue;
       fast::baseline::softmax_rows(xs.data(), a.data(), rows, w);
