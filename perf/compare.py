@@ -245,7 +245,9 @@ def ratio_text(row: Dict, key: str) -> str:
 
 def markdown(result: Dict) -> str:
     m = result["machine"]
-    lines = [f"{result['date']}, {m['cpu']} ({m['isa']}), {m['cores']} cores, ORT {m['onnxruntime']}; "
+    when = result["date"] if result.get("first_date", result["date"]) == result["date"] else \
+        f"runs of {result['first_date']} to {result['date']} (each row from the last run below that measured it)"
+    lines = [f"{when}, {m['cpu']} ({m['isa']}), {m['cores']} cores, ORT {m['onnxruntime']}; "
              f"`perf/compare.py` (median of {result['rounds']} interleaved rounds of {result['iters']} runs)", "",
              "| model | threads | ONNX Runtime | sparsert | sparsert vs ORT | DeepSparse | sparsert vs DeepSparse |",
              "|---|---|---|---|---|---|---|"]
@@ -274,6 +276,7 @@ def merge_results(results: List[Dict]) -> Dict:
             rows[(row["model"], row["threads"])] = row
     merged["rows"] = list(rows.values())
     merged["date"] = max(r["date"] for r in results)
+    merged["first_date"] = min(r.get("first_date", r["date"]) for r in results)
     merged["commands"] = [c for r in results for c in (r.get("commands") or [r.get("command", "")]) if c]
     return merged
 

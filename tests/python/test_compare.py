@@ -86,7 +86,11 @@ def test_readme_block_is_generated_from_result_jsons(tmp_path):
     assert "old table" not in text
     assert "| m1.onnx | 1 | 100.0 ms | 25.0 ms | 4.00x faster |" in text  # the later run's row wins
     assert "| m2.onnx | 1 | 10.0 ms | 20.0 ms | 2.00x slower |" in text
-    assert "2026-01-02 09:00, CPU X (avx2)" in text
+    # Rows from two runs: the header says so, with both dates.
+    assert "runs of 2026-01-01 10:00 to 2026-01-02 09:00 (each row from the last run below that measured it), " \
+           "CPU X (avx2)" in text
+    r = subprocess.run([sys.executable, script, "--from-json", str(b)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("2026-01-02 09:00, CPU X (avx2)"), r.stdout
     assert "    perf/compare.py m1 m2\n    perf/compare.py m1\n" in text
     # Rows of two machines are never mixed, and a README without the block is an error.
     c = tmp_path / "c.json"
