@@ -14,6 +14,33 @@
 
 namespace sparsert {
 
+fast::AttentionRowQdq AttentionAttrs::row_qdq() const {
+  fast::AttentionRowQdq r;
+  if (qdq_scores) r.scores = &*qdq_scores;
+  if (qdq_scaled) r.scaled = &*qdq_scaled;
+  if (qdq_masked) r.masked = &*qdq_masked;
+  if (qdq_probs) r.probs = &*qdq_probs;
+  return r;
+}
+
+std::vector<float> attention_qdq_attr(const fast::QdqStep& q) { return {q.scale, q.zero_point, q.qlo, q.qhi}; }
+
+namespace {
+
+// An optional Q/DQ pair attribute: {scale > 0, an integer zero point, qmin <= zero point <= qmax}.
+Status read_qdq_attr(const Node& node, const char* name, std::optional<fast::QdqStep>* out) {
+  if (!node.attrs.has(name)) return Status::OK();
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<float> v, node.attrs.get_floats(name));
+  if (v.size() != 4 || !(v[0] > 0.f) || !std::isfinite(v[0]) || !(v[2] < v[3]) || std::nearbyint(v[1]) != v[1] ||
+      v[1] < v[2] || v[1] > v[3] || std::nearbyint(v[2]) != v[2] || std::nearbyint(v[3]) != v[3])
+    return InvalidArgument(node.describe(), ": attribute ", name, " has ", v.size(),
+                           " values, expected [scale > 0, zero_point, qmin, qmax] with integer qmin <= zero_point <= qmax");
+  *out = fast::QdqStep{v[0], v[1], v[2], v[3]};
+  return Status::OK();
+}
+
+}  // namespace
+
 StatusOr<AttentionAttrs> read_attention_attrs(const Node& node) {
   AttentionAttrs a;
   SPARSERT_ASSIGN_OR_RETURN(a.num_heads, node.attrs.get_int("num_heads"));
@@ -21,6 +48,8 @@ StatusOr<AttentionAttrs> read_attention_attrs(const Node& node) {
   SPARSERT_ASSIGN_OR_RETURN(int64_t divide, node.attrs.get_int("divide", 0));
   a.divide = divide != 0;
   if (a.num_heads < 1) return InvalidArgument(node.describe(), ": num_heads is ", a.num_heads, ", expected >= 1");
+  std::optional<fast::QdqStep>* slots[5] = {&a.qdq_scores, &a.qdq_scaled, &a.qdq_masked, &a.qdq_probs, &a.qdq_output};
+  for (int i = 0; i < 5; ++i) SPARSERT_RETURN_IF_ERROR(read_qdq_attr(node, kAttentionQdqAttrs[i], slots[i]));
   return a;
 }
 
@@ -77,6 +106,14 @@ KernelFn attention_kernel(const Node& node, const AttentionAttrs& a, AttentionBo
 
 namespace {
 
+// A Q/DQ pair as the reference QuantizeLinear and DequantizeLinear compute it.
+float reference_qdq(float x, const std::optional<fast::QdqStep>& q) {
+  if (!q) return x;
+  const double v = std::nearbyint(x / q->scale) + q->zero_point;
+  const double clamped = v < q->qlo ? q->qlo : (v > q->qhi ? q->qhi : v);
+  return static_cast<float>((clamped - q->zero_point) * q->scale);
+}
+
 Status attention_reference(KernelContext& ctx) {
   SPARSERT_ASSIGN_OR_RETURN(AttentionAttrs a, read_attention_attrs(ctx.node()));
   const Tensor &q = *ctx.input(0), &k = *ctx.input(1), &v = *ctx.input(2);
@@ -86,6 +123,9 @@ Status attention_reference(KernelContext& ctx) {
                                                             OutputInit::kOverwritten));
   const float *pq = q.data<float>(), *pk = k.data<float>(), *pv = v.data<float>();
   float* py = y->data<float>();
+  // Without Q/DQ pairs the scores stay in double; a pair quantizes the float
+  // the unfused graph would have there, so the steps before it go through float.
+  const bool float_scores = a.qdq_scores || a.qdq_scaled || a.qdq_masked;
   std::vector<double> p(static_cast<size_t>(d.Sk));
   for (int64_t b = 0; b < d.B; ++b)
     for (int64_t h = 0; h < d.H; ++h)
@@ -96,17 +136,29 @@ Status attention_reference(KernelContext& ctx) {
           const float* kj = pk + (b * d.Sk + j) * d.H * d.D + h * d.D;
           double dot = 0;
           for (int64_t c = 0; c < d.D; ++c) dot += static_cast<double>(qi[c]) * kj[c];
-          double s = a.divide ? dot / a.scale : dot * a.scale;
-          if (mask) s += d.mask_row(mask->data<float>(), b, h, i)[j * d.mask_stride[3]];
+          const float m = mask ? d.mask_row(mask->data<float>(), b, h, i)[j * d.mask_stride[3]] : 0.f;
+          double s;
+          if (float_scores) {
+            float f = reference_qdq(static_cast<float>(dot), a.qdq_scores);
+            f = reference_qdq(a.divide ? f / a.scale : f * a.scale, a.qdq_scaled);
+            f = reference_qdq(mask ? f + m : f, a.qdq_masked);  // (with no mask, right after qdq_scaled)
+            s = f;
+          } else {
+            s = a.divide ? dot / a.scale : dot * a.scale;
+            if (mask) s += m;
+          }
           p[static_cast<size_t>(j)] = s;
           mx = std::fmax(mx, s);
         }
         double sum = 0;
         for (double& s : p) sum += (s = std::exp(s - mx));
+        if (a.qdq_probs)
+          for (double& s : p) s = reference_qdq(static_cast<float>(s / sum), a.qdq_probs);
+        const double norm = a.qdq_probs ? 1.0 : sum;
         for (int64_t c = 0; c < d.Dv; ++c) {
           double o = 0;
           for (int64_t j = 0; j < d.Sk; ++j) o += p[static_cast<size_t>(j)] * pv[(b * d.Sk + j) * d.H * d.Dv + h * d.Dv + c];
-          py[(b * d.Sq + i) * d.H * d.Dv + h * d.Dv + c] = static_cast<float>(o / sum);
+          py[(b * d.Sq + i) * d.H * d.Dv + h * d.Dv + c] = reference_qdq(static_cast<float>(o / norm), a.qdq_output);
         }
       }
   return Status::OK();

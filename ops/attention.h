@@ -4,7 +4,11 @@
 //
 //   inputs:  q [B, Sq, H*D], k [B, Sk, H*D], v [B, Sk, H*Dv],
 //            mask (optional, float, rank <= 4, broadcasting to [B, H, Sq, Sk])
-//   attrs:   num_heads H; scale (float); divide (int, 1: scores / scale, 0: scores * scale)
+//   attrs:   num_heads H; scale (float); divide (int, 1: scores / scale, 0: scores * scale);
+//            optional qdq_scores, qdq_scaled, qdq_masked, qdq_probs, qdq_output (floats
+//            [scale, zero_point, qmin, qmax]): the Q/DQ pairs a statically quantized
+//            graph has on the scores, after the scale, after the mask add, on the
+//            probabilities and on the output, applied at the same points
 //   output:  [B, Sq, H*Dv]
 //   per head h: O_h = softmax((Q_h K_h^T) / scale + mask) V_h  (or * scale),
 //   with Q_h = q[:, :, h*D:(h+1)*D] and so on: the head split/merge Transposes
@@ -15,10 +19,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <vector>
 
 #include "base/status.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "ops/fast/vector_math.h"
 #include "ops/registry.h"
 
 namespace sparsert {
@@ -38,7 +45,18 @@ struct AttentionAttrs {
   int64_t num_heads = 1;
   float scale = 1.f;
   bool divide = false;
+  std::optional<fast::QdqStep> qdq_scores, qdq_scaled, qdq_masked, qdq_probs, qdq_output;
+  // The four row Q/DQ pairs as scaled_masked_softmax_rows takes them
+  // (pointers into this object); has_row_qdq: any of them is set.
+  fast::AttentionRowQdq row_qdq() const;
+  bool has_row_qdq() const { return qdq_scores || qdq_scaled || qdq_masked || qdq_probs; }
 };
+
+// The attribute names of the Q/DQ pairs, in the order of the chain.
+inline constexpr const char* kAttentionQdqAttrs[5] = {"qdq_scores", "qdq_scaled", "qdq_masked", "qdq_probs",
+                                                      "qdq_output"};
+// The attribute value of a pair: {scale, zero_point, qmin, qmax}.
+std::vector<float> attention_qdq_attr(const fast::QdqStep& q);
 
 StatusOr<AttentionAttrs> read_attention_attrs(const Node& node);
 // Checks the inputs' types and shapes against each other (errors name the

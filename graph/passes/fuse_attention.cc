@@ -1,10 +1,13 @@
 #include "graph/passes/fuse_attention.h"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "graph/passes/match_util.h"
+#include "ops/attention.h"
 #include "ops/linear.h"
+#include "ops/quant_util.h"
 
 namespace sparsert::passes {
 namespace {
@@ -56,13 +59,80 @@ bool scalar_float_constant(const Graph& g, ValueId v, float* value) {
   return true;
 }
 
+using QdqSlot = std::optional<fast::QdqStep>;
+
 struct Match {
   Heads q, k, v;
   ValueId mask = kNoValue, out = kNoValue;
   float scale = 1.f;
   bool divide = false;
   NodeId reshape = -1, softmax = -1;
+  QdqSlot qdq_scores, qdq_scaled, qdq_masked, qdq_probs, qdq_output;
 };
+
+bool is_qdq(const Graph& g, NodeId n) {
+  return n >= 0 && g.node(n).domain == kSparsertDomain && g.node(n).op_type == "QuantizeDequantize";
+}
+
+// The pair's constants as the kernels take them; false when they are not a
+// per-tensor constant scale (> 0) and zero point.
+bool qdq_step(const Graph& g, NodeId n, QdqSlot* out) {
+  auto p = per_tensor_quantization(g.node(n), g);
+  if (!p.ok() || !(p->scale > 0.f) || !std::isfinite(p->scale)) return false;
+  *out = fast::QdqStep{p->scale, p->zero_point, p->lo(), p->hi()};
+  return true;
+}
+
+// Backwards over an optional Q/DQ pair: when `cur` (read only by `reader`) is
+// a pair's output, moves cur and reader to its input and fills *slot. False
+// when the pair cannot be folded (the chain then stays unfused).
+bool back_over_qdq(const Graph& g, ValueId& cur, NodeId& reader, QdqSlot* slot) {
+  const NodeId p = g.value(cur).producer;
+  if (!is_qdq(g, p)) return true;
+  if (sole_consumer(g, cur) != reader || !qdq_step(g, p, slot)) return false;
+  cur = g.node(p).inputs[0];
+  reader = p;
+  return sole_consumer(g, cur) == reader;
+}
+
+// Forwards over an optional Q/DQ pair: when the only reader of `cur` is a
+// pair, moves cur to its output and fills *slot.
+bool forward_over_qdq(const Graph& g, ValueId& cur, QdqSlot* slot) {
+  const NodeId c = sole_consumer(g, cur);
+  if (!is_qdq(g, c)) return true;
+  if (g.node(c).inputs[0] != cur || !qdq_step(g, c, slot)) return false;
+  cur = g.node(c).outputs[0];
+  return true;
+}
+
+// The scores up to the mask: `cur`, read only by `reader`, is
+// [Q/DQ] <- [Div or Mul by a constant scalar] <- [Q/DQ] <- MatMul(q heads, k heads).
+bool match_scores(const Graph& g, ValueId cur, NodeId reader, Match& m) {
+  if (sole_consumer(g, cur) != reader) return false;
+  QdqSlot pending;
+  if (!back_over_qdq(g, cur, reader, &pending)) return false;
+  NodeId p = g.value(cur).producer;
+  if (is_op(g, p, "Div") || is_op(g, p, "Mul")) {
+    const Node& sc = g.node(p);
+    const bool div = sc.op_type == "Div";
+    ValueId scores = sc.inputs[0];
+    if (!scalar_float_constant(g, sc.inputs[1], &m.scale)) {
+      if (div || !scalar_float_constant(g, sc.inputs[0], &m.scale)) return false;
+      scores = sc.inputs[1];  // Mul(c, scores)
+    }
+    m.divide = div;
+    m.qdq_scaled = pending;
+    pending.reset();
+    cur = scores;
+    reader = p;
+    if (sole_consumer(g, cur) != reader || !back_over_qdq(g, cur, reader, &pending)) return false;
+    p = g.value(cur).producer;
+  }
+  if (!is_op(g, p, "MatMul")) return false;
+  m.qdq_scores = pending;
+  return match_heads(g, g.node(p).inputs[0], p, {0, 2, 1, 3}, m.q) &&
+         match_heads(g, g.node(p).inputs[1], p, {0, 2, 3, 1}, m.k);
+}
 
 // From a Softmax node outwards (see the header for the chain).
 bool match(const Graph& g, NodeId sm, Match& m) {
@@ -73,49 +143,44 @@ bool match(const Graph& g, NodeId sm, Match& m) {
   auto axis = s.attrs.get_int("axis", s.opset < 13 ? 1 : -1);
   if (!axis.ok() || (*axis != -1 && *axis != 3)) return false;  // the last axis (opset < 13: flattened from it)
   m.softmax = sm;
-  // Backwards: optional Add(mask), optional Div/Mul(scalar), MatMul(q, k).
+  // Backwards: [Q/DQ] <- optional Add(mask) <- the scores.
   ValueId cur = s.inputs[0];
-  NodeId p = g.value(cur).producer;
+  NodeId reader = sm;
   if (sole_consumer(g, cur) != sm) return false;
+  QdqSlot pending;
+  if (!back_over_qdq(g, cur, reader, &pending)) return false;
+  const NodeId p = g.value(cur).producer;
   if (is_op(g, p, "Add")) {
     const Node& add = g.node(p);
-    for (int side = 0; side < 2 && m.mask == kNoValue; ++side) {
+    bool found = false;
+    // Either side may be the mask; the rest of the chain decides (in a QDQ
+    // graph both sides can be Q/DQ outputs of a Mul).
+    for (int side = 0; side < 2 && !found; ++side) {
       const ValueId scores = add.inputs[side], mask = add.inputs[1 - side];
-      const NodeId sp = g.value(scores).producer;
-      if (!(is_op(g, sp, "Div") || is_op(g, sp, "Mul") || is_op(g, sp, "MatMul"))) continue;
       const ValueType& mt = type_of(g, mask);
       if (mt.dtype != DType::kFloat32 || !mt.has_shape || mt.dims.size() > 4) continue;
-      m.mask = mask;
-      cur = scores;
+      // The Add must not broadcast the scores up: its output is the scores' shape.
+      if (!same_known_dims(type_of(g, scores), type_of(g, add.outputs[0]))) continue;
+      Match t = m;
+      if (!match_scores(g, scores, p, t)) continue;
+      t.mask = mask;
+      t.qdq_masked = pending;
+      m = t;
+      found = true;
     }
-    if (m.mask == kNoValue || sole_consumer(g, cur) != p) return false;
-    // The Add must not broadcast the scores up: its output is the scores' shape.
-    if (!same_known_dims(type_of(g, cur), type_of(g, add.outputs[0]))) return false;
-    p = g.value(cur).producer;
+    if (!found) return false;
+  } else {
+    // No mask: the Q/DQ pair before the Softmax belongs to the scale or the scores.
+    if (!match_scores(g, s.inputs[0], sm, m)) return false;
   }
-  if (is_op(g, p, "Div") || is_op(g, p, "Mul")) {
-    const Node& sc = g.node(p);
-    const bool div = sc.op_type == "Div";
-    ValueId scores = sc.inputs[0];
-    if (!scalar_float_constant(g, sc.inputs[1], &m.scale)) {
-      if (div || !scalar_float_constant(g, sc.inputs[0], &m.scale)) return false;
-      scores = sc.inputs[1];  // Mul(c, scores)
-    }
-    m.divide = div;
-    if (sole_consumer(g, scores) != p) return false;
-    cur = scores;
-    p = g.value(cur).producer;
-  }
-  if (!is_op(g, p, "MatMul")) return false;
-  const NodeId qk = p;
-  if (!match_heads(g, g.node(qk).inputs[0], qk, {0, 2, 1, 3}, m.q) ||
-      !match_heads(g, g.node(qk).inputs[1], qk, {0, 2, 3, 1}, m.k))
-    return false;
-  // Forwards: MatMul(probs, v) -> Transpose(0,2,1,3) -> Reshape [B, Sq, H*Dv].
-  const NodeId pv = sole_consumer(g, probs);
-  if (!is_op(g, pv, "MatMul") || g.node(pv).inputs[0] != probs) return false;
+  // Forwards: [Q/DQ] -> MatMul(probs, v) -> [Q/DQ] -> Transpose(0,2,1,3) -> Reshape [B, Sq, H*Dv].
+  ValueId p_used = probs;
+  if (!forward_over_qdq(g, p_used, &m.qdq_probs)) return false;
+  const NodeId pv = sole_consumer(g, p_used);
+  if (!is_op(g, pv, "MatMul") || g.node(pv).inputs[0] != p_used) return false;
   if (!match_heads(g, g.node(pv).inputs[1], pv, {0, 2, 1, 3}, m.v)) return false;
-  const ValueId o = g.node(pv).outputs[0];
+  ValueId o = g.node(pv).outputs[0];
+  if (!forward_over_qdq(g, o, &m.qdq_output)) return false;
   const NodeId merge = sole_consumer(g, o);
   if (!is_op(g, merge, "Transpose") || !has_perm(g.node(merge), {0, 2, 1, 3})) return false;
   const ValueId merged = g.node(merge).outputs[0];
@@ -170,6 +235,9 @@ StatusOr<int> run_fuse_attention(Graph& g, PassContext&) {
     att.attrs.set("num_heads", m.q.H);
     att.attrs.set("scale", m.scale);
     att.attrs.set("divide", static_cast<int64_t>(m.divide ? 1 : 0));
+    const QdqSlot* slots[5] = {&m.qdq_scores, &m.qdq_scaled, &m.qdq_masked, &m.qdq_probs, &m.qdq_output};
+    for (int i = 0; i < 5; ++i)
+      if (*slots[i]) att.attrs.set(kAttentionQdqAttrs[i], attention_qdq_attr(**slots[i]));
     remove[m.reshape] = true;
     g.add_node(std::move(att));
   }

@@ -4,6 +4,10 @@
 //   -> MatMul(q, k) -> optional Div or Mul by a constant scalar -> optional Add of
 //   a float mask -> Softmax over the last axis -> MatMul(., v)
 //   -> Transpose 0,2,1,3 -> Reshape [B, S, H*Dv].
+// A statically quantized (QDQ) graph has a Q/DQ pair (com.sparsert
+// QuantizeDequantize, per tensor, constant parameters: what fuse_qdq leaves)
+// after any of the MatMuls, the scale, the mask Add and the Softmax; they
+// become the Attention's qdq_* attributes and are applied at the same points.
 // The dims are proven from the types shape inference wrote (static, or the
 // same symbol), so symbolic batch and sequence fuse too. Intermediate values
 // with other readers or that are graph outputs stop the match (their

@@ -5,8 +5,9 @@
 //   and Sk x 16 floats, zero-padded), then per strip of 6 query rows:
 //   scores = Q_strip K_h^T (tile over the Sk/16 panels, K = D),
 //   scale, mask and softmax in place (fast::scaled_masked_softmax_rows, the
-//   oneDNN kernel's row pass), O_strip = P_strip V_h (tile over Dv/16 panels,
-//   K = Sk) stored straight into the [B, Sq, H*Dv] output.
+//   oneDNN kernel's row pass, with a QDQ graph's Q/DQ pairs where it has them),
+//   O_strip = P_strip V_h (tile over Dv/16 panels, K = Sk) stored straight
+//   into the [B, Sq, H*Dv] output (and its Q/DQ pair applied there while in L1).
 // onednn_attention_f32 (two strided batched matmuls with the whole head's
 // scores between them) reached ~52 GFLOP/s in BERT-base on a Zen 3 core;
 // oneDNN 2.6 runs its small-K batched matmuls far from the FMA peak.
@@ -81,6 +82,8 @@ Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const
   const int64_t chunks =
       std::clamp<int64_t>((2 * parallel_threads() + heads - 1) / heads, 1, std::max<int64_t>(1, strips / 4));
   const int64_t strips_per_chunk = (strips + chunks - 1) / chunks;
+  const fast::AttentionRowQdq qdq = a.row_qdq();
+  const fast::AttentionRowQdq* row_qdq = a.has_row_qdq() ? &qdq : nullptr;
   std::atomic<bool> out_of_memory{false};
   parallel_for(heads * chunks, 1, [&](int64_t t0, int64_t t1) {
     AlignedFloats kt = aligned_floats(k_panels * kNr * d.D), vp = aligned_floats(v_panels * kNr * d.Sk),
@@ -110,11 +113,12 @@ Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const
                          static_cast<int>(std::min<int64_t>(kNr, d.Sk - p * kNr)), HD);
         fast::scaled_masked_softmax_rows(scores.get(), mr, d.Sk, a.scale, a.divide,
                                          d.has_mask ? d.mask_row(mask, b, h, i0) : nullptr, d.mask_stride[2],
-                                         d.mask_stride[3]);
+                                         d.mask_stride[3], row_qdq);
         float* out = y + (b * d.Sq + i0) * HDv + h * d.Dv;
         for (int64_t p = 0; p < v_panels; ++p)
           kRowsTiles[mr](scores.get(), vp.get() + p * d.Sk * kNr, d.Sk, out + p * kNr, HDv, true, nullptr,
                          static_cast<int>(std::min<int64_t>(kNr, d.Dv - p * kNr)), d.Sk);
+        if (a.qdq_output) fast::quantize_dequantize_rows(out, mr, d.Dv, HDv, *a.qdq_output);
       }
     }
   });

@@ -37,8 +37,8 @@ SPARSERT_DISPATCH(void, softmax_rows, (const float* __restrict x, float* __restr
                   (x, y, rows, n))
 SPARSERT_DISPATCH(void, scaled_masked_softmax_rows,
                   (float* x, int64_t rows, int64_t n, float scale, bool divide, const float* __restrict mask,
-                   int64_t mask_row_stride, int64_t mask_col_stride),
-                  (x, rows, n, scale, divide, mask, mask_row_stride, mask_col_stride))
+                   int64_t mask_row_stride, int64_t mask_col_stride, const AttentionRowQdq* qdq),
+                  (x, rows, n, scale, divide, mask, mask_row_stride, mask_col_stride, qdq))
 SPARSERT_DISPATCH(void, layer_norm_rows,
                   (const float* __restrict x, const float* __restrict scale, const float* __restrict bias,
                    float* __restrict y, int64_t rows, int64_t n, float eps),
@@ -66,6 +66,16 @@ SPARSERT_DISPATCH(void, quantize_dequantize_array,
                   (const float* __restrict x, int64_t n, float scale, float zp, float qlo, float qhi,
                    float* __restrict y),
                   (x, n, scale, zp, qlo, qhi, y))
+SPARSERT_DISPATCH(void, quantize_dequantize_rows, (float* x, int64_t rows, int64_t n, int64_t ld, const QdqStep& q),
+                  (x, rows, n, ld, q))
+SPARSERT_DISPATCH(void, quantized_lookup_u8,
+                  (const float* __restrict x, int64_t n, const QdqStep& q, const uint8_t* __restrict table,
+                   uint8_t* __restrict y),
+                  (x, n, q, table, y))
+SPARSERT_DISPATCH(void, quantized_lookup_f32,
+                  (const float* __restrict x, int64_t n, const QdqStep& q, const float* __restrict table,
+                   float* __restrict y),
+                  (x, n, q, table, y))
 
 #undef SPARSERT_DISPATCH
 

@@ -14,6 +14,22 @@
 
 namespace sparsert::fast {
 
+// One per-tensor QuantizeLinear + DequantizeLinear pair on floats:
+// (saturate(nearbyint(x / scale) + zero_point, qlo, qhi) - zero_point) * scale.
+struct QdqStep {
+  float scale = 1.f, zero_point = 0.f, qlo = 0.f, qhi = 255.f;
+};
+
+// The Q/DQ pairs a statically quantized (QDQ) attention puts between its
+// steps (null: none there): on the raw scores, after the scale, after the mask
+// add, and on the softmax probabilities.
+struct AttentionRowQdq {
+  const QdqStep* scores = nullptr;
+  const QdqStep* scaled = nullptr;
+  const QdqStep* masked = nullptr;
+  const QdqStep* probs = nullptr;
+};
+
 #include "ops/fast/vector_math_decls.inc"
 
 // True when the entry points above run the AVX2 build.

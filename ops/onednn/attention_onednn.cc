@@ -5,7 +5,8 @@
 // straight into the [B, Sq, H*Dv] output. Between them, one pass per scores
 // row does the scale, the mask and the softmax in place
 // (fast::scaled_masked_softmax_rows), where the unfused graph ran a Div, an
-// Add and a Softmax over the whole [B, H, Sq, Sk] tensor.
+// Add and a Softmax over the whole [B, H, Sq, Sk] tensor (and the Q/DQ pairs
+// of a QDQ graph between them).
 // One batch element at a time: its scores (H * Sq * Sk floats, 768 KiB for
 // BERT-base at 128 tokens) stay in cache between the three steps.
 #include <memory>
@@ -35,6 +36,8 @@ class OnednnAttention {
     const int64_t per_b = d.H * d.Sq * d.Sk;
     std::unique_ptr<float[]> scores(new (std::nothrow) float[static_cast<size_t>(per_b)]);
     if (!scores) return ResourceExhausted("attention scores of ", per_b * 4, " bytes");
+    const fast::AttentionRowQdq qdq = attrs_.row_qdq();
+    const fast::AttentionRowQdq* row_qdq = attrs_.has_row_qdq() ? &qdq : nullptr;
     return guarded("attention", [&]() -> Status {
       dnnl::stream s(cpu_engine());
       for (int64_t b = 0; b < d.B; ++b) {
@@ -49,7 +52,7 @@ class OnednnAttention {
             const int64_t h = r / d.Sq, i = r % d.Sq, rows = std::min(r1 - r, d.Sq - i);
             fast::scaled_masked_softmax_rows(scores.get() + r * d.Sk, rows, d.Sk, attrs_.scale, attrs_.divide,
                                              d.has_mask ? d.mask_row(mask, b, h, i) : nullptr, d.mask_stride[2],
-                                             d.mask_stride[3]);
+                                             d.mask_stride[3], row_qdq);
             r += rows;
           }
         });
@@ -57,6 +60,12 @@ class OnednnAttention {
         memory my(e->y_md, cpu_engine(), y + b * d.Sq * d.H * d.Dv);
         e->pv.execute(s, {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mv}, {DNNL_ARG_DST, my}});
         s.wait();
+        if (attrs_.qdq_output) {
+          float* yb = y + b * d.Sq * d.H * d.Dv;
+          parallel_for(d.Sq, 16, [&](int64_t r0, int64_t r1) {
+            fast::quantize_dequantize_rows(yb + r0 * d.H * d.Dv, 1, (r1 - r0) * d.H * d.Dv, 0, *attrs_.qdq_output);
+          });
+        }
       }
       return Status::OK();
     });

@@ -6,6 +6,8 @@
 // head split into chunks of strips when there are fewer heads than threads).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -25,7 +27,14 @@ struct Case {
   int64_t B, Sq, Sk, H, D, Dv;
   Mask mask;
   bool divide;
+  int qdq_pairs = 0;  // bit i: the Q/DQ pair kAttentionQdqSteps[i] (scores, scaled, masked, probs, output)
 };
+
+// Steps coarse enough that every pair changes the result; uint8 and int8 ranges.
+const std::vector<float> kAttentionQdqSteps[5] = {
+    {0.5f, 128.f, 0.f, 255.f}, {0.25f, 0.f, -128.f, 127.f}, {0.3f, 200.f, 0.f, 255.f}, {1.f / 64.f, 0.f, 0.f, 255.f},
+    {0.05f, 10.f, -128.f, 127.f}};
+const char* const kQdqAttrs[5] = {"qdq_scores", "qdq_scaled", "qdq_masked", "qdq_probs", "qdq_output"};
 
 // symbolic: batch and sequence dims are symbols (v's keys its own), so shape
 // errors reach the kernels.
@@ -47,15 +56,25 @@ std::string attention_model(const Case& c, bool symbolic = false) {
   OnnxBuilder::int_attr(n, "num_heads", c.H);
   OnnxBuilder::float_attr(n, "scale", c.divide ? 3.3f : 0.125f);
   OnnxBuilder::int_attr(n, "divide", c.divide ? 1 : 0);
+  for (int i = 0; i < 5; ++i)
+    if (c.qdq_pairs >> i & 1) OnnxBuilder::floats_attr(n, kQdqAttrs[i], kAttentionQdqSteps[i]);
   b.output("y");
   return b.bytes();
 }
 
-std::vector<NamedTensor> random_inputs(const Case& c, unsigned seed) {
+// integer_qk: q and k small integers, so every kernel's dot products are
+// exact whatever their order (the scores' Q/DQ pairs then see equal floats).
+std::vector<NamedTensor> random_inputs(const Case& c, unsigned seed, bool integer_qk = false) {
   std::mt19937 rng(seed);
+  auto qk = [&](int64_t n) {
+    std::vector<float> x = testing::randn(n, rng);
+    if (integer_qk)
+      for (float& v : x) v = std::nearbyint(std::clamp(v, -2.f, 2.f));
+    return x;
+  };
   std::vector<NamedTensor> in = {
-      {"q", Tensor::from_vector<float>({c.B, c.Sq, c.H * c.D}, testing::randn(c.B * c.Sq * c.H * c.D, rng))},
-      {"k", Tensor::from_vector<float>({c.B, c.Sk, c.H * c.D}, testing::randn(c.B * c.Sk * c.H * c.D, rng))},
+      {"q", Tensor::from_vector<float>({c.B, c.Sq, c.H * c.D}, qk(c.B * c.Sq * c.H * c.D))},
+      {"k", Tensor::from_vector<float>({c.B, c.Sk, c.H * c.D}, qk(c.B * c.Sk * c.H * c.D))},
       {"v", Tensor::from_vector<float>({c.B, c.Sk, c.H * c.Dv}, testing::randn(c.B * c.Sk * c.H * c.Dv, rng))}};
   auto mask = [&](std::vector<int64_t> shape) {
     std::vector<float> m = testing::randn(testing::numel(shape), rng);
@@ -71,7 +90,8 @@ std::vector<NamedTensor> random_inputs(const Case& c, unsigned seed) {
 std::string describe(const Case& c) {
   return "B=" + std::to_string(c.B) + " Sq=" + std::to_string(c.Sq) + " Sk=" + std::to_string(c.Sk) +
          " H=" + std::to_string(c.H) + " D=" + std::to_string(c.D) + " Dv=" + std::to_string(c.Dv) +
-         " mask=" + std::to_string(static_cast<int>(c.mask)) + " divide=" + std::to_string(c.divide);
+         " mask=" + std::to_string(static_cast<int>(c.mask)) + " divide=" + std::to_string(c.divide) +
+         " qdq_pairs=" + std::to_string(c.qdq_pairs);
 }
 
 const Case kCases[] = {
@@ -104,6 +124,86 @@ TEST(AttentionImpls, fast_and_onednn_kernels_match_the_reference) {
       EXPECT_NE(run.kernels.find("onednn_attention_f32 x1"), std::string::npos) << run.kernels;
     }
   }
+}
+
+// With Q/DQ pairs the exact scores make the pairs before the softmax agree
+// exactly; the probabilities (fast exp vs the reference's double exp) and the
+// output (sums in another order) can still round to the neighbouring step
+// where a value sits on a rounding boundary: allowed for at most 0.2% of the
+// outputs, each by at most one step of those pairs. Every output of an output
+// pair lies on its grid.
+void expect_matches_reference_with_qdq(const Case& c, const std::string& bytes, const std::vector<NamedTensor>& in,
+                                       const SessionOptions& fast, const char* kernel) {
+  SessionOptions ref_opts;
+  ref_opts.optimization_level = 0;
+  ref_opts.disabled_kernels = {"fast_attention_f32", "onednn_attention_f32"};
+  auto fs = Session::CreateFromBytes(bytes.data(), bytes.size(), fast);
+  auto rs = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
+  ASSERT_TRUE(fs.ok() && rs.ok());
+  EXPECT_NE((*fs)->kernel_summary().find(std::string(kernel) + " x1"), std::string::npos) << (*fs)->kernel_summary();
+  auto got = (*fs)->Run(in);
+  auto want = (*rs)->Run(in);
+  ASSERT_TRUE(got.ok() && want.ok());
+  const Tensor &g = (*got)[0].tensor, &w = (*want)[0].tensor;
+  float v_max = 0.f;
+  for (int64_t i = 0; i < in[2].tensor.num_elements(); ++i) v_max = std::max(v_max, std::fabs(in[2].tensor.data<float>()[i]));
+  double step = 0;
+  if (c.qdq_pairs & 8) step += kAttentionQdqSteps[3][0] * v_max * 1.01;
+  if (c.qdq_pairs & 16) step += kAttentionQdqSteps[4][0] * 1.01;
+  EXPECT_EQ(testing::within_one_quantization_step(g, w, step), "") << kernel;
+  if (c.qdq_pairs & 16)
+    for (int64_t i = 0; i < g.num_elements(); ++i) {
+      const float level = g.data<float>()[i] / kAttentionQdqSteps[4][0];
+      ASSERT_NEAR(level, std::nearbyint(level), 1e-3) << kernel << " output " << i << " is off the output pair's grid";
+    }
+}
+
+TEST(AttentionImpls, qdq_pairs_on_every_kernel_match_the_reference) {
+  const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
+  if (!avx2) std::printf("[ SKIPPED  ] fast_attention_f32 needs AVX2 and FMA; checking oneDNN's kernel only\n");
+  unsigned seed = 70;
+  int changed = 0;
+  for (int pairs : {31, 1, 2, 4, 8, 16, 7, 24}) {
+    for (Case c : kCases) {
+      c.qdq_pairs = pairs;
+      const std::string bytes = attention_model(c);
+      const auto in = random_inputs(c, ++seed, /*integer_qk=*/true);
+      SCOPED_TRACE(describe(c));
+      SessionOptions fast;
+      fast.threads = 2;
+      if (avx2) expect_matches_reference_with_qdq(c, bytes, in, fast, "fast_attention_f32");
+      fast.disabled_kernels = {"fast_attention_f32"};
+      expect_matches_reference_with_qdq(c, bytes, in, fast, "onednn_attention_f32");
+      // The pairs are not a no-op: the reference without them differs.
+      Case plain = c;
+      plain.qdq_pairs = 0;
+      SessionOptions ref;
+      ref.optimization_level = 0;
+      auto a = Session::CreateFromBytes(bytes.data(), bytes.size(), ref);
+      const std::string plain_bytes = attention_model(plain);
+      auto b = Session::CreateFromBytes(plain_bytes.data(), plain_bytes.size(), ref);
+      ASSERT_TRUE(a.ok() && b.ok());
+      changed += testing::compare_tensors((*(*a)->Run(in))[0].tensor, (*(*b)->Run(in))[0].tensor, 1e-4) != "";
+    }
+  }
+  EXPECT_GE(changed, 8 * 6) << "Q/DQ pairs changed too few reference results";
+}
+
+TEST(AttentionImpls, bad_qdq_attributes_are_named_errors) {
+  Case c = kCases[1];
+  c.qdq_pairs = 8;
+  OnnxBuilder b;
+  std::string bytes = attention_model(c);
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(bytes));
+  for (auto& a : *m.mutable_graph()->mutable_node(0)->mutable_attribute())
+    if (a.name() == "qdq_probs") a.set_floats(0, -1.f);  // a negative scale
+  bytes = m.SerializeAsString();
+  auto s = Session::CreateFromBytes(bytes.data(), bytes.size(), {});
+  const Status st = s.ok() ? (*s)->Run(random_inputs(c, 1)).status() : s.status();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.to_string().find("qdq_probs"), std::string::npos) << st.to_string();
+  EXPECT_NE(st.to_string().find("attention"), std::string::npos) << st.to_string();
 }
 
 TEST(AttentionImpls, bad_shapes_are_named_errors_on_every_kernel) {

@@ -93,30 +93,65 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
       fast::avx2::layer_norm_rows(xs.data(), scale.data(), bias.data(), b.data(), rows, w, 1e-5f);
       same("layer_norm_rows");
       // Attention's fused rows: builds agree, and they give exactly the unfused
-      // Div, Add and softmax_rows (in place; per-row mask and one value per row).
-      for (bool divide : {true, false})
-        for (int64_t mask_cols : {int64_t{1}, int64_t{0}}) {
-          const size_t used = static_cast<size_t>(rows * w);
-          std::vector<float> unfused(used), want(used);
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t i = 0; i < w; ++i) {
-              const float v = divide ? xs[r * w + i] / 2.7f : xs[r * w + i] * 2.7f;
-              unfused[r * w + i] = v + bias[r * w + i * mask_cols];
+      // Div, Add and softmax_rows (in place; per-row mask and one value per row),
+      // with and without a QDQ graph's Q/DQ pairs between the steps (bit i of
+      // `pairs`: on the scores, after the scale, after the mask, on the probabilities).
+      const fast::QdqStep steps[4] = {{0.4f, 128.f, 0.f, 255.f}, {0.05f, 3.f, -128.f, 127.f},
+                                      {0.7f, 200.f, 0.f, 255.f}, {1.f / 255.f, 0.f, 0.f, 255.f}};
+      for (int pairs : {0, 15, 1, 2, 4, 8, 6})
+        for (bool divide : {true, false})
+          for (int64_t mask_cols : {int64_t{1}, int64_t{0}}) {
+            const size_t used = static_cast<size_t>(rows * w);
+            auto qdq = [&](std::vector<float>& v, int step) {
+              if (!(pairs >> step & 1)) return;
+              const fast::QdqStep& q = steps[step];
+              std::vector<float> out(used);
+              fast::baseline::quantize_dequantize_array(v.data(), static_cast<int64_t>(used), q.scale, q.zero_point,
+                                                        q.qlo, q.qhi, out.data());
+              v = out;
+            };
+            std::vector<float> unfused(xs.begin(), xs.begin() + static_cast<int64_t>(used)), want(used);
+            qdq(unfused, 0);
+            for (float& v : unfused) v = divide ? v / 2.7f : v * 2.7f;
+            qdq(unfused, 1);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t i = 0; i < w; ++i) unfused[r * w + i] += bias[r * w + i * mask_cols];
+            qdq(unfused, 2);
+            fast::baseline::softmax_rows(unfused.data(), want.data(), rows, w);
+            qdq(want, 3);
+            fast::AttentionRowQdq row_qdq;
+            if (pairs & 1) row_qdq.scores = &steps[0];
+            if (pairs & 2) row_qdq.scaled = &steps[1];
+            if (pairs & 4) row_qdq.masked = &steps[2];
+            if (pairs & 8) row_qdq.probs = &steps[3];
+            for (int avx2 = 0; avx2 < 2; ++avx2) {
+              std::vector<float> got(xs.begin(), xs.begin() + static_cast<int64_t>(used));
+              (avx2 ? fast::avx2::scaled_masked_softmax_rows : fast::baseline::scaled_masked_softmax_rows)(
+                  got.data(), rows, w, 2.7f, divide, bias.data(), w, mask_cols, pairs ? &row_qdq : nullptr);
+              for (size_t i = 0; i < used; ++i)
+                ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+                    << "scaled_masked_softmax_rows avx2=" << avx2 << " pairs=" << pairs << " divide=" << divide
+                    << " mask_cols=" << mask_cols << " n=" << n << " i=" << i;
             }
-          fast::baseline::softmax_rows(unfused.data(), want.data(), rows, w);
-          for (int avx2 = 0; avx2 < 2; ++avx2) {
-            std::vector<float> got(xs.begin(), xs.begin() + static_cast<int64_t>(used));
-            (avx2 ? fast::avx2::scaled_masked_softmax_rows : fast::baseline::scaled_masked_softmax_rows)(
-                got.data(), rows, w, 2.7f, divide, bias.data(), w, mask_cols);
-            for (size_t i = 0; i < used; ++i)
-              ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
-                  << "scaled_masked_softmax_rows avx2=" << avx2 << " divide=" << divide << " n=" << n << " i=" << i;
           }
-        }
     }
     fast::baseline::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, a.data());
     fast::avx2::quantize_dequantize_array(x.data(), n, 0.03f, 7.f, -128.f, 127.f, b.data());
     same("quantize_dequantize");
+    // In place on rows (the AVX2 build with intrinsics): the array's floats.
+    for (int avx2 = 0; avx2 < 2; ++avx2) {
+      std::vector<float> rows_in_place(x.begin(), x.end());
+      const fast::QdqStep q{0.03f, 7.f, -128.f, 127.f};
+      const int64_t half = n / 2;
+      (avx2 ? fast::avx2::quantize_dequantize_rows : fast::baseline::quantize_dequantize_rows)(
+          rows_in_place.data(), 2, half, n - half, q);
+      for (int64_t i = 0; i < n; ++i) {
+        const bool touched = i < half || i >= n - half;  // rows [0, half) and [n - half, n)
+        const float want = touched ? a[static_cast<size_t>(i)] : x[static_cast<size_t>(i)];
+        ASSERT_EQ(std::memcmp(&rows_in_place[static_cast<size_t>(i)], &want, sizeof(float)), 0)
+            << "quantize_dequantize_rows avx2=" << avx2 << " n=" << n << " i=" << i;
+      }
+    }
     std::vector<uint8_t> qa(x.size()), qb(x.size());
     fast::baseline::quantize_u8_array(x.data(), n, 0.03f, 128.f, qa.data());
     fast::avx2::quantize_u8_array(x.data(), n, 0.03f, 128.f, qb.data());
@@ -150,6 +185,10 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
     fast::baseline::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, a.data());
     fast::avx2::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, b.data());
     same("dequantize_u8");
+    // QDQ with intrinsics in the AVX2 build: the specials too (NaN stays NaN in both).
+    fast::baseline::quantize_dequantize_array(edge.data(), n, 0.03f, 128.f, 0.f, 255.f, a.data());
+    fast::avx2::quantize_dequantize_array(edge.data(), n, 0.03f, 128.f, 0.f, 255.f, b.data());
+    same("quantize_dequantize (specials)");
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +52,29 @@ inline ImplRun compare_with_reference(const std::string& bytes, const std::vecto
       EXPECT_EQ(compare_tensors((*got)[i].tensor, (*want)[i].tensor, tol), "") << "output " << i;
   }
   return {(*fast_s)->kernel_summary(), (*fast_s)->kernel_report()};
+}
+
+// For outputs behind Q/DQ pairs, where a value on a rounding edge may land
+// on the neighbouring step when the sums run in another order: every element
+// within `step` of want, and at most max(2, 0.2%) of them more than 1e-5 of
+// the output scale off. Returns "" or what failed.
+inline std::string within_one_quantization_step(const Tensor& got, const Tensor& want, double step) {
+  if (got.shape() != want.shape() || got.dtype() != DType::kFloat32 || want.dtype() != DType::kFloat32)
+    return "got " + got.type_string() + ", want " + want.type_string();
+  double scale = 1.0;
+  for (int64_t i = 0; i < want.num_elements(); ++i) scale = std::max(scale, std::fabs(static_cast<double>(want.data<float>()[i])));
+  const double tight = 1e-5 * scale;
+  int64_t off = 0;
+  for (int64_t i = 0; i < want.num_elements(); ++i) {
+    const double d = std::fabs(static_cast<double>(got.data<float>()[i]) - want.data<float>()[i]);
+    if (!(d <= tight + step))
+      return "element " + std::to_string(i) + ": " + std::to_string(got.data<float>()[i]) + " vs " +
+             std::to_string(want.data<float>()[i]) + ", more than a step (" + std::to_string(step) + ") apart";
+    off += d > tight;
+  }
+  if (off > std::max<int64_t>(2, want.num_elements() / 500))
+    return std::to_string(off) + " of " + std::to_string(want.num_elements()) + " elements a step off";
+  return "";
 }
 
 }  // namespace sparsert::testing

@@ -4,10 +4,13 @@
 // that chain stays as it is.
 #include "graph/passes/fuse_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
+#include "graph/passes/fuse_qdq.h"
 #include "jit/isa.h"
+#include "ops/attention.h"
 #include "tests/graph/passes/pass_test_util.h"
 #include "tests/onnx_builder.h"
 #include "tests/ops/impl_tester.h"
@@ -27,7 +30,18 @@ struct AttentionModel {
   bool scores_are_output = false;
   int64_t static_seq = 0;      // > 0: static sequence length instead of a symbol
   float scale = 0.f;           // 0: sqrt(D)
+  bool qdq = false;            // Q/DQ pairs after both MatMuls, the scale, the mask Add and the Softmax
 };
+
+void add_qdq(OnnxBuilder& b, const std::string& in, const std::string& out, float scale, int zp) {
+  b.initializer(out + "_s", {}, {scale});
+  b.raw_initializer(out + "_z", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(zp)));
+  b.node("QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
+  b.node("DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
+}
+
+// The pairs of the QDQ model: {scale, zero point} after qk, the scale, the mask, the softmax, pv.
+constexpr float kQdq[5][2] = {{0.5f, 128}, {0.25f, 100}, {0.3f, 200}, {1.f / 64.f, 0}, {0.05f, 128}};
 
 // q, k [batch, seq, H*D], v [batch, seq, H*Dv] -> heads -> scores -> softmax -> merged [batch, seq, H*Dv].
 std::string attention_model(const AttentionModel& m) {
@@ -52,22 +66,44 @@ std::string attention_model(const AttentionModel& m) {
   OnnxBuilder::ints_attr(b.node("Transpose", {"v4"}, {"vh"}, "v_heads"), "perm", {0, 2, 1, 3});
   b.node("MatMul", {"qh", "kh"}, {"scores"}, "qk");
   std::string cur = "scores";
-  if (std::string(m.scale_op) == "Div") b.node("Div", {cur, "c"}, {"scaled"}, "scale"), cur = "scaled";
-  if (std::string(m.scale_op) == "Mul") b.node("Mul", {"c", cur}, {"scaled"}, "scale"), cur = "scaled";
-  if (m.mask) b.node("Add", {cur, "mask"}, {"masked"}, "mask_add"), cur = "masked";
+  auto pair = [&](int i) {
+    if (!m.qdq) return;
+    add_qdq(b, cur, cur + "_qdq", kQdq[i][0], static_cast<int>(kQdq[i][1]));
+    cur += "_qdq";
+  };
+  pair(0);
+  if (std::string(m.scale_op) == "Div") b.node("Div", {cur, "c"}, {"scaled"}, "scale"), cur = "scaled", pair(1);
+  if (std::string(m.scale_op) == "Mul") b.node("Mul", {"c", cur}, {"scaled"}, "scale"), cur = "scaled", pair(1);
+  if (m.mask && m.qdq) {  // a Q/DQ'd mask as the first operand: both sides of the Add are pair outputs
+    add_qdq(b, "mask", "mask_qdq", 100.f, 128);
+    b.node("Add", {"mask_qdq", cur}, {"masked"}, "mask_add"), cur = "masked", pair(2);
+  } else if (m.mask) {
+    b.node("Add", {cur, "mask"}, {"masked"}, "mask_add"), cur = "masked";
+  }
   OnnxBuilder::int_attr(b.node("Softmax", {cur}, {"probs"}, "softmax"), "axis", m.softmax_axis);
-  b.node("MatMul", {"probs", "vh"}, {"ctx"}, "pv");
-  OnnxBuilder::ints_attr(b.node("Transpose", {"ctx"}, {"ctx_t"}, "merge_heads"), "perm", {0, 2, 1, 3});
+  cur = "probs";
+  pair(3);
+  b.node("MatMul", {cur, "vh"}, {"ctx"}, "pv");
+  cur = "ctx";
+  pair(4);
+  OnnxBuilder::ints_attr(b.node("Transpose", {cur}, {"ctx_t"}, "merge_heads"), "perm", {0, 2, 1, 3});
   b.node("Reshape", {"ctx_t", "merge"}, {"y"}, "merge");
   if (m.scores_are_output) b.output("scores");
   return b.bytes();
 }
 
-std::vector<NamedTensor> inputs(int64_t batch, int64_t seq, bool mask = true) {
+// integer_qk: q and k small integers, so the scores are exact in any summation order.
+std::vector<NamedTensor> inputs(int64_t batch, int64_t seq, bool mask = true, bool integer_qk = false) {
   std::mt19937 rng(static_cast<unsigned>(batch * 100 + seq));
+  auto qk = [&] {
+    std::vector<float> x = testing::randn(batch * seq * H * D, rng);
+    if (integer_qk)
+      for (float& v : x) v = std::nearbyint(std::clamp(v, -2.f, 2.f));
+    return x;
+  };
   std::vector<NamedTensor> in = {
-      {"q", Tensor::from_vector<float>({batch, seq, H * D}, testing::randn(batch * seq * H * D, rng))},
-      {"k", Tensor::from_vector<float>({batch, seq, H * D}, testing::randn(batch * seq * H * D, rng))},
+      {"q", Tensor::from_vector<float>({batch, seq, H * D}, qk())},
+      {"k", Tensor::from_vector<float>({batch, seq, H * D}, qk())},
       {"v", Tensor::from_vector<float>({batch, seq, H * Dv}, testing::randn(batch * seq * H * Dv, rng))}};
   if (mask) {
     std::vector<float> m(static_cast<size_t>(batch * seq));
@@ -159,6 +195,67 @@ TEST(FuseAttention, division_by_a_power_of_two_becomes_its_exact_inverse) {
   EXPECT_EQ(*att->attrs.get_int("divide"), 0);
   EXPECT_EQ(*att->attrs.get_float("scale"), 0.125f);
   expect_unfused_outputs(bytes, inputs(2, 9));
+}
+
+StatusOr<int> qdq_then_attention(Graph& g, passes::PassContext& ctx) {
+  SPARSERT_RETURN_IF_ERROR(passes::run_fuse_qdq(g, ctx).status());
+  return passes::run_fuse_attention(g, ctx);
+}
+
+// ORT's static quantization puts a Q/DQ pair after every step; fuse_qdq makes
+// them QuantizeDequantize nodes, and the attention takes them in as
+// attributes (the mask side is a Q/DQ output too in ORT's models).
+TEST(FuseAttention, qdq_pairs_between_the_steps_fuse_into_the_attention) {
+  for (const char* scale_op : {"Div", "Mul", ""}) {
+    for (bool mask : {true, false}) {
+      SCOPED_TRACE(std::string("scale_op=") + scale_op + " mask=" + std::to_string(mask));
+      const std::string bytes = attention_model({.mask = mask, .scale_op = scale_op, .qdq = true});
+      int count = 0;
+      auto g = testing::import_and_run(bytes, qdq_then_attention, &count);
+      ASSERT_TRUE(g.ok()) << g.status().to_string();
+      EXPECT_EQ(count, 1);
+      const Node* att = find_op(*g, "Attention");
+      ASSERT_NE(att, nullptr);
+      const bool scaled = *scale_op != 0;
+      const bool present[5] = {true, scaled, mask, true, true};
+      for (int i = 0; i < 5; ++i) {
+        auto v = att->attrs.get_floats(kAttentionQdqAttrs[i]);
+        ASSERT_EQ(v.ok(), present[i]) << kAttentionQdqAttrs[i];
+        if (!present[i]) continue;
+        EXPECT_EQ(*v, (std::vector<float>{kQdq[i][0], kQdq[i][1], 0.f, 255.f})) << kAttentionQdqAttrs[i];
+      }
+      // Every kernel against the unfused graph on the reference kernels: the
+      // probabilities (and output) may round to the neighbouring step on an edge.
+      const auto in = inputs(2, 9, mask, /*integer_qk=*/true);
+      float v_max = 0.f;
+      for (int64_t i = 0; i < in[2].tensor.num_elements(); ++i)
+        v_max = std::max(v_max, std::fabs(in[2].tensor.data<float>()[i]));
+      const double step = kQdq[3][0] * v_max * 1.01 + kQdq[4][0] * 1.01;
+      SessionOptions ref_opts;
+      ref_opts.optimization_level = 0;
+      auto ref = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
+      ASSERT_TRUE(ref.ok());
+      auto want = (*ref)->Run(in);
+      ASSERT_TRUE(want.ok());
+      const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
+      for (const char* kernel : {"fast_attention_f32", "onednn_attention_f32", "reference"}) {
+        if (!avx2 && std::string(kernel) == "fast_attention_f32") continue;
+        SessionOptions o;
+        if (std::string(kernel) != "fast_attention_f32") o.disabled_kernels.insert("fast_attention_f32");
+        if (std::string(kernel) == "reference") o.disabled_kernels.insert("onednn_attention_f32");
+        auto s = Session::CreateFromBytes(bytes.data(), bytes.size(), o);
+        ASSERT_TRUE(s.ok());
+        EXPECT_NE((*s)->op_summary().find("Attention x1"), std::string::npos) << (*s)->op_summary();
+        EXPECT_EQ((*s)->op_summary().find("Softmax"), std::string::npos) << (*s)->op_summary();
+        // Only the mask's own pair stays (it is the Attention's mask input).
+        EXPECT_EQ((*s)->op_summary().find(mask ? "QuantizeDequantize x1" : "QuantizeDequantize") == std::string::npos, !mask)
+            << (*s)->op_summary();
+        auto got = (*s)->Run(in);
+        ASSERT_TRUE(got.ok());
+        EXPECT_EQ(testing::within_one_quantization_step((*got)[0].tensor, (*want)[0].tensor, step), "") << kernel;
+      }
+    }
+  }
 }
 
 TEST(FuseAttention, other_chains_stay) {

@@ -176,6 +176,58 @@ TEST(FuseElementwiseChain, fast_kernel_agrees_with_its_reference_twin) {
   }
 }
 
+// x float [S, C] -> QDQ -> (side: Add r) -> Sigmoid -> QDQ -> Mul 3 -> y float.
+std::string float_qdq_chain(bool side_after_pair) {
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {S, C}).output("y");
+  if (side_after_pair) b.input("r", onnx::TensorProto::FLOAT, {S, C});
+  b.initializer("three", {}, {3.f});
+  qdq(b, "x", "xq", 0.07f, 100);
+  std::string cur = "xq";
+  if (side_after_pair) b.node("Add", {cur, "r"}, {"xr"}, "residual"), cur = "xr";
+  b.node("Sigmoid", {cur}, {"sg"}, "sigmoid");
+  qdq(b, "sg", "sgq", 1.f / 255.f, 0);
+  b.node("Mul", {"sgq", "three"}, {"y"}, "times_three");
+  return b.bytes();
+}
+
+// Where the steps after a Q/DQ pair depend only on its code, the fast kernel
+// looks them up in a table built from the same fast steps: bit-identical to
+// the unfused graph for every code, NaN, infinities and ties, 8-bit and float
+// outputs; a side operand after the pair keeps the steps.
+TEST(FuseElementwiseChain, steps_after_a_pair_become_a_code_table_with_the_same_results) {
+  std::mt19937 rng(36);
+  std::vector<float> x = testing::randn(S * C, rng);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = x[i] * 8.f;  // past both ends of the code range
+  const float specials[] = {NAN, INFINITY, -INFINITY, -0.f, 0.5f * 0.07f, 1.5f * 0.07f, -27.5f * 0.07f, 1e30f};
+  std::copy(std::begin(specials), std::end(specials), x.begin() + 3);
+  for (bool side : {false, true}) {
+    const std::string model = float_qdq_chain(side);
+    std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({S, C}, x)}};
+    if (side) in.push_back({"r", Tensor::from_vector<float>({S, C}, testing::randn(S * C, rng))});
+    auto s = Session::CreateFromBytes(model.data(), model.size(), {});
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    std::string variants;
+    for (const NodeReport& r : (*s)->inspect()) variants += r.name + ": " + r.kernel + " [" + r.kernel_variant + "]\n";
+    EXPECT_EQ(variants.find("[code_table_") != std::string::npos, !side) << variants;
+    auto fused = (*s)->Run(in);
+    ASSERT_TRUE(fused.ok());
+    SessionOptions unfused;
+    unfused.disabled_passes = {"fuse_elementwise_chain"};
+    expect_bit_identical(*fused, run(model, in, unfused));
+  }
+  // The QDQ FFN epilogue (8-bit out) over all 256 input codes.
+  const std::string model = qdq_ffn_epilogue();
+  std::vector<uint8_t> xq(static_cast<size_t>(S * C));
+  for (size_t i = 0; i < xq.size(); ++i) xq[i] = static_cast<uint8_t>(i * 7 % 256);
+  std::vector<NamedTensor> in = {{"xq", Tensor::from_vector<uint8_t>({S, C}, xq)}};
+  std::string ops;
+  const auto fused = run(model, in, {}, &ops);
+  SessionOptions unfused;
+  unfused.disabled_passes = {"fuse_elementwise_chain"};
+  expect_bit_identical(fused, run(model, in, unfused));
+}
+
 TEST(FuseElementwiseChain, a_value_read_outside_ends_the_chain_there) {
   int count = 0;
   auto g = testing::import_and_run(float_chain(true), passes::run_fuse_elementwise_chain, &count);
