@@ -1,5 +1,7 @@
 // The AVX2 build of the SpMM epilogue (spmm_epilogue_body.inc); compiled with
 // -mavx2 -mfma -ffp-contract=off, called only where the layer may use AVX2.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <type_traits>

@@ -10,8 +10,8 @@
 //    whose zero point is 0 (a sparse weight's zeros are its zero point), exact.
 //  - sparse_qlinear_matmul_u8s8: QLinearMatMul (ORT's QOperator form, and what
 //    the fuse_qdq pass makes of QDQ MatMuls): the same exact product, then
-//    ORT's requantization (fast::requantize_u8_rows; the kernel's own u8
-//    epilogue dequantizes first, which can move near-ties by one step).
+//    ORT's requantization in the kernel's u8 epilogue (bit-identical to
+//    requantize<uint8_t>, see the kernel).
 // Each declines unless the cost model (sparse_cost_model.h) expects the sparse
 // kernel to beat the dense path, and says why. Run-time inputs they do not
 // cover go to the reference kernel.
@@ -244,7 +244,7 @@ StatusOr<KernelFn> sparse_qlinear_matmul_u8s8(const Node& n, const Graph& g, con
   // a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
   SPARSERT_ASSIGN_OR_RETURN(const Tensor* b, symmetric_int8_b(n, g, 3, 5));
   SPARSERT_ASSIGN_OR_RETURN(QLinearConstants q, qlinear_constants(n, g, b->dim(1)));
-  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, make_s8(*b, SpmmOut::kS32, {}, ictx));
+  SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, make_s8(*b, SpmmOut::kU8, {}, ictx));
   KernelFn ref = reference_kernel(n);
   const int threads = ictx.threads;
   return KernelFn([spmm, q, ref, threads](KernelContext& ctx) -> Status {
@@ -256,21 +256,23 @@ StatusOr<KernelFn> sparse_qlinear_matmul_u8s8(const Node& n, const Graph& g, con
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, out, OutputInit::kOverwritten));
     SpmmRunArgs args;
     args.m = a.num_elements() / K;
-    // Not zero-filled: the kernel writes every accumulator (a 1.5 MB memset
-    // per BERT-base FFN1 call otherwise).
-    std::unique_ptr<int32_t[]> acc(new (std::nothrow) int32_t[static_cast<size_t>(std::max<int64_t>(1, args.m * N))]);
-    if (!acc) return ResourceExhausted(ctx.node().describe(), ": int32 accumulators of ", args.m * N * 4, " bytes");
     args.x = a.raw_data();
     args.ldx = K;
-    args.y = acc.get();
+    args.y = y->raw_data();
     args.ldy = N;
     args.x_zero_point = q.x_zero_point;
-    SPARSERT_RETURN_IF_ERROR(spmm->run(args, threads));
-    parallel_for(args.m, std::max<int64_t>(1, 16384 / N), [&](int64_t r0, int64_t r1) {
-      fast::requantize_u8_rows(acc.get() + r0 * N, r1 - r0, N, q.mult.data(), q.y_zero_point,
-                               y->data<uint8_t>() + r0 * N);
-    });
-    return Status::OK();
+    // ORT's requantization in the kernel's epilogue, exactly: with x_scale 1
+    // and ORT's multipliers as the channel scales the epilogue forms
+    // float(acc) * mult (1 * mult is mult), and with y_scale 1 it rounds
+    // that half-to-even, adds the zero point and saturates (requantize<uint8_t>).
+    // The int32 tile stays in L1 (a separate pass read 1.5 MB of accumulators
+    // back per BERT-base FFN1 call).
+    args.x_scale = 1.f;
+    args.w_scales = q.mult.data();
+    args.w_scales_count = static_cast<int64_t>(q.mult.size());
+    args.y_scale = 1.f;
+    args.y_zero_point = q.y_zero_point;
+    return spmm->run(args, threads);
   });
 }
 

@@ -140,7 +140,7 @@ TEST(Spmm, epilogue_builds_agree_bit_for_bit) {
                                 {PostOp::kBias, PostOp::kGeluTanh},
                                 {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu}};
   for (const PostOpChain& chain : chains)
-    for (SpmmOut out : {SpmmOut::kF32, SpmmOut::kU8}) {
+    for (SpmmOut out : {SpmmOut::kF32, SpmmOut::kU8, SpmmOut::kS8}) {
       SCOPED_TRACE(to_string(chain) + " -> " + to_string(out));
       std::vector<std::vector<uint8_t>> ys;
       for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {

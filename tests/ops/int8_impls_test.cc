@@ -169,19 +169,22 @@ TEST(OnednnInt8, qlinear_conv_full_range_weights_need_vnni) {
   }
 }
 
+// ties: scales whose requantization multiplier is exactly 0.5 (and a per-tensor
+// b_scale), so every odd accumulator is a .5 tie that round-half-even decides.
 std::string qlinear_matmul_model(const std::vector<int64_t>& a_shape, int64_t K, int64_t N, const std::vector<int8_t>& w,
-                                 bool per_column, uint8_t a_zp, uint8_t y_zp, std::mt19937& rng) {
+                                 bool per_column, uint8_t a_zp, uint8_t y_zp, std::mt19937& rng, bool ties = false) {
   OnnxBuilder b;
   b.input("a", onnx::TensorProto::UINT8, a_shape).output("y", onnx::TensorProto::UINT8);
-  b.initializer("a_scale", {}, {0.03f});
+  if (ties) per_column = false;
+  b.initializer("a_scale", {}, {ties ? 0.5f : 0.03f});
   b.raw_initializer("a_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(a_zp)));
   b.raw_initializer("b", onnx::TensorProto::INT8, {K, N}, std::string(reinterpret_cast<const char*>(w.data()), w.size()));
   std::vector<float> bs(per_column ? static_cast<size_t>(N) : 1);
-  for (float& v : bs) v = 0.0005f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
+  for (float& v : bs) v = ties ? 0.25f : 0.0005f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
   const std::vector<int64_t> s_shape = per_column ? std::vector<int64_t>{N} : std::vector<int64_t>{};
   b.initializer("b_scale", s_shape, bs);
   b.raw_initializer("b_zp", onnx::TensorProto::INT8, s_shape, std::string(bs.size(), '\0'));
-  b.initializer("y_scale", {}, {0.04f});
+  b.initializer("y_scale", {}, {ties ? 0.25f : 0.04f});
   b.raw_initializer("y_zp", onnx::TensorProto::UINT8, {}, std::string(1, static_cast<char>(y_zp)));
   b.node("QLinearMatMul", {"a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "y_scale", "y_zp"}, {"y"}, "qmm");
   return b.bytes();
@@ -208,7 +211,11 @@ TEST(SparseInt8, qlinear_matmul_on_pruned_and_full_range_weights_matches_the_ref
   std::mt19937 rng(13);
   const bool vnni = jit::may_use(jit::kIsaAvx512Vnni, jit::default_isa_cap()) ||
                     jit::may_use(jit::kIsaAvxVnni, jit::default_isa_cap());
-  for (int trial = 0; trial < 6; ++trial) {
+  // Trials 6 and 7: every odd accumulator a .5 tie (the kernel requantizes in
+  // its epilogue; ORT rounds float(acc) * multiplier half-to-even), small
+  // weights so the products stay near the 8-bit range.
+  for (int trial = 0; trial < 8; ++trial) {
+    const bool ties = trial >= 6;
     const int64_t K = 64 + rng() % 200, N = 4 * (4 + rng() % 20);
     std::vector<int64_t> a_shape = {static_cast<int64_t>(1 + rng() % 40), K};
     if (trial % 2) a_shape.insert(a_shape.begin(), 2);
@@ -217,21 +224,29 @@ TEST(SparseInt8, qlinear_matmul_on_pruned_and_full_range_weights_matches_the_ref
     for (int64_t k = 0; k < K; ++k)
       for (int64_t c = 0; c < N; c += 4)
         if (rng() % 10 == 0)
-          for (int64_t j = 0; j < 4; ++j) w[static_cast<size_t>(k * N + c + j)] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+          for (int64_t j = 0; j < 4; ++j)
+            w[static_cast<size_t>(k * N + c + j)] =
+                static_cast<int8_t>(ties ? static_cast<int>(rng() % 5) - 2 : static_cast<int>(rng() % 256) - 128);
     std::vector<uint8_t> a(static_cast<size_t>(testing::numel(a_shape)));
     for (uint8_t& v : a) v = static_cast<uint8_t>(rng() % 256);
     const std::string model = qlinear_matmul_model(a_shape, K, N, w, trial % 3 != 0, static_cast<uint8_t>(rng() % 256),
-                                                   static_cast<uint8_t>(rng() % 256), rng);
+                                                   static_cast<uint8_t>(ties ? 128 : rng() % 256), rng, ties);
     const std::vector<NamedTensor> in = {{"a", Tensor::from_vector<uint8_t>(a_shape, a)}};
     auto sparse = testing::compare_with_reference(model, in, 0.0);
     if (jit::may_use(jit::kIsaAvx2, jit::default_isa_cap())) {
       EXPECT_EQ(sparse.kernels, "sparse_qlinear_matmul_u8s8 x1") << "K=" << K << " N=" << N;
     }
+    // The plain C++ kernel and the baseline epilogue build.
+    SessionOptions generic;
+    generic.isa = "generic";
+    sparse = testing::compare_with_reference(model, in, 0.0, generic);
+    EXPECT_EQ(sparse.kernels, "sparse_qlinear_matmul_u8s8 x1") << "generic K=" << K << " N=" << N;
     // Dense kernels only: full-range weights without VNNI take the exact int16 product.
     SessionOptions dense_only;
     dense_only.sparse_kernels = "never";
     auto dense = testing::compare_with_reference(model, in, 0.0, dense_only);
-    EXPECT_EQ(dense.kernels, vnni ? "onednn_qlinear_matmul_u8s8 x1" : "fast_qlinear_matmul_i16 x1");
+    // (The ties trials' small weights are exact on oneDNN without VNNI too.)
+    EXPECT_EQ(dense.kernels, vnni || ties ? "onednn_qlinear_matmul_u8s8 x1" : "fast_qlinear_matmul_i16 x1");
   }
 }
 
