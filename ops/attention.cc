@@ -14,8 +14,9 @@
 
 namespace sparsert {
 
-fast::AttentionRowQdq AttentionAttrs::row_qdq() const {
-  fast::AttentionRowQdq r;
+fast::AttentionRowSteps AttentionAttrs::row_steps() const {
+  fast::AttentionRowSteps r;
+  r.fill = fill;
   if (qdq_scores) r.scores = &*qdq_scores;
   if (qdq_scaled) r.scaled = &*qdq_scaled;
   if (qdq_masked) r.masked = &*qdq_masked;
@@ -47,6 +48,7 @@ StatusOr<AttentionAttrs> read_attention_attrs(const Node& node) {
   SPARSERT_ASSIGN_OR_RETURN(a.scale, node.attrs.get_float("scale", 1.f));
   SPARSERT_ASSIGN_OR_RETURN(int64_t divide, node.attrs.get_int("divide", 0));
   a.divide = divide != 0;
+  SPARSERT_ASSIGN_OR_RETURN(a.fill, node.attrs.get_float("fill", 0.f));
   if (a.num_heads < 1) return InvalidArgument(node.describe(), ": num_heads is ", a.num_heads, ", expected >= 1");
   std::optional<fast::QdqStep>* slots[5] = {&a.qdq_scores, &a.qdq_scaled, &a.qdq_masked, &a.qdq_probs, &a.qdq_output};
   for (int i = 0; i < 5; ++i) SPARSERT_RETURN_IF_ERROR(read_qdq_attr(node, kAttentionQdqAttrs[i], slots[i]));
@@ -54,7 +56,7 @@ StatusOr<AttentionAttrs> read_attention_attrs(const Node& node) {
 }
 
 StatusOr<AttentionDims> attention_dims(const Node& node, const AttentionAttrs& a, const Tensor& q, const Tensor& k,
-                                       const Tensor& v, const Tensor* mask) {
+                                       const Tensor& v, const Tensor* mask, const Tensor* keep) {
   const char* names[] = {"q", "k", "v"};
   const Tensor* t[] = {&q, &k, &v};
   for (int i = 0; i < 3; ++i) {
@@ -71,20 +73,30 @@ StatusOr<AttentionDims> attention_dims(const Node& node, const AttentionAttrs& a
   if (k.dim(0) != d.B || v.dim(0) != d.B || v.dim(1) != d.Sk || k.dim(2) != q.dim(2))
     return InvalidArgument(node.describe(), ": q ", q.type_string(), ", k ", k.type_string(), " and v ",
                            v.type_string(), " do not line up (expected k [B, Sk, H*D] and v [B, Sk, H*Dv])");
-  if (mask) {
+  // mask and keep broadcast to [B, H, Sq, Sk]: their element strides there.
+  auto broadcast_strides = [&](const Tensor& t, const char* name, DType want, int64_t* strides) -> Status {
     const Shape full = {d.B, d.H, d.Sq, d.Sk};
-    if (mask->dtype() != DType::kFloat32 || mask->rank() > 4)
-      return InvalidArgument(node.describe(), ": mask is ", mask->type_string(), ", expected float of rank <= 4");
+    if (t.dtype() != want || t.rank() > 4)
+      return InvalidArgument(node.describe(), ": ", name, " is ", t.type_string(), ", expected ", dtype_name(want),
+                             " of rank <= 4");
     int64_t stride = 1;
-    for (int i = 3, m = mask->rank() - 1; i >= 0; --i, --m) {
-      const int64_t md = m >= 0 ? mask->dim(m) : 1;
+    for (int i = 3, m = t.rank() - 1; i >= 0; --i, --m) {
+      const int64_t md = m >= 0 ? t.dim(m) : 1;
       if (md != full[static_cast<size_t>(i)] && md != 1)
-        return InvalidArgument(node.describe(), ": mask ", mask->type_string(), " does not broadcast to [", d.B, ",",
+        return InvalidArgument(node.describe(), ": ", name, " ", t.type_string(), " does not broadcast to [", d.B, ",",
                                d.H, ",", d.Sq, ",", d.Sk, "]");
-      d.mask_stride[i] = md == 1 ? 0 : stride;
+      strides[i] = md == 1 ? 0 : stride;
       stride *= md;
     }
+    return Status::OK();
+  };
+  if (mask) {
+    SPARSERT_RETURN_IF_ERROR(broadcast_strides(*mask, "mask", DType::kFloat32, d.mask_stride));
     d.has_mask = true;
+  }
+  if (keep) {
+    SPARSERT_RETURN_IF_ERROR(broadcast_strides(*keep, "keep", DType::kBool, d.keep_stride));
+    d.has_keep = true;
   }
   return d;
 }
@@ -93,14 +105,14 @@ KernelFn attention_kernel(const Node& node, const AttentionAttrs& a, AttentionBo
   KernelFn ref = reference_kernel(node);
   return KernelFn([a, ref, run = std::move(run)](KernelContext& ctx) -> Status {
     const Tensor &q = *ctx.input(0), &k = *ctx.input(1), &v = *ctx.input(2);
-    const Tensor* mask = ctx.input(3);
-    auto d = attention_dims(ctx.node(), a, q, k, v, mask);
+    const Tensor *mask = ctx.input(3), *keep = ctx.input(4);
+    auto d = attention_dims(ctx.node(), a, q, k, v, mask, keep);
     if (!d.ok() || d->Sk == 0 || d->D == 0) return ref(ctx);
     SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {d->B, d->Sq, d->H * d->Dv},
                                                               OutputInit::kOverwritten));
     if (y->num_elements() == 0) return Status::OK();
     return run(*d, q.data<float>(), k.data<float>(), v.data<float>(), mask ? mask->data<float>() : nullptr,
-               y->data<float>());
+               keep ? static_cast<const uint8_t*>(keep->raw_data()) : nullptr, y->data<float>());
   });
 }
 
@@ -117,8 +129,9 @@ float reference_qdq(float x, const std::optional<fast::QdqStep>& q) {
 Status attention_reference(KernelContext& ctx) {
   SPARSERT_ASSIGN_OR_RETURN(AttentionAttrs a, read_attention_attrs(ctx.node()));
   const Tensor &q = *ctx.input(0), &k = *ctx.input(1), &v = *ctx.input(2);
-  const Tensor* mask = ctx.input(3);
-  SPARSERT_ASSIGN_OR_RETURN(AttentionDims d, attention_dims(ctx.node(), a, q, k, v, mask));
+  const Tensor *mask = ctx.input(3), *keep = ctx.input(4);
+  SPARSERT_ASSIGN_OR_RETURN(AttentionDims d, attention_dims(ctx.node(), a, q, k, v, mask, keep));
+  const uint8_t* keep_data = keep ? static_cast<const uint8_t*>(keep->raw_data()) : nullptr;
   SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {d.B, d.Sq, d.H * d.Dv},
                                                             OutputInit::kOverwritten));
   const float *pq = q.data<float>(), *pk = k.data<float>(), *pv = v.data<float>();
@@ -137,14 +150,17 @@ Status attention_reference(KernelContext& ctx) {
           double dot = 0;
           for (int64_t c = 0; c < d.D; ++c) dot += static_cast<double>(qi[c]) * kj[c];
           const float m = mask ? d.mask_row(mask->data<float>(), b, h, i)[j * d.mask_stride[3]] : 0.f;
+          const bool kept = !keep || d.keep_row(keep_data, b, h, i)[j * d.keep_stride[3]] != 0;
           double s;
           if (float_scores) {
             float f = reference_qdq(static_cast<float>(dot), a.qdq_scores);
             f = reference_qdq(a.divide ? f / a.scale : f * a.scale, a.qdq_scaled);
+            if (!kept) f = a.fill;
             f = reference_qdq(mask ? f + m : f, a.qdq_masked);  // (with no mask, right after qdq_scaled)
             s = f;
           } else {
             s = a.divide ? dot / a.scale : dot * a.scale;
+            if (!kept) s = a.fill;
             if (mask) s += m;
           }
           p[static_cast<size_t>(j)] = s;
@@ -177,7 +193,7 @@ Status attention_rule(InferContext& c) {
 }  // namespace
 
 void register_attention_ops(OpRegistry& r) {
-  OpSchema s{kSparsertDomain, "Attention", 3, 4, 1, 1, attention_reference};
+  OpSchema s{kSparsertDomain, "Attention", 3, 5, 1, 1, attention_reference};
   s.infer = attention_rule;
   r.add(std::move(s));
 }

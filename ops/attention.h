@@ -3,14 +3,17 @@
 // the MatMul-scale-mask-Softmax-MatMul chain BERT-style exporters emit.
 //
 //   inputs:  q [B, Sq, H*D], k [B, Sk, H*D], v [B, Sk, H*Dv],
-//            mask (optional, float, rank <= 4, broadcasting to [B, H, Sq, Sk])
+//            mask (optional, float, rank <= 4, broadcasting to [B, H, Sq, Sk]),
+//            keep (optional, bool, rank <= 4, broadcasting to [B, H, Sq, Sk]: GPT-2's causal
+//            Where(keep, scores, fill) after the scale, before the mask)
 //   attrs:   num_heads H; scale (float); divide (int, 1: scores / scale, 0: scores * scale);
+//            fill (float, with keep: the value of the scores where keep is false);
 //            optional qdq_scores, qdq_scaled, qdq_masked, qdq_probs, qdq_output (floats
 //            [scale, zero_point, qmin, qmax]): the Q/DQ pairs a statically quantized
 //            graph has on the scores, after the scale, after the mask add, on the
 //            probabilities and on the output, applied at the same points
 //   output:  [B, Sq, H*Dv]
-//   per head h: O_h = softmax((Q_h K_h^T) / scale + mask) V_h  (or * scale),
+//   per head h: O_h = softmax(where(keep, (Q_h K_h^T) / scale, fill) + mask) V_h  (or * scale),
 //   with Q_h = q[:, :, h*D:(h+1)*D] and so on: the head split/merge Transposes
 //   of the unfused graph become strides.
 // The scale is applied with the graph's own operator (Div or Mul) so that the
@@ -39,16 +42,31 @@ struct AttentionDims {
   const float* mask_row(const float* mask, int64_t b, int64_t h, int64_t i) const {
     return mask + b * mask_stride[0] + h * mask_stride[1] + i * mask_stride[2];
   }
+  // The same for the causal keep input.
+  bool has_keep = false;
+  int64_t keep_stride[4] = {0, 0, 0, 0};
+  const uint8_t* keep_row(const uint8_t* keep, int64_t b, int64_t h, int64_t i) const {
+    return keep + b * keep_stride[0] + h * keep_stride[1] + i * keep_stride[2];
+  }
+  // Row steps for the rows of (b, h) from query row i: a's pairs and fill,
+  // and the keep rows there when there is a keep input.
+  fast::AttentionRowSteps row_steps(const fast::AttentionRowSteps& base, const uint8_t* keep, int64_t b, int64_t h,
+                                    int64_t i) const {
+    fast::AttentionRowSteps r = base;
+    if (has_keep) r.keep = keep_row(keep, b, h, i), r.keep_row_stride = keep_stride[2], r.keep_col_stride = keep_stride[3];
+    return r;
+  }
 };
 
 struct AttentionAttrs {
   int64_t num_heads = 1;
   float scale = 1.f;
   bool divide = false;
+  float fill = 0.f;
   std::optional<fast::QdqStep> qdq_scores, qdq_scaled, qdq_masked, qdq_probs, qdq_output;
-  // The four row Q/DQ pairs as scaled_masked_softmax_rows takes them
-  // (pointers into this object); has_row_qdq: any of them is set.
-  fast::AttentionRowQdq row_qdq() const;
+  // The four row Q/DQ pairs and the fill as scaled_masked_softmax_rows takes
+  // them (pointers into this object; the kernels set the keep rows).
+  fast::AttentionRowSteps row_steps() const;
   bool has_row_qdq() const { return qdq_scores || qdq_scaled || qdq_masked || qdq_probs; }
 };
 
@@ -62,15 +80,15 @@ StatusOr<AttentionAttrs> read_attention_attrs(const Node& node);
 // Checks the inputs' types and shapes against each other (errors name the
 // node, the tensor and expected vs got) and derives the dims.
 StatusOr<AttentionDims> attention_dims(const Node& node, const AttentionAttrs& a, const Tensor& q, const Tensor& k,
-                                       const Tensor& v, const Tensor* mask);
+                                       const Tensor& v, const Tensor* mask, const Tensor* keep);
 
 // The kernel around a fast attention body (fast_attention_f32,
 // onednn_attention_f32): inputs that do not check out go to the reference
 // kernel, which names what is wrong, as do Sk == 0 or D == 0 (empty softmax
 // rows or dot products); otherwise it allocates y and calls
-// run(dims, q, k, v, mask or null, y) unless y is empty.
+// run(dims, q, k, v, mask or null, keep or null, y) unless y is empty.
 using AttentionBody = std::function<Status(const AttentionDims& d, const float* q, const float* k, const float* v,
-                                           const float* mask, float* y)>;
+                                           const float* mask, const uint8_t* keep, float* y)>;
 KernelFn attention_kernel(const Node& node, const AttentionAttrs& a, AttentionBody run);
 
 }  // namespace sparsert

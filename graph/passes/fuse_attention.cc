@@ -63,8 +63,8 @@ using QdqSlot = std::optional<fast::QdqStep>;
 
 struct Match {
   Heads q, k, v;
-  ValueId mask = kNoValue, out = kNoValue;
-  float scale = 1.f;
+  ValueId mask = kNoValue, keep = kNoValue, out = kNoValue;
+  float scale = 1.f, fill = 0.f;
   bool divide = false;
   NodeId reshape = -1, softmax = -1;
   QdqSlot qdq_scores, qdq_scaled, qdq_masked, qdq_probs, qdq_output;
@@ -106,12 +106,25 @@ bool forward_over_qdq(const Graph& g, ValueId& cur, QdqSlot* slot) {
 }
 
 // The scores up to the mask: `cur`, read only by `reader`, is
-// [Q/DQ] <- [Div or Mul by a constant scalar] <- [Q/DQ] <- MatMul(q heads, k heads).
+// [Where(keep, ., constant fill)] <- [Q/DQ] <- [Div or Mul by a constant scalar] <- [Q/DQ]
+// <- MatMul(q heads, k heads).
 bool match_scores(const Graph& g, ValueId cur, NodeId reader, Match& m) {
   if (sole_consumer(g, cur) != reader) return false;
+  NodeId p = g.value(cur).producer;
+  if (is_op(g, p, "Where")) {  // GPT-2's causal mask
+    const Node& w = g.node(p);
+    const ValueType& kt = type_of(g, w.inputs[0]);
+    if (kt.dtype != DType::kBool || !kt.has_shape || kt.dims.size() > 4) return false;
+    if (!scalar_float_constant(g, w.inputs[2], &m.fill)) return false;
+    if (!same_known_dims(type_of(g, w.inputs[1]), type_of(g, w.outputs[0]))) return false;
+    m.keep = w.inputs[0];
+    cur = w.inputs[1];
+    reader = p;
+    if (sole_consumer(g, cur) != reader) return false;
+  }
   QdqSlot pending;
   if (!back_over_qdq(g, cur, reader, &pending)) return false;
-  NodeId p = g.value(cur).producer;
+  p = g.value(cur).producer;
   if (is_op(g, p, "Div") || is_op(g, p, "Mul")) {
     const Node& sc = g.node(p);
     const bool div = sc.op_type == "Div";
@@ -225,7 +238,11 @@ StatusOr<int> run_fuse_attention(Graph& g, PassContext&) {
     att.domain = kSparsertDomain;
     att.opset = 1;
     att.inputs = {m.q.x, m.k.x, m.v.x};
-    if (m.mask != kNoValue) att.inputs.push_back(m.mask);
+    if (m.mask != kNoValue || m.keep != kNoValue) att.inputs.push_back(m.mask);
+    if (m.keep != kNoValue) {
+      att.inputs.push_back(m.keep);
+      att.attrs.set("fill", m.fill);
+    }
     att.outputs = {m.out};
     // Dividing by a power of two is multiplying by its exact inverse, for
     // every float: the kernels then multiply (BERT's sqrt(64) = 8).

@@ -1,7 +1,8 @@
 // Fuses multi-head attention as BERT-style exporters write it into one
 // com.sparsert Attention (ops/attention.h):
 //   q, k, v [B, S, H*D] -> Reshape [B, S, H, D] -> Transpose (q, v: 0,2,1,3; k: 0,2,3,1)
-//   -> MatMul(q, k) -> optional Div or Mul by a constant scalar -> optional Add of
+//   -> MatMul(q, k) -> optional Div or Mul by a constant scalar -> optional
+//   Where(bool keep, scores, constant fill) (GPT-2's causal mask) -> optional Add of
 //   a float mask -> Softmax over the last axis -> MatMul(., v)
 //   -> Transpose 0,2,1,3 -> Reshape [B, S, H*Dv].
 // A statically quantized (QDQ) graph has a Q/DQ pair (com.sparsert

@@ -75,15 +75,15 @@ void pack_panels_transposed(const float* src, int64_t rows, int64_t cols, int64_
 }
 
 Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const float* q, const float* k,
-                          const float* v, const float* mask, float* y) {
+                          const float* v, const float* mask, const uint8_t* keep, float* y) {
   const int64_t HD = d.H * d.D, HDv = d.H * d.Dv;
   const int64_t k_panels = (d.Sk + kNr - 1) / kNr, v_panels = (d.Dv + kNr - 1) / kNr;
   const int64_t strips = (d.Sq + kMr - 1) / kMr, heads = d.B * d.H;
   const int64_t chunks =
       std::clamp<int64_t>((2 * parallel_threads() + heads - 1) / heads, 1, std::max<int64_t>(1, strips / 4));
   const int64_t strips_per_chunk = (strips + chunks - 1) / chunks;
-  const fast::AttentionRowQdq qdq = a.row_qdq();
-  const fast::AttentionRowQdq* row_qdq = a.has_row_qdq() ? &qdq : nullptr;
+  const fast::AttentionRowSteps base_steps = a.row_steps();
+  const bool row_steps = a.has_row_qdq() || d.has_keep;
   std::atomic<bool> out_of_memory{false};
   parallel_for(heads * chunks, 1, [&](int64_t t0, int64_t t1) {
     AlignedFloats kt = aligned_floats(k_panels * kNr * d.D), vp = aligned_floats(v_panels * kNr * d.Sk),
@@ -111,9 +111,10 @@ Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const
         for (int64_t p = 0; p < k_panels; ++p)
           kRowsTiles[mr](q_rows, kt.get() + p * d.D * kNr, d.D, scores.get() + p * kNr, d.Sk, true, nullptr,
                          static_cast<int>(std::min<int64_t>(kNr, d.Sk - p * kNr)), HD);
+        const fast::AttentionRowSteps steps = d.row_steps(base_steps, keep, b, h, i0);
         fast::scaled_masked_softmax_rows(scores.get(), mr, d.Sk, a.scale, a.divide,
                                          d.has_mask ? d.mask_row(mask, b, h, i0) : nullptr, d.mask_stride[2],
-                                         d.mask_stride[3], row_qdq);
+                                         d.mask_stride[3], row_steps ? &steps : nullptr);
         float* out = y + (b * d.Sq + i0) * HDv + h * d.Dv;
         for (int64_t p = 0; p < v_panels; ++p)
           kRowsTiles[mr](scores.get(), vp.get() + p * d.Sk * kNr, d.Sk, out + p * kNr, HDv, true, nullptr,
@@ -133,7 +134,9 @@ StatusOr<KernelFn> fast_attention_impl(const Node& n, const Graph&, const ImplCo
   SPARSERT_ASSIGN_OR_RETURN(AttentionAttrs a, read_attention_attrs(n));
   if (ictx.report) ictx.report->variant = "attention_6x16_avx2";
   return attention_kernel(n, a, [a](const AttentionDims& d, const float* q, const float* k, const float* v,
-                                    const float* mask, float* y) { return attention_f32_avx2(d, a, q, k, v, mask, y); });
+                                    const float* mask, const uint8_t* keep, float* y) {
+    return attention_f32_avx2(d, a, q, k, v, mask, keep, y);
+  });
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ SPARSERT_DISPATCH(void, softmax_rows, (const float* __restrict x, float* __restr
                   (x, y, rows, n))
 SPARSERT_DISPATCH(void, scaled_masked_softmax_rows,
                   (float* x, int64_t rows, int64_t n, float scale, bool divide, const float* __restrict mask,
-                   int64_t mask_row_stride, int64_t mask_col_stride, const AttentionRowQdq* qdq),
-                  (x, rows, n, scale, divide, mask, mask_row_stride, mask_col_stride, qdq))
+                   int64_t mask_row_stride, int64_t mask_col_stride, const AttentionRowSteps* steps),
+                  (x, rows, n, scale, divide, mask, mask_row_stride, mask_col_stride, steps))
 SPARSERT_DISPATCH(void, layer_norm_rows,
                   (const float* __restrict x, const float* __restrict scale, const float* __restrict bias,
                    float* __restrict y, int64_t rows, int64_t n, float eps),

@@ -20,14 +20,20 @@ struct QdqStep {
   float scale = 1.f, zero_point = 0.f, qlo = 0.f, qhi = 255.f;
 };
 
-// The Q/DQ pairs a statically quantized (QDQ) attention puts between its
+// What attention's scores rows may go through besides scale, mask and
+// softmax: the Q/DQ pairs a statically quantized (QDQ) graph puts between the
 // steps (null: none there): on the raw scores, after the scale, after the mask
-// add, and on the softmax probabilities.
-struct AttentionRowQdq {
+// add, and on the softmax probabilities; and a causal Where after the scale
+// (and its pair): value = keep ? value : fill, with keep row r of the rows
+// passed at keep + r * keep_row_stride (column stride keep_col_stride, 0 or 1).
+struct AttentionRowSteps {
   const QdqStep* scores = nullptr;
   const QdqStep* scaled = nullptr;
   const QdqStep* masked = nullptr;
   const QdqStep* probs = nullptr;
+  const uint8_t* keep = nullptr;
+  int64_t keep_row_stride = 0, keep_col_stride = 0;
+  float fill = 0.f;
 };
 
 #include "ops/fast/vector_math_decls.inc"

@@ -31,13 +31,14 @@ class OnednnAttention {
  public:
   explicit OnednnAttention(AttentionAttrs a) : attrs_(a) {}
 
-  Status run(const AttentionDims& d, const float* q, const float* k, const float* v, const float* mask, float* y) {
+  Status run(const AttentionDims& d, const float* q, const float* k, const float* v, const float* mask,
+             const uint8_t* keep, float* y) {
     SPARSERT_ASSIGN_OR_RETURN(auto e, cache_.get({d.Sq, d.Sk, d.H, d.D, d.Dv}, [&] { return make(d); }));
     const int64_t per_b = d.H * d.Sq * d.Sk;
     std::unique_ptr<float[]> scores(new (std::nothrow) float[static_cast<size_t>(per_b)]);
     if (!scores) return ResourceExhausted("attention scores of ", per_b * 4, " bytes");
-    const fast::AttentionRowQdq qdq = attrs_.row_qdq();
-    const fast::AttentionRowQdq* row_qdq = attrs_.has_row_qdq() ? &qdq : nullptr;
+    const fast::AttentionRowSteps base_steps = attrs_.row_steps();
+    const bool row_steps = attrs_.has_row_qdq() || d.has_keep;
     return guarded("attention", [&]() -> Status {
       dnnl::stream s(cpu_engine());
       for (int64_t b = 0; b < d.B; ++b) {
@@ -50,9 +51,10 @@ class OnednnAttention {
           // Rows of one head share a mask base; split the range at head boundaries.
           for (int64_t r = r0; r < r1;) {
             const int64_t h = r / d.Sq, i = r % d.Sq, rows = std::min(r1 - r, d.Sq - i);
+            const fast::AttentionRowSteps steps = d.row_steps(base_steps, keep, b, h, i);
             fast::scaled_masked_softmax_rows(scores.get() + r * d.Sk, rows, d.Sk, attrs_.scale, attrs_.divide,
                                              d.has_mask ? d.mask_row(mask, b, h, i) : nullptr, d.mask_stride[2],
-                                             d.mask_stride[3], row_qdq);
+                                             d.mask_stride[3], row_steps ? &steps : nullptr);
             r += rows;
           }
         });
@@ -103,7 +105,9 @@ StatusOr<KernelFn> attention_impl(const Node& n, const Graph&, const ImplContext
   SPARSERT_ASSIGN_OR_RETURN(AttentionAttrs a, read_attention_attrs(n));
   auto att = std::make_shared<OnednnAttention>(a);
   return attention_kernel(n, a, [att](const AttentionDims& d, const float* q, const float* k, const float* v,
-                                      const float* mask, float* y) { return att->run(d, q, k, v, mask, y); });
+                                      const float* mask, const uint8_t* keep, float* y) {
+    return att->run(d, q, k, v, mask, keep, y);
+  });
 }
 
 }  // namespace

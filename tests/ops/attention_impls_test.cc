@@ -28,6 +28,7 @@ struct Case {
   Mask mask;
   bool divide;
   int qdq_pairs = 0;  // bit i: the Q/DQ pair kAttentionQdqSteps[i] (scores, scaled, masked, probs, output)
+  bool causal = false;  // a bool keep [Sq, Sk] input (key j <= query i + Sk - Sq) and fill
 };
 
 // Steps coarse enough that every pair changes the result; uint8 and int8 ranges.
@@ -52,7 +53,13 @@ std::string attention_model(const Case& c, bool symbolic = false) {
   if (c.mask == Mask::kSquare) b.input("mask", onnx::TensorProto::FLOAT, {c.Sq, c.Sk});
   if (c.mask == Mask::kFull) b.input("mask", onnx::TensorProto::FLOAT, {c.B, c.H, c.Sq, c.Sk});
   if (c.mask != Mask::kNone) in.push_back("mask");
+  if (c.causal) {
+    if (c.mask == Mask::kNone) in.push_back("");
+    b.input("keep", onnx::TensorProto::BOOL, {Sq, Sk}, {"sq", "sk"});
+    in.push_back("keep");
+  }
   auto& n = b.node("Attention", in, {"y"}, "attention", "com.sparsert");
+  if (c.causal) OnnxBuilder::float_attr(n, "fill", -3.4028234663852886e38f);  // GPT-2's finfo(float32).min
   OnnxBuilder::int_attr(n, "num_heads", c.H);
   OnnxBuilder::float_attr(n, "scale", c.divide ? 3.3f : 0.125f);
   OnnxBuilder::int_attr(n, "divide", c.divide ? 1 : 0);
@@ -84,6 +91,12 @@ std::vector<NamedTensor> random_inputs(const Case& c, unsigned seed, bool intege
   if (c.mask == Mask::kPerKey) mask({c.B, 1, 1, c.Sk});
   if (c.mask == Mask::kSquare) mask({c.Sq, c.Sk});
   if (c.mask == Mask::kFull) mask({c.B, c.H, c.Sq, c.Sk});
+  if (c.causal) {
+    std::vector<bool> keep(static_cast<size_t>(c.Sq * c.Sk));
+    for (int64_t i = 0; i < c.Sq; ++i)
+      for (int64_t j = 0; j < c.Sk; ++j) keep[static_cast<size_t>(i * c.Sk + j)] = j <= i + c.Sk - c.Sq;
+    in.push_back({"keep", Tensor::from_vector<bool>({c.Sq, c.Sk}, keep)});
+  }
   return in;
 }
 
@@ -91,7 +104,7 @@ std::string describe(const Case& c) {
   return "B=" + std::to_string(c.B) + " Sq=" + std::to_string(c.Sq) + " Sk=" + std::to_string(c.Sk) +
          " H=" + std::to_string(c.H) + " D=" + std::to_string(c.D) + " Dv=" + std::to_string(c.Dv) +
          " mask=" + std::to_string(static_cast<int>(c.mask)) + " divide=" + std::to_string(c.divide) +
-         " qdq_pairs=" + std::to_string(c.qdq_pairs);
+         " qdq_pairs=" + std::to_string(c.qdq_pairs) + " causal=" + std::to_string(c.causal);
 }
 
 const Case kCases[] = {
@@ -108,7 +121,12 @@ TEST(AttentionImpls, fast_and_onednn_kernels_match_the_reference) {
   const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
   if (!avx2) std::printf("[ SKIPPED  ] fast_attention_f32 needs AVX2 and FMA; checking oneDNN's kernel only\n");
   unsigned seed = 40;
-  for (const Case& c : kCases) {
+  std::vector<Case> cases(std::begin(kCases), std::end(kCases));
+  for (const Case& c : kCases) {  // and each with a causal keep input (GPT-2)
+    cases.push_back(c);
+    cases.back().causal = true;
+  }
+  for (const Case& c : cases) {
     const std::string bytes = attention_model(c);
     const auto in = random_inputs(c, ++seed);
     for (int threads : {1, 2}) {
@@ -220,6 +238,17 @@ TEST(AttentionImpls, bad_shapes_are_named_errors_on_every_kernel) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().to_string().find("node 'attention'"), std::string::npos) << r.status().to_string();
     EXPECT_NE(r.status().to_string().find("v"), std::string::npos) << r.status().to_string();
+    // A keep input that does not broadcast to the scores.
+    Case causal = c;
+    causal.causal = true;
+    const std::string causal_bytes = attention_model(causal, /*symbolic=*/true);
+    auto cs = Session::CreateFromBytes(causal_bytes.data(), causal_bytes.size(), o);
+    ASSERT_TRUE(cs.ok()) << cs.status().to_string();
+    auto cin = random_inputs(causal, 3);
+    cin.back().tensor = Tensor::from_vector<bool>({c.Sq, c.Sk + 2}, std::vector<bool>(static_cast<size_t>(c.Sq * (c.Sk + 2)), true));
+    r = (*cs)->Run(cin);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().to_string().find("keep"), std::string::npos) << r.status().to_string();
   }
 }
 

@@ -98,7 +98,8 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
       // `pairs`: on the scores, after the scale, after the mask, on the probabilities).
       const fast::QdqStep steps[4] = {{0.4f, 128.f, 0.f, 255.f}, {0.05f, 3.f, -128.f, 127.f},
                                       {0.7f, 200.f, 0.f, 255.f}, {1.f / 255.f, 0.f, 0.f, 255.f}};
-      for (int pairs : {0, 15, 1, 2, 4, 8, 6})
+      // pairs bit 4 (16): a causal Where after the scale (and its pair).
+      for (int pairs : {0, 15, 1, 2, 4, 8, 6, 16, 18, 31})
         for (bool divide : {true, false})
           for (int64_t mask_cols : {int64_t{1}, int64_t{0}}) {
             const size_t used = static_cast<size_t>(rows * w);
@@ -114,16 +115,23 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
             qdq(unfused, 0);
             for (float& v : unfused) v = divide ? v / 2.7f : v * 2.7f;
             qdq(unfused, 1);
+            std::vector<uint8_t> keep(static_cast<size_t>(rows * w));
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t i = 0; i < w; ++i) keep[r * w + i] = i <= r + 1;
+            if (pairs & 16)
+              for (size_t i = 0; i < used; ++i) unfused[i] = keep[i] ? unfused[i] : -3.4e38f;
             for (int64_t r = 0; r < rows; ++r)
               for (int64_t i = 0; i < w; ++i) unfused[r * w + i] += bias[r * w + i * mask_cols];
             qdq(unfused, 2);
             fast::baseline::softmax_rows(unfused.data(), want.data(), rows, w);
             qdq(want, 3);
-            fast::AttentionRowQdq row_qdq;
+            fast::AttentionRowSteps row_qdq;
             if (pairs & 1) row_qdq.scores = &steps[0];
             if (pairs & 2) row_qdq.scaled = &steps[1];
             if (pairs & 4) row_qdq.masked = &steps[2];
             if (pairs & 8) row_qdq.probs = &steps[3];
+            if (pairs & 16) row_qdq.keep = keep.data(), row_qdq.keep_row_stride = w, row_qdq.keep_col_stride = 1;
+            row_qdq.fill = -3.4e38f;
             for (int avx2 = 0; avx2 < 2; ++avx2) {
               std::vector<float> got(xs.begin(), xs.begin() + static_cast<int64_t>(used));
               (avx2 ? fast::avx2::scaled_masked_softmax_rows : fast::baseline::scaled_masked_softmax_rows)(

@@ -31,6 +31,7 @@ struct AttentionModel {
   int64_t static_seq = 0;      // > 0: static sequence length instead of a symbol
   float scale = 0.f;           // 0: sqrt(D)
   bool qdq = false;            // Q/DQ pairs after both MatMuls, the scale, the mask Add and the Softmax
+  bool causal = false;         // GPT-2's Where(keep [seq, seq] bool input, scores, finfo.min) after the scale
 };
 
 void add_qdq(OnnxBuilder& b, const std::string& in, const std::string& out, float scale, int zp) {
@@ -74,6 +75,11 @@ std::string attention_model(const AttentionModel& m) {
   pair(0);
   if (std::string(m.scale_op) == "Div") b.node("Div", {cur, "c"}, {"scaled"}, "scale"), cur = "scaled", pair(1);
   if (std::string(m.scale_op) == "Mul") b.node("Mul", {"c", cur}, {"scaled"}, "scale"), cur = "scaled", pair(1);
+  if (m.causal) {
+    b.input("keep", onnx::TensorProto::BOOL, {s, s}, {"seq", "seq"});
+    b.initializer("fill", {}, {-3.4028234663852886e38f});
+    b.node("Where", {"keep", cur, "fill"}, {"kept"}, "causal"), cur = "kept";
+  }
   if (m.mask && m.qdq) {  // a Q/DQ'd mask as the first operand: both sides of the Add are pair outputs
     add_qdq(b, "mask", "mask_qdq", 100.f, 128);
     b.node("Add", {"mask_qdq", cur}, {"masked"}, "mask_add"), cur = "masked", pair(2);
@@ -93,7 +99,8 @@ std::string attention_model(const AttentionModel& m) {
 }
 
 // integer_qk: q and k small integers, so the scores are exact in any summation order.
-std::vector<NamedTensor> inputs(int64_t batch, int64_t seq, bool mask = true, bool integer_qk = false) {
+std::vector<NamedTensor> inputs(int64_t batch, int64_t seq, bool mask = true, bool integer_qk = false,
+                                bool causal = false) {
   std::mt19937 rng(static_cast<unsigned>(batch * 100 + seq));
   auto qk = [&] {
     std::vector<float> x = testing::randn(batch * seq * H * D, rng);
@@ -109,6 +116,12 @@ std::vector<NamedTensor> inputs(int64_t batch, int64_t seq, bool mask = true, bo
     std::vector<float> m(static_cast<size_t>(batch * seq));
     for (size_t i = 0; i < m.size(); ++i) m[i] = (i % 3 == 2) ? -10000.f : 0.f;  // padded positions
     in.push_back({"mask", Tensor::from_vector<float>({batch, 1, 1, seq}, m)});
+  }
+  if (causal) {
+    std::vector<bool> keep(static_cast<size_t>(seq * seq));
+    for (int64_t i = 0; i < seq; ++i)
+      for (int64_t j = 0; j <= i; ++j) keep[static_cast<size_t>(i * seq + j)] = true;
+    in.push_back({"keep", Tensor::from_vector<bool>({seq, seq}, keep)});
   }
   return in;
 }
@@ -256,6 +269,44 @@ TEST(FuseAttention, qdq_pairs_between_the_steps_fuse_into_the_attention) {
       }
     }
   }
+}
+
+// GPT-2 exports the causal mask as Where(tril, scores, finfo.min) between the
+// scale and the padding mask: it becomes the Attention's keep input and fill.
+TEST(FuseAttention, gpt2_causal_where_becomes_keep_and_fill) {
+  for (bool mask : {true, false}) {
+    SCOPED_TRACE(mask ? "with padding mask" : "causal only");
+    const std::string bytes = attention_model({.mask = mask, .causal = true});
+    int count = 0;
+    auto g = fused(bytes, &count);
+    ASSERT_TRUE(g.ok()) << g.status().to_string();
+    EXPECT_EQ(count, 1);
+    const Node* att = find_op(*g, "Attention");
+    ASSERT_NE(att, nullptr);
+    ASSERT_EQ(att->inputs.size(), 5u);
+    EXPECT_EQ(att->inputs[3] == kNoValue, !mask);
+    EXPECT_EQ(g->value(att->inputs[4]).name, "keep");
+    EXPECT_EQ(*att->attrs.get_float("fill"), -3.4028234663852886e38f);
+    auto session = Session::CreateFromBytes(bytes.data(), bytes.size(), {});
+    ASSERT_TRUE(session.ok());
+    EXPECT_EQ((*session)->op_summary().find("Where"), std::string::npos) << (*session)->op_summary();
+    for (auto [batch, seq] : {std::pair<int64_t, int64_t>{1, 1}, {2, 7}, {1, 33}})
+      expect_unfused_outputs(bytes, inputs(batch, seq, mask, false, true));
+  }
+  // A Where whose fill is not a constant (here a graph input) stays unfused.
+  onnx::ModelProto model;
+  ASSERT_TRUE(model.ParseFromString(attention_model({.causal = true})));
+  auto* inits = model.mutable_graph()->mutable_initializer();
+  for (int i = 0; i < inits->size(); ++i)
+    if (inits->Get(i).name() == "fill") inits->DeleteSubrange(i, 1);
+  auto* fill = model.mutable_graph()->add_input();
+  fill->set_name("fill");
+  fill->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  fill->mutable_type()->mutable_tensor_type()->mutable_shape();
+  int count = 0;
+  auto g = fused(model.SerializeAsString(), &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(count, 0);
 }
 
 TEST(FuseAttention, other_chains_stay) {
