@@ -193,6 +193,24 @@ TEST(VectorMath, avx2_build_is_bit_identical_to_the_baseline_build) {
     fast::baseline::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, a.data());
     fast::avx2::dequantize_u8_array(qa.data(), n, 0.03f, 128.f, b.data());
     same("dequantize_u8");
+    // Lookup by code (the AVX2 build computes the codes with intrinsics):
+    // both builds give table[code] and the NaN entry, on x and on the specials.
+    {
+      std::vector<uint8_t> table(257), ya(x.size()), yb(x.size());
+      for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<uint8_t>(i * 37 + 11);
+      const fast::QdqStep q{0.03f, 128.f, 0.f, 255.f};
+      for (const std::vector<float>* in : {&x, &edge}) {
+        fast::baseline::quantized_lookup_u8(in->data(), n, q, table.data(), ya.data());
+        fast::avx2::quantized_lookup_u8(in->data(), n, q, table.data(), yb.data());
+        EXPECT_EQ(ya, yb) << "quantized_lookup_u8 n=" << n;
+        for (int64_t i = 0; i < n; ++i) {
+          const float v = (*in)[static_cast<size_t>(i)];
+          const float code = std::min(std::max(std::nearbyint(v / q.scale) + q.zero_point, 0.f), 255.f);
+          const size_t want = std::isnan(v) ? 256 : static_cast<size_t>(code);
+          ASSERT_EQ(yb[static_cast<size_t>(i)], table[want]) << "quantized_lookup_u8 n=" << n << " i=" << i << " x=" << v;
+        }
+      }
+    }
     // QDQ with intrinsics in the AVX2 build: the specials too (NaN stays NaN in both).
     fast::baseline::quantize_dequantize_array(edge.data(), n, 0.03f, 128.f, 0.f, 255.f, a.data());
     fast::avx2::quantize_dequantize_array(edge.data(), n, 0.03f, 128.f, 0.f, 255.f, b.data());
