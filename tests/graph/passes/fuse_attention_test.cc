@@ -136,6 +136,24 @@ StatusOr<Graph> fused(const std::string& bytes, int* count) {
   return testing::import_and_run(bytes, passes::run_fuse_attention, count);
 }
 
+// The graph after `pass` and the one Attention it wrote (null, with a test
+// failure, when it did not write exactly one).
+struct OneAttention {
+  StatusOr<Graph> g;
+  const Node* att = nullptr;
+};
+OneAttention fuse_one(const std::string& bytes,
+                      StatusOr<int> (*pass)(Graph&, passes::PassContext&) = passes::run_fuse_attention) {
+  int count = 0;
+  OneAttention r{testing::import_and_run(bytes, pass, &count)};
+  EXPECT_TRUE(r.g.ok()) << r.g.status().to_string();
+  if (!r.g.ok()) return r;
+  EXPECT_EQ(count, 1);
+  r.att = find_op(*r.g, "Attention");
+  EXPECT_NE(r.att, nullptr);
+  return r;
+}
+
 // Every kernel of the fused op against the unfused graph on the reference
 // kernels: the AVX2 tile kernel (where the machine has AVX2), oneDNN's, the reference.
 void expect_unfused_outputs(const std::string& bytes, const std::vector<NamedTensor>& in) {
@@ -156,11 +174,7 @@ void expect_unfused_outputs(const std::string& bytes, const std::vector<NamedTen
 
 TEST(FuseAttention, bert_chain_becomes_one_attention_with_symbolic_dims) {
   const std::string bytes = attention_model({});
-  int count = 0;
-  auto g = fused(bytes, &count);
-  ASSERT_TRUE(g.ok()) << g.status().to_string();
-  EXPECT_EQ(count, 1);
-  const Node* att = find_op(*g, "Attention");
+  auto [g, att] = fuse_one(bytes);
   ASSERT_NE(att, nullptr);
   EXPECT_EQ(att->domain, "com.sparsert");
   ASSERT_EQ(att->inputs.size(), 4u);
@@ -223,11 +237,7 @@ TEST(FuseAttention, qdq_pairs_between_the_steps_fuse_into_the_attention) {
     for (bool mask : {true, false}) {
       SCOPED_TRACE(std::string("scale_op=") + scale_op + " mask=" + std::to_string(mask));
       const std::string bytes = attention_model({.mask = mask, .scale_op = scale_op, .qdq = true});
-      int count = 0;
-      auto g = testing::import_and_run(bytes, qdq_then_attention, &count);
-      ASSERT_TRUE(g.ok()) << g.status().to_string();
-      EXPECT_EQ(count, 1);
-      const Node* att = find_op(*g, "Attention");
+      auto [g, att] = fuse_one(bytes, qdq_then_attention);
       ASSERT_NE(att, nullptr);
       const bool scaled = *scale_op != 0;
       const bool present[5] = {true, scaled, mask, true, true};
@@ -277,11 +287,7 @@ TEST(FuseAttention, gpt2_causal_where_becomes_keep_and_fill) {
   for (bool mask : {true, false}) {
     SCOPED_TRACE(mask ? "with padding mask" : "causal only");
     const std::string bytes = attention_model({.mask = mask, .causal = true});
-    int count = 0;
-    auto g = fused(bytes, &count);
-    ASSERT_TRUE(g.ok()) << g.status().to_string();
-    EXPECT_EQ(count, 1);
-    const Node* att = find_op(*g, "Attention");
+    auto [g, att] = fuse_one(bytes);
     ASSERT_NE(att, nullptr);
     ASSERT_EQ(att->inputs.size(), 5u);
     EXPECT_EQ(att->inputs[3] == kNoValue, !mask);
