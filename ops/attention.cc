@@ -5,6 +5,7 @@
 #include "ops/attention.h"
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "ops/linear.h"
@@ -18,7 +19,7 @@ fast::AttentionRowSteps AttentionAttrs::row_steps() const {
   fast::AttentionRowSteps r;
   r.fill = fill;
   if (qdq_scores) r.scores = &*qdq_scores;
-  if (qdq_scaled) r.scaled = &*qdq_scaled;
+  if (qdq_scaled && !scaled_pair_is_identity) r.scaled = &*qdq_scaled;
   if (qdq_masked) r.masked = &*qdq_masked;
   if (qdq_probs) r.probs = &*qdq_probs;
   return r;
@@ -40,6 +41,26 @@ Status read_qdq_attr(const Node& node, const char* name, std::optional<fast::Qdq
   return Status::OK();
 }
 
+// The fast kernels' pair on one float (fast::quantize_dequantize_array's formula).
+float fast_qdq(float x, const fast::QdqStep& q) {
+  float v = 0.f;
+  fast::quantize_dequantize_array(&x, 1, q.scale, q.zero_point, q.qlo, q.qhi, &v);
+  return v;
+}
+
+// Whether scaled(qdq_scores code) passes qdq_scaled unchanged, bit for bit, for every code.
+bool scaled_pair_is_identity(const AttentionAttrs& a) {
+  if (!a.qdq_scores || !a.qdq_scaled) return false;
+  const fast::QdqStep& s = *a.qdq_scores;
+  for (float code = s.qlo; code <= s.qhi; code += 1.f) {
+    const float v = (code - s.zero_point) * s.scale;
+    const float scaled = a.divide ? v / a.scale : v * a.scale;
+    const float back = fast_qdq(scaled, *a.qdq_scaled);
+    if (std::memcmp(&back, &scaled, sizeof(float)) != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 StatusOr<AttentionAttrs> read_attention_attrs(const Node& node) {
@@ -52,6 +73,7 @@ StatusOr<AttentionAttrs> read_attention_attrs(const Node& node) {
   if (a.num_heads < 1) return InvalidArgument(node.describe(), ": num_heads is ", a.num_heads, ", expected >= 1");
   std::optional<fast::QdqStep>* slots[5] = {&a.qdq_scores, &a.qdq_scaled, &a.qdq_masked, &a.qdq_probs, &a.qdq_output};
   for (int i = 0; i < 5; ++i) SPARSERT_RETURN_IF_ERROR(read_qdq_attr(node, kAttentionQdqAttrs[i], slots[i]));
+  a.scaled_pair_is_identity = scaled_pair_is_identity(a);
   return a;
 }
 

@@ -64,6 +64,10 @@ struct AttentionAttrs {
   bool divide = false;
   float fill = 0.f;
   std::optional<fast::QdqStep> qdq_scores, qdq_scaled, qdq_masked, qdq_probs, qdq_output;
+  // True when qdq_scaled gives back every value the scale can make of
+  // qdq_scores' 256 codes (so the kernels skip it, exactly): ORT's min-max
+  // calibration makes the scaled pair the scores pair's scale / 8 for BERT.
+  bool scaled_pair_is_identity = false;
   // The four row Q/DQ pairs and the fill as scaled_masked_softmax_rows takes
   // them (pointers into this object; the kernels set the keep rows).
   fast::AttentionRowSteps row_steps() const;

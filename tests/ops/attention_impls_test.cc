@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "jit/isa.h"
+#include "ops/attention.h"
 #include "tests/onnx_builder.h"
 #include "tests/ops/impl_tester.h"
 
@@ -205,6 +206,41 @@ TEST(AttentionImpls, qdq_pairs_on_every_kernel_match_the_reference) {
     }
   }
   EXPECT_GE(changed, 8 * 6) << "Q/DQ pairs changed too few reference results";
+}
+
+// ORT's min-max calibration gives BERT's scaled pair exactly the scores pair's
+// scale / 8 (these are layer 0's): every scaled code passes it unchanged, so
+// the kernels skip it; results stay the reference's (which applies it).
+TEST(AttentionImpls, a_scaled_pair_that_gives_back_every_scaled_code_is_skipped) {
+  Case c = kCases[1];
+  c.divide = false;  // * 0.125
+  for (float scaled_scale : {0.0029742492f, 0.003f}) {
+    const bool identity = scaled_scale == 0.0029742492f;
+    onnx::ModelProto m;
+    ASSERT_TRUE(m.ParseFromString(attention_model(c)));
+    auto* node = m.mutable_graph()->mutable_node(0);
+    OnnxBuilder::floats_attr(*node, "qdq_scores", {0.023793994f, 125.f, 0.f, 255.f});
+    OnnxBuilder::floats_attr(*node, "qdq_scaled", {scaled_scale, 125.f, 0.f, 255.f});
+    Node n;
+    n.name = "attention";
+    n.attrs.set("num_heads", c.H);
+    n.attrs.set("scale", 0.125f);
+    n.attrs.set("qdq_scores", std::vector<float>{0.023793994f, 125.f, 0.f, 255.f});
+    n.attrs.set("qdq_scaled", std::vector<float>{scaled_scale, 125.f, 0.f, 255.f});
+    auto a = read_attention_attrs(n);
+    ASSERT_TRUE(a.ok()) << a.status().to_string();
+    EXPECT_EQ(a->scaled_pair_is_identity, identity) << scaled_scale;
+    EXPECT_EQ(a->row_steps().scaled == nullptr, identity) << scaled_scale;
+    // Scores large enough to use the codes' range: q, k in [-2, 2] over D = 5 -> |dot| <= 20.
+    const std::string bytes = m.SerializeAsString();
+    const auto in = random_inputs(c, 90, /*integer_qk=*/true);
+    for (const char* disabled : {"", "fast_attention_f32"}) {
+      SessionOptions o;
+      if (*disabled) o.disabled_kernels = {disabled};
+      auto run = testing::compare_with_reference(bytes, in, 1e-5, o);
+      EXPECT_EQ(run.kernels.find("reference"), std::string::npos) << run.kernels;
+    }
+  }
 }
 
 TEST(AttentionImpls, bad_qdq_attributes_are_named_errors) {
