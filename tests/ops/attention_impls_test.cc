@@ -254,10 +254,18 @@ TEST(AttentionImpls, bad_qdq_attributes_are_named_errors) {
     if (a.name() == "qdq_probs") a.set_floats(0, -1.f);  // a negative scale
   bytes = m.SerializeAsString();
   auto s = Session::CreateFromBytes(bytes.data(), bytes.size(), {});
-  const Status st = s.ok() ? (*s)->Run(random_inputs(c, 1)).status() : s.status();
+  Status st = s.ok() ? (*s)->Run(random_inputs(c, 1)).status() : s.status();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.to_string().find("qdq_probs"), std::string::npos) << st.to_string();
   EXPECT_NE(st.to_string().find("attention"), std::string::npos) << st.to_string();
+  // A range wider than 8 bits (it would also size the scaled-pair check).
+  for (auto& a : *m.mutable_graph()->mutable_node(0)->mutable_attribute())
+    if (a.name() == "qdq_probs") a.set_floats(0, 0.01f), a.set_floats(3, 1e9f);
+  bytes = m.SerializeAsString();
+  s = Session::CreateFromBytes(bytes.data(), bytes.size(), {});
+  st = s.ok() ? (*s)->Run(random_inputs(c, 1)).status() : s.status();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.to_string().find("8-bit"), std::string::npos) << st.to_string();
 }
 
 TEST(AttentionImpls, bad_shapes_are_named_errors_on_every_kernel) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 
+#include "ops/elementwise_chain.h"
 #include "tests/graph/passes/pass_test_util.h"
 #include "tests/onnx_builder.h"
 #include "tests/ops/impl_tester.h"
@@ -226,6 +227,27 @@ TEST(FuseElementwiseChain, steps_after_a_pair_become_a_code_table_with_the_same_
   SessionOptions unfused;
   unfused.disabled_passes = {"fuse_elementwise_chain"};
   expect_bit_identical(fused, run(model, in, unfused));
+}
+
+// A hand-written chain whose pair is not 8-bit keeps its steps (a table of
+// 10^9 codes is not built) and still agrees with its reference twin.
+TEST(FuseElementwiseChain, a_pair_wider_than_8_bits_gets_no_code_table) {
+  OnnxBuilder b;
+  auto* os = b.model().add_opset_import();
+  os->set_domain("com.sparsert");
+  os->set_version(1);
+  b.input("x", onnx::TensorProto::FLOAT, {S, C}).output("y");
+  auto& n = b.node("ElementwiseChain", {"x"}, {"y"}, "wide", "com.sparsert");
+  OnnxBuilder::ints_attr(n, "ops", {static_cast<int64_t>(ChainOp::kQuantizeDequantize), static_cast<int64_t>(ChainOp::kSigmoid),
+                                    static_cast<int64_t>(ChainOp::kMul)});
+  OnnxBuilder::ints_attr(n, "operands", {0, 0, 0, 0, static_cast<int64_t>(OperandKind::kConstant), 0});
+  OnnxBuilder::floats_attr(n, "constants", {0.07f, 100.f, 0.f, 1e9f, 0, 0, 0, 0, 3.f, 0, 0, 0});
+  const std::string model = b.bytes();
+  auto s = Session::CreateFromBytes(model.data(), model.size(), {});
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  for (const NodeReport& r : (*s)->inspect()) EXPECT_EQ(r.kernel_variant.find("code_table"), std::string::npos) << r.name;
+  std::mt19937 rng(37);
+  testing::compare_with_reference(model, {{"x", Tensor::from_vector<float>({S, C}, testing::randn(S * C, rng))}}, 1e-6);
 }
 
 TEST(FuseElementwiseChain, a_value_read_outside_ends_the_chain_there) {
