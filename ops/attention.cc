@@ -10,6 +10,7 @@
 
 #include "ops/linear.h"
 #include "ops/op_util.h"
+#include "ops/quant_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
 
@@ -145,9 +146,8 @@ namespace {
 // A Q/DQ pair as the reference QuantizeLinear and DequantizeLinear compute it.
 float reference_qdq(float x, const std::optional<fast::QdqStep>& q) {
   if (!q) return x;
-  const double v = std::nearbyint(x / q->scale) + q->zero_point;
-  const double clamped = v < q->qlo ? q->qlo : (v > q->qhi ? q->qhi : v);
-  return static_cast<float>((clamped - q->zero_point) * q->scale);
+  const float code = quantize_code_reference(x, q->scale, q->zero_point, q->qlo, q->qhi);
+  return static_cast<float>((static_cast<double>(code) - q->zero_point) * q->scale);
 }
 
 Status attention_reference(KernelContext& ctx) {

@@ -76,10 +76,7 @@ constexpr int64_t kChunk = 1024;
 DType quantized_type(const ChainStep& s) { return s.c[2] < 0.f ? DType::kInt8 : DType::kUInt8; }
 
 // Reference quantization of one value (the QuantizeLinear kernel's formula).
-float quantize_ref(float v, const ChainStep& s) {
-  const double q = std::nearbyint(v / s.c[0]) + s.c[1];
-  return static_cast<float>(std::min(std::max(q, static_cast<double>(s.c[2])), static_cast<double>(s.c[3])));
-}
+float quantize_ref(float v, const ChainStep& s) { return quantize_code_reference(v, s.c[0], s.c[1], s.c[2], s.c[3]); }
 
 // Applies steps [from, to) (neither the first step's dequantize nor the last
 // step's quantize) to the len values in cur; tmp is a scratch chunk the
@@ -209,7 +206,7 @@ std::optional<CodeTable> plan_code_table(const std::vector<ChainStep>& steps) {
 
 // Fills the table: the pair's dequantized codes (and NaN, what the pair
 // gives for NaN) through the fast steps after it.
-void fill_code_table(const std::vector<ChainStep>& steps, DType out_type, CodeTable& t) {
+void fill_code_table(const std::vector<ChainStep>& steps, CodeTable& t) {
   const int64_t codes = static_cast<int64_t>(t.q.qhi - t.q.qlo) + 1, n = codes + 1;
   std::vector<float> buffers(static_cast<size_t>((2 + kChainRegisters) * n));
   float* cur = buffers.data();
@@ -225,7 +222,7 @@ void fill_code_table(const std::vector<ChainStep>& steps, DType out_type, CodeTa
                     });
   if (quantized) {
     t.bytes.resize(static_cast<size_t>(n));
-    quantize_out<true>(steps.back(), cur, n, out_type, t.bytes.data());
+    quantize_out<true>(steps.back(), cur, n, quantized_type(steps.back()), t.bytes.data());
   } else {
     t.floats.assign(cur, cur + n);
   }
@@ -305,8 +302,7 @@ StatusOr<KernelFn> chain_fast(const Node& n, const Graph&, const ImplContext& ic
   SPARSERT_ASSIGN_OR_RETURN(std::vector<ChainStep> steps, read_chain_steps(n));
   auto table = plan_code_table(steps);
   if (table) {
-    const DType out_type = steps.back().op == ChainOp::kQuantize ? quantized_type(steps.back()) : DType::kFloat32;
-    fill_code_table(steps, out_type, *table);
+    fill_code_table(steps, *table);
     if (ictx.report) ictx.report->variant = "code_table_" + std::to_string(table->at);
     auto shared = std::make_shared<const CodeTable>(std::move(*table));
     return KernelFn([steps, shared](KernelContext& ctx) -> Status { return run_chain<true>(ctx, steps, shared.get()); });

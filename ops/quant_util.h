@@ -1,6 +1,7 @@
 // Integer helpers shared by the quantized reference kernels.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -15,6 +16,14 @@ template <typename Q>
 Q saturate(double v) {
   const double lo = std::numeric_limits<Q>::lowest(), hi = std::numeric_limits<Q>::max();
   return static_cast<Q>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+// QuantizeLinear's code of one float, as a float: saturate(nearbyint(v / scale)
+// + zero_point) into [lo, hi] (float division, as ONNX Runtime does it; NaN
+// stays NaN). The reference twin of the fast kernels' quantize_one.
+inline float quantize_code_reference(float v, float scale, float zero_point, float lo, float hi) {
+  const double q = std::nearbyint(v / scale) + zero_point;
+  return static_cast<float>(std::min(std::max(q, static_cast<double>(lo)), static_cast<double>(hi)));
 }
 
 // ONNX Runtime's requantization of an int32 accumulator: the combined

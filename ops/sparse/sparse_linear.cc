@@ -19,7 +19,6 @@
 #include "ops/linear.h"
 #include <algorithm>
 #include <memory>
-#include <new>
 
 #include "ops/fast/vector_math.h"
 #include "ops/op_util.h"
