@@ -57,7 +57,10 @@ StatusOr<int> run_quantize_dynamic(Graph& g, PassContext& ctx) {
     SPARSERT_ASSIGN_OR_RETURN(Tensor q, Tensor::allocate(DType::kInt8, {K, N}));
     SPARSERT_ASSIGN_OR_RETURN(Tensor scale, Tensor::allocate(DType::kFloat32, {N}));
     quantize_columns(*w, q, scale);
-    if (!choose_sparse_s8(q.data<int8_t>(), N, K, 1, N, ctx.isa_cap, ctx.sparse).sparse) continue;
+    // Only layers the sparse bands take: dense tiles would trade the fp32
+    // model's accuracy for speed without any zeros to pay for it.
+    const SparseChoice choice = choose_sparse_s8(q.data<int8_t>(), N, K, 1, N, ctx.isa_cap, ctx.sparse);
+    if (!choice.sparse || choice.layout != jit::SpmmLayout::kBands) continue;
 
     const std::string base = mm.name.empty() ? g.value(mm.outputs[0]).name : mm.name;
     ValueType u8 = x.type, f32_scalar, u8_scalar;

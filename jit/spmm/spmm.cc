@@ -40,6 +40,12 @@ StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
   });
 }
 
+// The dense tiles' code depends on the tile height only.
+KernelCache<int, JitGenerator>& dense_code_cache() {
+  static auto* cache = new KernelCache<int, JitGenerator>();  // never destroyed: outlives sessions
+  return *cache;
+}
+
 int mr_slot(int mr) { return mr == 1 ? 0 : mr == 8 ? 1 : mr == 16 ? 2 : 3; }
 
 // Tile heights a layer's kernels are generated for, ascending. 4-row f32 bands
@@ -82,6 +88,12 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   }
 
   auto spmm = std::shared_ptr<Spmm>(new Spmm());
+  if (desc.layout == SpmmLayout::kDenseTiles) {
+    if (desc.dtype != SpmmDType::kU8S8)
+      return InvalidArgument("spmm ", to_string(desc.dtype), ": dense tiles are for u8s8 only");
+    spmm->desc_ = desc;
+    return create_dense(std::move(spmm), w, stride_n, stride_k);
+  }
   spmm->w_ = desc.dtype == SpmmDType::kF32
                  ? pack_sparse_f32(static_cast<const float*>(w), desc.n, desc.k, stride_n, stride_k, desc.band_rows)
                  : pack_sparse_s8(static_cast<const int8_t*>(w), desc.n, desc.k, stride_n, stride_k, desc.band_rows);
@@ -127,6 +139,37 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
     spmm->declined_.push_back(family + "avx2: isa: needs avx2, have " + isa_name(detected_isa() & desc.isa_cap));
   }
   spmm->impl_name_ = family + tile + "generic";
+  return std::shared_ptr<const Spmm>(std::move(spmm));
+}
+
+StatusOr<std::shared_ptr<const Spmm>> Spmm::create_dense(std::shared_ptr<Spmm> spmm, const void* w, int64_t stride_n,
+                                                          int64_t stride_k) {
+  SpmmDesc& desc = spmm->desc_;
+  spmm->dense_ = std::make_shared<const PackedDenseU8S8>(
+      pack_dense_u8s8(static_cast<const int8_t*>(w), desc.n, desc.k, stride_n, stride_k));
+  desc.pattern_fingerprint = spmm->dense_->fingerprint;
+  const std::string family = "u8_s8_s32_gemm_{1..6}x16_";
+  if (may_use(kIsaAvx512, desc.isa_cap))
+    spmm->declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
+  else
+    spmm->declined_.push_back(family + "avx512: isa: needs avx512, have " + isa_name(detected_isa() & desc.isa_cap));
+  if (may_use(kIsaAvx2, desc.isa_cap)) {
+    Status failed;
+    for (int mr = 1; mr <= PackedDenseU8S8::kMaxRows && failed.ok(); ++mr) {
+      auto code = dense_code_cache().get_or_create(mr, [mr] { return generate_u8s8_dense_avx2(mr); });
+      if (code.ok()) spmm->dense_code_[mr - 1] = *code;
+      else failed = code.status();
+    }
+    if (failed.ok()) {
+      spmm->use_jit_ = true;
+      spmm->impl_name_ = family + "avx2";
+      return std::shared_ptr<const Spmm>(std::move(spmm));
+    }
+    spmm->declined_.push_back(family + "avx2: " + failed.message());
+  } else {
+    spmm->declined_.push_back(family + "avx2: isa: needs avx2, have " + isa_name(detected_isa() & desc.isa_cap));
+  }
+  spmm->impl_name_ = family + "generic";
   return std::shared_ptr<const Spmm>(std::move(spmm));
 }
 
@@ -229,9 +272,64 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
   }
 }
 
+Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
+  const PackedDenseU8S8& w = *dense_;
+  constexpr int kCols = PackedDenseU8S8::kCols, kTileRows = PackedDenseU8S8::kMaxRows;
+  // A work item: up to 48 rows (8 tiles) x 4 groups (64 channels). Its 12 KiB
+  // of accumulators stay in L1; one group's weights (K x 16 bytes) are reused
+  // by the 8 tiles, the 48 rows of X (48 x K bytes) by the 4 groups.
+  constexpr int64_t kItemRows = 8 * kTileRows, kItemGroups = 4, kLdAcc = kItemGroups * kCols;
+  const uint8_t* x = static_cast<const uint8_t*>(a.x);
+  int64_t ldx = a.ldx;
+  // The tiles read whole K quads: rows of a K that is not a multiple of 4 are
+  // copied with zeros after them (W1 is zero there too).
+  thread_local std::vector<uint8_t> padded;
+  if (w.k % 4 != 0) {
+    ldx = w.quads * 4;
+    uint8_t* p = grow(padded, static_cast<size_t>(a.m * ldx));
+    for (int64_t m = 0; m < a.m; ++m) {
+      std::memcpy(p + m * ldx, x + m * a.ldx, static_cast<size_t>(w.k));
+      std::memset(p + m * ldx + w.k, 0, static_cast<size_t>(ldx - w.k));
+    }
+    x = p;
+  }
+  const int64_t row_blocks = (a.m + kItemRows - 1) / kItemRows;
+  const int64_t group_blocks = (w.groups + kItemGroups - 1) / kItemGroups;
+  auto run_item = [&](int64_t item) {
+    thread_local std::vector<uint8_t> acc_buffer;
+    int32_t* acc = reinterpret_cast<int32_t*>(grow(acc_buffer, sizeof(int32_t) * kItemRows * kLdAcc));
+    const int64_t m0 = item / group_blocks * kItemRows, mt = std::min(kItemRows, a.m - m0);
+    const int64_t g0 = item % group_blocks * kItemGroups, g1 = std::min(w.groups, g0 + kItemGroups);
+    for (int64_t g = g0; g < g1; ++g)
+      for (int64_t r = 0; r < mt; r += kTileRows) {
+        const int mr = static_cast<int>(std::min<int64_t>(kTileRows, mt - r));
+        const uint8_t* xt = x + (m0 + r) * ldx;
+        int32_t* out = acc + r * kLdAcc + (g - g0) * kCols;
+        if (use_jit_)
+          dense_code_[mr - 1]->entry<DenseU8S8TileFn>()(xt, ldx, w.group(g), w.quads, out, kLdAcc * 4);
+        else
+          dense_u8s8_tile_generic(xt, ldx, w.group(g), w.quads, out, kLdAcc * 4, mr);
+      }
+    const int64_t n0 = g0 * kCols, count = std::min(g1 * kCols, w.n) - n0;
+    finish_dense_u8s8(w, x + m0 * ldx, ldx, mt, a.x_zero_point, n0, count, acc, kLdAcc);
+    EpilogueTile tile{acc, 0, m0, mt, n0, count};
+    tile.ld_acc = kLdAcc;
+    spmm_epilogue(desc_, a, tile);
+  };
+  const int64_t items = row_blocks * group_blocks;
+  if (threads <= 1) {
+    for (int64_t i = 0; i < items; ++i) run_item(i);
+    return Status::OK();
+  }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (int64_t i = 0; i < items; ++i) run_item(i);
+  return Status::OK();
+}
+
 Status Spmm::run(const SpmmRunArgs& a, int threads) const {
   SPARSERT_RETURN_IF_ERROR(validate(a));
   if (a.m == 0) return Status::OK();
+  if (dense_) return run_dense(a, threads);
   int64_t pack_bytes = 0;
   const std::vector<Tile> tiles = plan_tiles(a.m, &pack_bytes);
   thread_local std::vector<uint8_t> pack_buffer;

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "jit/kernel_cache.h"
+#include "jit/spmm/dense_u8s8.h"
 #include "jit/spmm/spmm_desc.h"
 #include "jit/spmm/spmm_microkernel.h"
 #include "jit/spmm/spmm_weights.h"
@@ -49,7 +50,12 @@ class Spmm {
   Status run(const SpmmRunArgs& args, int threads) const;
 
   const SpmmDesc& desc() const { return desc_; }
+  // The band layout's packed W (empty for SpmmLayout::kDenseTiles).
   const PackedSparse& weights() const { return w_; }
+  // The dense-tile layout's packed W (nullptr for SpmmLayout::kBands).
+  const PackedDenseU8S8* dense_weights() const { return dense_.get(); }
+  // Bytes of packed weights either layout keeps.
+  int64_t packed_bytes() const { return dense_ ? dense_->packed_bytes() : w_.packed_bytes(); }
   // "f32_spmm_{1,8,16,32}x1_avx2", "f32_bspmm_{1,8,16}x4_avx2", "u8_s8_s32_bspmm_16x4_generic", ...
   const std::string& impl_name() const { return impl_name_; }
   // One line per implementation that declined, with its reason.
@@ -66,6 +72,9 @@ class Spmm {
   void pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const;
   void compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc) const;
   SpmmTileFn kernel_for(int mr) const;
+  Status run_dense(const SpmmRunArgs& a, int threads) const;
+  static StatusOr<std::shared_ptr<const Spmm>> create_dense(std::shared_ptr<Spmm> spmm, const void* w, int64_t stride_n,
+                                                            int64_t stride_k);
 
   SpmmDesc desc_;
   PackedSparse w_;
@@ -74,6 +83,9 @@ class Spmm {
   bool use_jit_ = false;
   // JIT code per tile height (f32: 8/16/32, 8/16 for 4-row bands; u8s8: 16 only), shared via the cache.
   std::shared_ptr<const JitGenerator> code_[4];  // by tile height: 1, 8, 16, 32 (mr_slot)
+  // SpmmLayout::kDenseTiles: packed W and JIT code per tile height 1..6 (index mr - 1).
+  std::shared_ptr<const PackedDenseU8S8> dense_;
+  std::shared_ptr<const JitGenerator> dense_code_[PackedDenseU8S8::kMaxRows];
 };
 
 // Counts of the process-wide SpMM code cache.

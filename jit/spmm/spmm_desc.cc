@@ -24,6 +24,14 @@ const char* to_string(SpmmOut t) {
   return "?";
 }
 
+const char* to_string(SpmmLayout t) {
+  switch (t) {
+    case SpmmLayout::kBands: return "bands";
+    case SpmmLayout::kDenseTiles: return "dense_tiles";
+  }
+  return "?";
+}
+
 const char* to_string(PostOp p) {
   switch (p) {
     case PostOp::kNone: return "none";
@@ -57,6 +65,7 @@ uint64_t as_u64(uint32_t v) { return v; }
 uint64_t as_u64(uint64_t v) { return v; }
 uint64_t as_u64(SpmmDType v) { return static_cast<uint64_t>(v); }
 uint64_t as_u64(SpmmOut v) { return static_cast<uint64_t>(v); }
+uint64_t as_u64(SpmmLayout v) { return static_cast<uint64_t>(v); }
 uint64_t as_u64(const PostOpChain& c) {
   uint64_t v = 0;
   for (PostOp p : c) v = (v << 8) | static_cast<uint8_t>(p);
@@ -65,6 +74,7 @@ uint64_t as_u64(const PostOpChain& c) {
 
 void print(std::ostream& os, SpmmDType v) { os << to_string(v); }
 void print(std::ostream& os, SpmmOut v) { os << to_string(v); }
+void print(std::ostream& os, SpmmLayout v) { os << to_string(v); }
 void print(std::ostream& os, const PostOpChain& v) { os << to_string(v); }
 void print(std::ostream& os, int64_t v) { os << v; }
 void print(std::ostream& os, int32_t v) { os << v; }

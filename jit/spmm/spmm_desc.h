@@ -25,6 +25,13 @@ enum class SpmmOut : uint8_t {
   kU8,   // int8 only: requantized with y_scale / y_zero_point
   kS8,
 };
+// How W is stored and multiplied.
+enum class SpmmLayout : uint8_t {
+  kBands,       // sparse: bands of band_rows rows sharing K index lists (both dtypes)
+  kDenseTiles,  // u8s8 only: dense 4-byte K groups for vpmaddubsw, 6x16 register
+                // tiles, and the few weight pairs it could saturate on as an exact
+                // per-column remainder (dense_u8s8.h); for CPUs without VNNI
+};
 // Epilogue steps, applied in order to the f32 value of each output.
 enum class PostOp : uint8_t { kNone = 0, kBias, kRelu, kGeluErf, kGeluTanh, kResidualAdd };
 constexpr int kMaxPostOps = 4;
@@ -32,6 +39,7 @@ using PostOpChain = std::array<PostOp, kMaxPostOps>;  // kNone-terminated
 
 const char* to_string(SpmmDType t);
 const char* to_string(SpmmOut t);
+const char* to_string(SpmmLayout t);
 const char* to_string(PostOp p);
 std::string to_string(const PostOpChain& chain);  // "bias+gelu_erf" or "none"
 
@@ -40,6 +48,7 @@ std::string to_string(const PostOpChain& chain);  // "bias+gelu_erf" or "none"
   X(int64_t, k, 0)               /* input channels */                              \
   X(SpmmDType, dtype, SpmmDType::kF32)                                             \
   X(SpmmOut, out, SpmmOut::kF32)                                                   \
+  X(SpmmLayout, layout, SpmmLayout::kBands)                                        \
   X(int32_t, band_rows, 1)       /* rows of W sharing K indices: 4 for 4x1 blocks */ \
   X(PostOpChain, post, PostOpChain{})                                              \
   X(uint32_t, isa_cap, 0)        /* jit::Isa bits the kernel may use */            \

@@ -1,4 +1,5 @@
-// The SpMM epilogue: turns one tile's accumulators (transposed: [rows][mr])
+// The SpMM epilogue: turns one tile's accumulators ([rows][mr] from the bands,
+// [mt][ld_acc] from the dense tiles)
 // into rows of Y[M, N] while they are hot in L1, applying the descriptor's
 // post-op chain: int8 dequantize (x_scale * w_scale[n]) first, then bias /
 // ReLU / GELU / residual add in chain order, then the output conversion
@@ -18,6 +19,8 @@ struct EpilogueTile {
   int64_t mt;       // valid rows of the tile (<= mr)
   int64_t n0;       // first output channel
   int64_t rows;     // output channels in acc
+  // > 0: acc is s32 row-major [mt][ld_acc] instead (the dense tiles; mr unused).
+  int64_t ld_acc = 0;
 };
 
 // Runs the AVX2 build where the descriptor's ISA cap allows it.

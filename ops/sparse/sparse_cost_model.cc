@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "jit/isa.h"
+#include "jit/spmm/dense_u8s8.h"
 
 namespace sparsert {
 namespace {
@@ -29,6 +30,12 @@ constexpr double kGenericPenalty = 3.0;
 // slower than oneDNN u8s8 (BERT-base dynamic int8, Zen 3: the SpMM kernel at
 // full density ran the model in 306 ms against the int16 kernel's 404 ms).
 constexpr double kInt16DenseCost = 3.0;
+// The exact dense u8s8 tiles (SpmmLayout::kDenseTiles, vpmaddubsw on pairs
+// that cannot saturate): per multiply-add relative to oneDNN u8s8, and per
+// entry of the remainder they add in scalar code (one multiply-add per
+// activation row, ~50x a vector lane's).
+constexpr double kS8DenseTileCost = 1.2;
+constexpr double kS8TileFixCost = 50.0;
 // Sparse only with an expected gain of 10% or more: no coin flips on noise.
 constexpr double kMaxRatio = 0.9;
 
@@ -132,7 +139,22 @@ SparseChoice choose_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t str
   const double ratio1 = static_cast<double>(s.stored1_pairs) / total * kS8Band1PerWeight * penalty / dense;
   SparseChoice c;
   c.band_rows = ratio4 <= ratio1 ? 4 : 1;
-  return decide(1.0 - static_cast<double>(s.nnz) / total, std::min(ratio4, ratio1), policy, c);
+  const double sparsity = 1.0 - static_cast<double>(s.nnz) / total;
+  c = decide(sparsity, std::min(ratio4, ratio1), policy, c);
+  // The dense tiles where oneDNN would not be exact: a dense kernel, so they
+  // stand in for the slow int16 fallback whenever the bands are not chosen or
+  // (cost model) are slower.
+  if (onednn_exact || policy.mode == SparseMode::kAlways) return c;
+  const int64_t fixes = jit::count_dense_u8s8_fixes(w, n, k, stride_n, stride_k);
+  const double tiles = (kS8DenseTileCost + static_cast<double>(fixes) / total * kS8TileFixCost) * penalty / dense;
+  const bool bands_by_model = policy.mode == SparseMode::kAuto && policy.sparsity_threshold < 0.0;
+  if (tiles > kMaxRatio || (c.sparse && !(bands_by_model && tiles < c.estimated_ratio))) return c;
+  c.sparse = true;
+  c.layout = jit::SpmmLayout::kDenseTiles;
+  c.why = c.why + fmt("; dense tiles instead (estimated %.2f of the int16 kernel, %.0f remainder entries)", tiles,
+                      static_cast<double>(fixes));
+  c.estimated_ratio = tiles;
+  return c;
 }
 
 }  // namespace sparsert

@@ -27,7 +27,10 @@ struct SparsePolicy {
 };
 
 struct SparseChoice {
+  // Runs on the jit::Spmm kernels: sparse bands, or (int8 without an exact
+  // dense library: no VNNI, full-range weights) the exact dense tiles.
   bool sparse = false;
+  jit::SpmmLayout layout = jit::SpmmLayout::kBands;
   int32_t band_rows = 1;        // 4 (4x1 bands) or 1
   double estimated_ratio = 1.0; // sparse time / dense time, from the model
   std::string why;              // one line for --verbose / inspect

@@ -13,7 +13,8 @@
 //    ORT's requantization in the kernel's u8 epilogue (bit-identical to
 //    requantize<uint8_t>, see the kernel).
 // Each declines unless the cost model (sparse_cost_model.h) expects the sparse
-// kernel to beat the dense path, and says why. Run-time inputs they do not
+// kernel to beat the dense path, and says why. The int8 ones also take dense
+// weights where the cost model picks the exact dense tiles (no VNNI). Run-time inputs they do not
 // cover go to the reference kernel.
 #include "jit/spmm/spmm.h"
 #include "ops/linear.h"
@@ -86,11 +87,15 @@ std::shared_ptr<const Spmm> reported(std::shared_ptr<const Spmm> spmm, const Spa
   if (ictx.report == nullptr) return spmm;
   const jit::PackedSparse& w = spmm->weights();
   ictx.report->variant = spmm->impl_name();
-  ictx.report->notes.push_back(choice.why + (w.band_rows == 4 ? "; 4-row bands (4x1 blocks)" : "; 1-row bands") +
-                               ", " + std::to_string(w.groups() * w.group) + " K entries for " +
-                               std::to_string(w.nnz) + " non-zeros");
+  if (const jit::PackedDenseU8S8* dense = spmm->dense_weights())
+    ictx.report->notes.push_back(choice.why + "; dense 16-channel groups, " + std::to_string(dense->fixes()) +
+                                 " remainder entries");
+  else
+    ictx.report->notes.push_back(choice.why + (w.band_rows == 4 ? "; 4-row bands (4x1 blocks)" : "; 1-row bands") +
+                                 ", " + std::to_string(w.groups() * w.group) + " K entries for " +
+                                 std::to_string(w.nnz) + " non-zeros");
   for (const std::string& d : spmm->declined()) ictx.report->notes.push_back("declined " + d);
-  ictx.report->packed_weight_bytes = w.packed_bytes();
+  ictx.report->packed_weight_bytes = spmm->packed_bytes();
   return spmm;
 }
 
@@ -124,6 +129,7 @@ StatusOr<std::shared_ptr<const Spmm>> make_s8(const Tensor& w, SpmmOut out, jit:
   d.k = K;
   d.dtype = SpmmDType::kU8S8;
   d.out = out;
+  d.layout = choice.layout;
   d.band_rows = choice.band_rows;
   d.post = post;
   d.isa_cap = ictx.isa_cap;

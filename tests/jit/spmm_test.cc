@@ -15,6 +15,7 @@ namespace {
 struct Variant {
   const char* name;
   SpmmDType dtype;
+  SpmmLayout layout;
   int band_rows;
   uint32_t isa;
 };
@@ -22,7 +23,8 @@ struct Variant {
 void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 
 const Variant kVariants[] = {
-#define SPARSERT_SPMM_KERNEL(name, dtype, band_rows, isa) {#name, SpmmDType::dtype, band_rows, isa},
+#define SPARSERT_SPMM_KERNEL(name, dtype, layout, band_rows, isa) \
+  {#name, SpmmDType::dtype, SpmmLayout::layout, band_rows, isa},
 #include "jit/spmm/spmm_kernels.inc"
 #undef SPARSERT_SPMM_KERNEL
 };
@@ -36,7 +38,7 @@ class SpmmVariant : public ::testing::TestWithParam<Variant> {
   bool f32() const { return GetParam().dtype == SpmmDType::kF32; }
   SpmmTester tester() const {
     SpmmTester t;
-    t.dtype(GetParam().dtype).band_rows(GetParam().band_rows);
+    t.dtype(GetParam().dtype).layout(GetParam().layout).band_rows(GetParam().band_rows);
     t.out(f32() ? SpmmOut::kF32 : SpmmOut::kS32).pattern(GetParam().band_rows, 1);
     return t;
   }
@@ -114,8 +116,66 @@ TEST(Spmm, int8_extremes_are_exact) {
     }
     SCOPED_TRACE(v.name);
     for (double sparsity : {0.0, 0.5})
-      SpmmTester().dtype(v.dtype).band_rows(v.band_rows).out(SpmmOut::kS32).m(17).n(12).k(301).sparsity(sparsity)
+      SpmmTester().dtype(v.dtype).layout(v.layout).band_rows(v.band_rows).out(SpmmOut::kS32).m(17).n(12).k(301).sparsity(sparsity)
           .extremes(true).Test(v.isa);
+  }
+}
+
+// The dense tiles keep a weight pair in W1 exactly when |w0| + |w1| <= 128
+// (255 * 128 fits int16) and move the rest to the per-column remainder; at
+// x = 255 with zero point 0 and 255 every product is at its extreme.
+TEST(Spmm, dense_tiles_split_exactly_the_pairs_that_could_saturate) {
+  const int64_t n = 18, k = 10;
+  // Pairs (K 2j, 2j + 1) of channel 0..5; the others are random full range.
+  const int pairs[][2] = {{64, 64}, {64, 65}, {-128, 0}, {127, 1}, {-128, 1}, {-100, 100}, {127, 127}, {0, -128}};
+  std::vector<int8_t> w(static_cast<size_t>(n * k));
+  std::mt19937 rng(5);
+  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  for (int p = 0; p < 8; ++p)
+    for (int64_t j = 0; j < k / 2; ++j) {
+      w[static_cast<size_t>(p * k + 2 * j)] = static_cast<int8_t>(pairs[p][0]);
+      w[static_cast<size_t>(p * k + 2 * j + 1)] = static_cast<int8_t>(pairs[p][1]);
+    }
+  const PackedDenseU8S8 packed = pack_dense_u8s8(w.data(), n, k, k, 1);
+  // Channel by channel: safe, one cut, safe, safe, one cut, both cut (equal magnitudes), both cut, safe.
+  const int fixes_per_pair[] = {0, 1, 0, 0, 1, 2, 2, 0};
+  for (int p = 0; p < 8; ++p)
+    EXPECT_EQ(packed.fix_begin[static_cast<size_t>(p + 1)] - packed.fix_begin[static_cast<size_t>(p)],
+              fixes_per_pair[p] * k / 2)
+        << "channel " << p;
+  EXPECT_EQ(count_dense_u8s8_fixes(w.data(), 8, k, k, 1), 4 * k / 2);  // pairs, not entries
+  for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
+    if (!may_use(isa, default_isa_cap())) {
+      std::printf("[ SKIPPED  ] dense tiles %s: this CPU (or SPARSERT_ISA) lacks it\n", isa_name(isa).c_str());
+      continue;
+    }
+    for (int32_t zp : {0, 255}) {
+      SpmmDesc d;
+      d.n = n;
+      d.k = k;
+      d.dtype = SpmmDType::kU8S8;
+      d.out = SpmmOut::kS32;
+      d.layout = SpmmLayout::kDenseTiles;
+      d.isa_cap = isa;
+      auto spmm = Spmm::create(d, w.data(), k, 1);
+      ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
+      const int64_t m = 7;
+      std::vector<uint8_t> x(static_cast<size_t>(m * k), 255);
+      for (int64_t i = 0; i < k; ++i) x[static_cast<size_t>(6 * k + i)] = static_cast<uint8_t>(rng());
+      std::vector<int32_t> y(static_cast<size_t>(m * n)), want(y.size());
+      SpmmRunArgs a;
+      a.m = m;
+      a.x = x.data();
+      a.ldx = k;
+      a.ldy = n;
+      a.x_zero_point = zp;
+      a.y = y.data();
+      ASSERT_TRUE((*spmm)->run(a, 1).ok());
+      a.y = want.data();
+      spmm_reference(d, w.data(), k, 1, a);
+      EXPECT_EQ(y, want) << isa_name(isa) << " zero point " << zp;
+      if (zp == 0) EXPECT_EQ(y[0], 255 * 128 * k / 2) << "channel 0 at x = 255";
+    }
   }
 }
 

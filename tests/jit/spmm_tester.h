@@ -27,6 +27,7 @@ class SpmmTester {
   SpmmTester& dtype(SpmmDType v) { dtype_ = v; return *this; }
   SpmmTester& out(SpmmOut v) { out_ = v; return *this; }
   SpmmTester& band_rows(int v) { band_rows_ = v; return *this; }
+  SpmmTester& layout(SpmmLayout v) { layout_ = v; return *this; }
   // Zero blocks of rows x cols (in W's N x K view): (1,1) unstructured, (4,1), (1,4).
   SpmmTester& pattern(int rows, int cols) { block_r_ = rows; block_c_ = cols; return *this; }
   SpmmTester& sparsity(double v) { sparsity_ = v; return *this; }
@@ -39,7 +40,7 @@ class SpmmTester {
 
   std::string describe() const {
     return "M=" + std::to_string(m_) + " N=" + std::to_string(n_) + " K=" + std::to_string(k_) + " " +
-           to_string(dtype_) + " out=" + to_string(out_) + " band=" + std::to_string(band_rows_) + " pattern=" +
+           to_string(dtype_) + " " + to_string(layout_) + " out=" + to_string(out_) + " band=" + std::to_string(band_rows_) + " pattern=" +
            std::to_string(block_r_) + "x" + std::to_string(block_c_) + " sparsity=" + std::to_string(sparsity_) +
            " post=" + to_string(post_) + " threads=" + std::to_string(threads_);
   }
@@ -83,6 +84,7 @@ class SpmmTester {
     d.k = k_;
     d.dtype = dtype_;
     d.out = out_;
+    d.layout = layout_;
     d.band_rows = band_rows_;
     d.post = post_;
     d.isa_cap = isa_cap;
@@ -157,6 +159,7 @@ class SpmmTester {
   SpmmDType dtype_ = SpmmDType::kF32;
   SpmmOut out_ = SpmmOut::kF32;
   int band_rows_ = 1;
+  SpmmLayout layout_ = SpmmLayout::kBands;
   int block_r_ = 1, block_c_ = 1;
   double sparsity_ = 0.5;
   PostOpChain post_{};

@@ -241,11 +241,19 @@ TEST(SparseInt8, qlinear_matmul_on_pruned_and_full_range_weights_matches_the_ref
     generic.isa = "generic";
     sparse = testing::compare_with_reference(model, in, 0.0, generic);
     EXPECT_EQ(sparse.kernels, "sparse_qlinear_matmul_u8s8 x1") << "generic K=" << K << " N=" << N;
-    // Dense kernels only: full-range weights without VNNI take the exact int16 product.
+    // Dense kernels only: full-range weights without VNNI take the exact dense
+    // tiles of the SpMM kernels (AVX2), else the exact int16 product.
     SessionOptions dense_only;
     dense_only.sparse_kernels = "never";
     auto dense = testing::compare_with_reference(model, in, 0.0, dense_only);
     // (The ties trials' small weights are exact on oneDNN without VNNI too.)
+    const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
+    EXPECT_EQ(dense.kernels, vnni || ties ? "onednn_qlinear_matmul_u8s8 x1"
+                             : avx2       ? "sparse_qlinear_matmul_u8s8 x1"
+                                          : "fast_qlinear_matmul_i16 x1");
+    SessionOptions dense_generic = dense_only;
+    dense_generic.isa = "generic";
+    dense = testing::compare_with_reference(model, in, 0.0, dense_generic);
     EXPECT_EQ(dense.kernels, vnni || ties ? "onednn_qlinear_matmul_u8s8 x1" : "fast_qlinear_matmul_i16 x1");
   }
 }
