@@ -126,8 +126,8 @@ void bench_spmm(benchmark::State& s, Variant v, Shape sh, int sparsity, int thre
     }
   }
   set_rate(s, sh);
-  s.counters["packed_MiB"] = static_cast<double>((*spmm)->weights().packed_bytes()) / (1 << 20);
-  s.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>((*spmm)->weights().packed_bytes()) *
+  s.counters["packed_MiB"] = static_cast<double>((*spmm)->packed_bytes()) / (1 << 20);
+  s.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>((*spmm)->packed_bytes()) *
                                                      static_cast<double>(s.iterations()) / 1e9,
                                                  benchmark::Counter::kIsRate);
   s.SetLabel((*spmm)->impl_name());

@@ -78,10 +78,11 @@ PackedDenseU8S8 pack_dense_u8s8(const int8_t* w, int64_t n, int64_t k, int64_t s
 }
 
 void dense_u8s8_tile_generic(const uint8_t* x, int64_t ldx, const int8_t* group_w, int64_t quads, int32_t* out,
-                             int64_t ld_out_bytes, int mr) {
+                             int64_t ld_out_bytes, int64_t accumulate, int mr) {
   constexpr int kCols = PackedDenseU8S8::kCols;
   for (int m = 0; m < mr; ++m) {
     int32_t acc[kCols] = {};
+    if (accumulate) std::memcpy(acc, reinterpret_cast<const uint8_t*>(out) + m * ld_out_bytes, sizeof acc);
     const uint8_t* xr = x + m * ldx;
     for (int64_t q = 0; q < quads; ++q) {
       const int8_t* wq = group_w + q * kCols * 4;

@@ -56,13 +56,14 @@ PackedDenseU8S8 pack_dense_u8s8(const int8_t* w, int64_t n, int64_t k, int64_t s
 int64_t count_dense_u8s8_fixes(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k);
 
 // The tile contract (JIT kernel and plain twin): for rows m < mr and the 16
-// channels of one group,
-//   out[m * ld_out_bytes / 4 + c] = sum over q < quads, j < 4 of x[m * ldx + 4q + j] * W1[c][4q + j]
-// x rows must be readable for 4 * quads bytes.
+// channels of one group (group_w pointing at its quad q0, x at K index 4 q0),
+//   out[m * ld_out_bytes / 4 + c] (+)= sum over q < quads, j < 4 of x[m * ldx + 4q + j] * W1[c][4(q0 + q) + j]
+// adding onto out when accumulate (a later K chunk). x rows must be readable
+// for 4 * quads bytes.
 using DenseU8S8TileFn = void (*)(const uint8_t* x, int64_t ldx, const int8_t* group_w, int64_t quads, int32_t* out,
-                                 int64_t ld_out_bytes);
+                                 int64_t ld_out_bytes, int64_t accumulate);
 void dense_u8s8_tile_generic(const uint8_t* x, int64_t ldx, const int8_t* group_w, int64_t quads, int32_t* out,
-                             int64_t ld_out_bytes, int mr);
+                             int64_t ld_out_bytes, int64_t accumulate, int mr);
 
 // u8_s8_s32_gemm_<mr>x16_avx2: mr in 1..6.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_dense_avx2(int mr);

@@ -18,7 +18,7 @@ class DenseU8S8Avx2 : public JitGenerator {
 
  protected:
   void generate() override {
-    // System V arguments: x (rdi, row 0), ldx, group_w, quads, out, ld_out_bytes.
+    // System V arguments: x (rdi, row 0), ldx, group_w, quads, out, ld_out_bytes, accumulate.
     const Reg64 ldx = rsi, w = rdx, quads = rcx, out = r8, ld_out = r9, q = rax;
     const Reg64 rows[PackedDenseU8S8::kMaxRows] = {rdi, r10, r11, r12, r13, r14};
     preamble();
@@ -30,25 +30,57 @@ class DenseU8S8Avx2 : public JitGenerator {
     const Ymm ones(11);
     Label ones_data, loop;
     if (ones_in_register) vmovdqu(ones, ptr[rip + ones_data]);
+    // The 7th argument (on the stack, above the return address and the 6
+    // saved registers): accumulate onto out (a later K chunk) or start at 0.
+    Label zero, start;
+    cmp(qword[rsp + 8 + 6 * 8], 0);
+    je(zero, T_NEAR);
+    mov(q, out);
+    for (int m = 0; m < mr_; ++m) {
+      vmovdqu(acc(m, 0), ptr[q]);
+      vmovdqu(acc(m, 1), ptr[q + 32]);
+      if (m + 1 < mr_) add(q, ld_out);
+    }
+    jmp(start, T_NEAR);
+    L(zero);
     for (int m = 0; m < mr_; ++m)
       for (int v = 0; v < 2; ++v) vpxor(acc(m, v), acc(m, v), acc(m, v));
-    xor_(q, q);
-    L(loop);
-    vmovdqa(w0, ptr[w]);
-    vmovdqa(w1, ptr[w + 32]);
-    for (int m = 0; m < mr_; ++m) {
-      vpbroadcastd(xb, ptr[rows[m] + q * 4]);
-      for (int v = 0; v < 2; ++v) {
-        vpmaddubsw(prod, xb, v == 0 ? w0 : w1);
-        if (ones_in_register) vpmaddwd(prod, prod, ones);
-        else vpmaddwd(prod, prod, ptr[rip + ones_data]);
-        vpaddd(acc(m, v), acc(m, v), prod);
+    L(start);
+    // One K quad: the group's 16 weight dwords, then per row the broadcast
+    // activation dword against both halves.
+    auto quad = [&](int w_disp, int x_disp) {
+      vmovdqa(w0, ptr[w + w_disp]);
+      vmovdqa(w1, ptr[w + w_disp + 32]);
+      for (int m = 0; m < mr_; ++m) {
+        vpbroadcastd(xb, ptr[rows[m] + q * 4 + x_disp]);
+        for (int v = 0; v < 2; ++v) {
+          vpmaddubsw(prod, xb, v == 0 ? w0 : w1);
+          if (ones_in_register) vpmaddwd(prod, prod, ones);
+          else vpmaddwd(prod, prod, ptr[rip + ones_data]);
+          vpaddd(acc(m, v), acc(m, v), prod);
+        }
       }
-    }
-    add(w, PackedDenseU8S8::kCols * 4);
-    inc(q);
-    cmp(q, quads);
+    };
+    // Two quads per iteration, then an odd last one.
+    const Reg64 pairs_end = r15;
+    Label tail, done;
+    mov(pairs_end, quads);
+    and_(pairs_end, ~int64_t{1});
+    xor_(q, q);
+    test(pairs_end, pairs_end);
+    jz(tail, T_NEAR);
+    L(loop);
+    quad(0, 0);
+    quad(PackedDenseU8S8::kCols * 4, 4);
+    add(w, 2 * PackedDenseU8S8::kCols * 4);
+    add(q, 2);
+    cmp(q, pairs_end);
     jb(loop, T_NEAR);
+    L(tail);
+    cmp(q, quads);
+    jae(done, T_NEAR);
+    quad(0, 0);
+    L(done);
     for (int m = 0; m < mr_; ++m) {
       vmovdqu(ptr[out], acc(m, 0));
       vmovdqu(ptr[out + 32], acc(m, 1));

@@ -275,10 +275,12 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
 Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
   const PackedDenseU8S8& w = *dense_;
   constexpr int kCols = PackedDenseU8S8::kCols, kTileRows = PackedDenseU8S8::kMaxRows;
-  // A work item: up to 48 rows (8 tiles) x 4 groups (64 channels). Its 12 KiB
-  // of accumulators stay in L1; one group's weights (K x 16 bytes) are reused
-  // by the 8 tiles, the 48 rows of X (48 x K bytes) by the 4 groups.
-  constexpr int64_t kItemRows = 8 * kTileRows, kItemGroups = 4, kLdAcc = kItemGroups * kCols;
+  // A work item: up to 48 rows (8 tiles) x 4 groups (64 channels), in K
+  // chunks of 256 quads. Its 12 KiB of accumulators stay in L1, and so do a
+  // group's weights for the chunk (16 KiB, reused by the 8 tiles) and a tile's
+  // activations (6 KiB); the item's 48 rows of the chunk (48 KiB) come from L2
+  // once per group. (Whole-K items read a K = 3072 group, 48 KiB, from L2.)
+  constexpr int64_t kItemRows = 8 * kTileRows, kItemGroups = 4, kLdAcc = kItemGroups * kCols, kChunkQuads = 256;
   const uint8_t* x = static_cast<const uint8_t*>(a.x);
   int64_t ldx = a.ldx;
   // The tiles read whole K quads: rows of a K that is not a multiple of 4 are
@@ -300,16 +302,20 @@ Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
     int32_t* acc = reinterpret_cast<int32_t*>(grow(acc_buffer, sizeof(int32_t) * kItemRows * kLdAcc));
     const int64_t m0 = item / group_blocks * kItemRows, mt = std::min(kItemRows, a.m - m0);
     const int64_t g0 = item % group_blocks * kItemGroups, g1 = std::min(w.groups, g0 + kItemGroups);
-    for (int64_t g = g0; g < g1; ++g)
-      for (int64_t r = 0; r < mt; r += kTileRows) {
-        const int mr = static_cast<int>(std::min<int64_t>(kTileRows, mt - r));
-        const uint8_t* xt = x + (m0 + r) * ldx;
-        int32_t* out = acc + r * kLdAcc + (g - g0) * kCols;
-        if (use_jit_)
-          dense_code_[mr - 1]->entry<DenseU8S8TileFn>()(xt, ldx, w.group(g), w.quads, out, kLdAcc * 4);
-        else
-          dense_u8s8_tile_generic(xt, ldx, w.group(g), w.quads, out, kLdAcc * 4, mr);
-      }
+    for (int64_t q0 = 0; q0 < w.quads; q0 += kChunkQuads) {
+      const int64_t quads = std::min(kChunkQuads, w.quads - q0);
+      for (int64_t g = g0; g < g1; ++g)
+        for (int64_t r = 0; r < mt; r += kTileRows) {
+          const int mr = static_cast<int>(std::min<int64_t>(kTileRows, mt - r));
+          const uint8_t* xt = x + (m0 + r) * ldx + 4 * q0;
+          const int8_t* wt = w.group(g) + q0 * kCols * 4;
+          int32_t* out = acc + r * kLdAcc + (g - g0) * kCols;
+          if (use_jit_)
+            dense_code_[mr - 1]->entry<DenseU8S8TileFn>()(xt, ldx, wt, quads, out, kLdAcc * 4, q0 > 0);
+          else
+            dense_u8s8_tile_generic(xt, ldx, wt, quads, out, kLdAcc * 4, q0 > 0, mr);
+        }
+    }
     const int64_t n0 = g0 * kCols, count = std::min(g1 * kCols, w.n) - n0;
     finish_dense_u8s8(w, x + m0 * ldx, ldx, mt, a.x_zero_point, n0, count, acc, kLdAcc);
     EpilogueTile tile{acc, 0, m0, mt, n0, count};

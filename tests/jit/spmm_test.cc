@@ -74,6 +74,13 @@ TEST_P(SpmmVariant, all_zero_rows_and_empty_matrix) {
   run(tester().m(20).n(40).k(64).sparsity(1.0));
 }
 
+// K cut into chunks (u8s8 bands: 256, f32: 128, dense tiles: 1024) whose
+// accumulators carry over, an odd last chunk included.
+TEST_P(SpmmVariant, long_k_in_chunks) {
+  run(tester().m(13).n(40).k(2051).sparsity(0.5));
+  if (!f32()) run(tester().m(7).n(21).k(1029).sparsity(0.3).out(SpmmOut::kF32).post({PostOp::kBias}));
+}
+
 TEST_P(SpmmVariant, weight_given_as_k_by_n) { run(tester().m(19).n(24).k(40).w_is_kn(true)); }
 
 TEST_P(SpmmVariant, threads) {
