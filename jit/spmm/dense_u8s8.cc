@@ -94,13 +94,22 @@ void dense_u8s8_tile_generic(const uint8_t* x, int64_t ldx, const int8_t* group_
 }
 
 void finish_dense_u8s8(const PackedDenseU8S8& w, const uint8_t* x, int64_t ldx, int64_t mt, int32_t x_zero_point,
-                       int64_t n0, int64_t count, int32_t* acc, int64_t ld_acc) {
+                       int64_t n0, int64_t count, int32_t* acc, int64_t ld_acc, const int32_t* remainder,
+                       int64_t ld_remainder) {
   if (x_zero_point != 0)
     for (int64_t m = 0; m < mt; ++m) {
       int32_t* row = acc + m * ld_acc;
       const int32_t* sums = w.column_sums.data() + n0;
       for (int64_t c = 0; c < count; ++c) row[c] -= x_zero_point * sums[c];
     }
+  if (remainder != nullptr) {
+    for (int64_t m = 0; m < mt; ++m) {
+      int32_t* row = acc + m * ld_acc;
+      const int32_t* r = remainder + m * ld_remainder;
+      for (int64_t c = 0; c < count; ++c) row[c] += r[c];
+    }
+    return;
+  }
   for (int64_t c = 0; c < count; ++c) {
     const int64_t n = n0 + c;
     for (int32_t e = w.fix_begin[static_cast<size_t>(n)]; e < w.fix_begin[static_cast<size_t>(n + 1)]; ++e) {

@@ -70,8 +70,16 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_dense_avx2(int mr);
 
 // acc[m][c] (rows ld_acc apart, channel n0 + c) of the tile's mt rows of x
 // becomes the exact sum over k of (x - x_zero_point) * W: subtracts
-// x_zero_point * column_sums and adds R.
+// x_zero_point * column_sums and adds R, per entry from x, or (remainder not
+// null) as the tile's rows of the precomputed (x - x_zero_point) * R
+// (channel n0 + c of row m at remainder[m * ld_remainder + c]).
 void finish_dense_u8s8(const PackedDenseU8S8& w, const uint8_t* x, int64_t ldx, int64_t mt, int32_t x_zero_point,
-                       int64_t n0, int64_t count, int32_t* acc, int64_t ld_acc);
+                       int64_t n0, int64_t count, int32_t* acc, int64_t ld_acc, const int32_t* remainder,
+                       int64_t ld_remainder);
+
+// True when R is better multiplied on the sparse 1-row bands (one pass over
+// the [M, N] product) than entry by entry per activation row: more than 4
+// entries per output channel.
+inline bool dense_u8s8_remainder_on_bands(int64_t fixes, int64_t n) { return fixes > 4 * n; }
 
 }  // namespace sparsert::jit

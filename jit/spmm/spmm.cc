@@ -69,7 +69,14 @@ uint8_t* grow(std::vector<uint8_t>& buf, size_t bytes) {
 
 }  // namespace
 
-KernelCacheStats spmm_kernel_cache_stats() { return code_cache().stats(); }
+KernelCacheStats spmm_kernel_cache_stats() {
+  KernelCacheStats bands = code_cache().stats();
+  const KernelCacheStats dense = dense_code_cache().stats();
+  bands.kernels += dense.kernels;
+  bands.hits += dense.hits;
+  bands.misses += dense.misses;
+  return bands;
+}
 
 StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w, int64_t stride_n, int64_t stride_k) {
   if (desc.n <= 0 || desc.k <= 0) return InvalidArgument("spmm: N and K must be positive, got N=", desc.n, " K=", desc.k);
@@ -148,6 +155,22 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create_dense(std::shared_ptr<Spmm> s
   spmm->dense_ = std::make_shared<const PackedDenseU8S8>(
       pack_dense_u8s8(static_cast<const int8_t*>(w), desc.n, desc.k, stride_n, stride_k));
   desc.pattern_fingerprint = spmm->dense_->fingerprint;
+  const PackedDenseU8S8& packed = *spmm->dense_;
+  if (dense_u8s8_remainder_on_bands(packed.fixes(), desc.n)) {
+    std::vector<int8_t> r(static_cast<size_t>(desc.n * desc.k), 0);  // [N, K]; R has w's sign, |R| <= |w|
+    for (int64_t c = 0; c < desc.n; ++c)
+      for (int32_t e = packed.fix_begin[static_cast<size_t>(c)]; e < packed.fix_begin[static_cast<size_t>(c + 1)]; ++e)
+        r[static_cast<size_t>(c * desc.k + packed.fix_k[static_cast<size_t>(e)])] =
+            static_cast<int8_t>(packed.fix_w[static_cast<size_t>(e)]);
+    SpmmDesc rd;
+    rd.n = desc.n;
+    rd.k = desc.k;
+    rd.dtype = SpmmDType::kU8S8;
+    rd.out = SpmmOut::kS32;
+    rd.band_rows = 1;
+    rd.isa_cap = desc.isa_cap;
+    SPARSERT_ASSIGN_OR_RETURN(spmm->remainder_, Spmm::create(rd, r.data(), desc.k, 1));
+  }
   const std::string family = "u8_s8_s32_gemm_{1..6}x16_";
   if (may_use(kIsaAvx512, desc.isa_cap))
     spmm->declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
@@ -295,6 +318,20 @@ Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
     }
     x = p;
   }
+  // R on the 1-row bands, all rows at once: [M, N] s32.
+  thread_local std::vector<uint8_t> remainder_buffer;
+  const int32_t* remainder = nullptr;
+  if (remainder_) {
+    SpmmRunArgs ra;
+    ra.m = a.m;
+    ra.x = a.x;
+    ra.ldx = a.ldx;
+    ra.y = grow(remainder_buffer, sizeof(int32_t) * static_cast<size_t>(a.m * w.n));
+    ra.ldy = w.n;
+    ra.x_zero_point = a.x_zero_point;
+    SPARSERT_RETURN_IF_ERROR(remainder_->run(ra, threads));
+    remainder = static_cast<const int32_t*>(ra.y);
+  }
   const int64_t row_blocks = (a.m + kItemRows - 1) / kItemRows;
   const int64_t group_blocks = (w.groups + kItemGroups - 1) / kItemGroups;
   auto run_item = [&](int64_t item) {
@@ -317,7 +354,8 @@ Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
         }
     }
     const int64_t n0 = g0 * kCols, count = std::min(g1 * kCols, w.n) - n0;
-    finish_dense_u8s8(w, x + m0 * ldx, ldx, mt, a.x_zero_point, n0, count, acc, kLdAcc);
+    finish_dense_u8s8(w, x + m0 * ldx, ldx, mt, a.x_zero_point, n0, count, acc, kLdAcc,
+                      remainder ? remainder + m0 * w.n + n0 : nullptr, w.n);
     EpilogueTile tile{acc, 0, m0, mt, n0, count};
     tile.ld_acc = kLdAcc;
     spmm_epilogue(desc_, a, tile);

@@ -85,6 +85,9 @@ class Spmm {
   std::shared_ptr<const JitGenerator> code_[4];  // by tile height: 1, 8, 16, 32 (mr_slot)
   // SpmmLayout::kDenseTiles: packed W and JIT code per tile height 1..6 (index mr - 1).
   std::shared_ptr<const PackedDenseU8S8> dense_;
+  // Its remainder R on the exact 1-row bands when R is too large for the
+  // scalar per-column loop (per-channel quantized weights: ~2% of weights).
+  std::shared_ptr<const Spmm> remainder_;
   std::shared_ptr<const JitGenerator> dense_code_[PackedDenseU8S8::kMaxRows];
 };
 

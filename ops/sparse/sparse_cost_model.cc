@@ -31,11 +31,14 @@ constexpr double kGenericPenalty = 3.0;
 // full density ran the model in 306 ms against the int16 kernel's 404 ms).
 constexpr double kInt16DenseCost = 3.0;
 // The exact dense u8s8 tiles (SpmmLayout::kDenseTiles, vpmaddubsw on pairs
-// that cannot saturate): per multiply-add relative to oneDNN u8s8, and per
-// entry of the remainder they add in scalar code (one multiply-add per
-// activation row, ~50x a vector lane's).
+// that cannot saturate): per multiply-add relative to oneDNN u8s8 (0.8-0.95x
+// its speed on the BERT shapes, perf/spmm_report.py), and per entry of the
+// remainder: in scalar code one multiply-add per activation row, ~70x a
+// vector lane's (QDQ BERT's per-channel weights, 2% entries, doubled the
+// layer's time that way); on the 1-row bands an isolated entry padded to a pair.
 constexpr double kS8DenseTileCost = 1.2;
-constexpr double kS8TileFixCost = 50.0;
+constexpr double kS8TileScalarFixCost = 70.0;
+constexpr double kS8TileBandFixCost = 2 * kS8Band1PerWeight;
 // Sparse only with an expected gain of 10% or more: no coin flips on noise.
 constexpr double kMaxRatio = 0.9;
 
@@ -146,12 +149,13 @@ SparseChoice choose_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t str
   // (cost model) are slower.
   if (onednn_exact || policy.mode == SparseMode::kAlways) return c;
   const int64_t fixes = jit::count_dense_u8s8_fixes(w, n, k, stride_n, stride_k);
-  const double tiles = (kS8DenseTileCost + static_cast<double>(fixes) / total * kS8TileFixCost) * penalty / dense;
+  const double fix_cost = jit::dense_u8s8_remainder_on_bands(fixes, n) ? kS8TileBandFixCost : kS8TileScalarFixCost;
+  const double tiles = (kS8DenseTileCost + static_cast<double>(fixes) / total * fix_cost) * penalty / dense;
   const bool bands_by_model = policy.mode == SparseMode::kAuto && policy.sparsity_threshold < 0.0;
   if (tiles > kMaxRatio || (c.sparse && !(bands_by_model && tiles < c.estimated_ratio))) return c;
   c.sparse = true;
   c.layout = jit::SpmmLayout::kDenseTiles;
-  c.why = c.why + fmt("; dense tiles instead (estimated %.2f of the int16 kernel, %.0f remainder entries)", tiles,
+  c.why = c.why + fmt("; dense tiles instead (estimated %.2f of the int16 kernel; %.0f K pairs could saturate)", tiles,
                       static_cast<double>(fixes));
   c.estimated_ratio = tiles;
   return c;

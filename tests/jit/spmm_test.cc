@@ -4,6 +4,8 @@
 // with a message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <random>
 
@@ -183,6 +185,49 @@ TEST(Spmm, dense_tiles_split_exactly_the_pairs_that_could_saturate) {
       EXPECT_EQ(y, want) << isa_name(isa) << " zero point " << zp;
       if (zp == 0) EXPECT_EQ(y[0], 255 * 128 * k / 2) << "channel 0 at x = 255";
     }
+  }
+}
+
+// Weights as per-tensor quantization leaves them (normal, few pairs over
+// 128): the remainder is added entry by entry, not on the bands; uniform
+// full-range weights (the variant tests) take the bands.
+TEST(Spmm, dense_tiles_with_a_small_remainder_add_it_per_entry) {
+  const int64_t n = 40, k = 300, m = 53;
+  std::mt19937 rng(9);
+  std::normal_distribution<double> normal(0.0, 35.0);
+  std::vector<int8_t> w(static_cast<size_t>(n * k));
+  for (auto& v : w) v = static_cast<int8_t>(std::clamp(std::lround(normal(rng)), -128L, 127L));
+  const PackedDenseU8S8 packed = pack_dense_u8s8(w.data(), n, k, k, 1);
+  EXPECT_GT(packed.fixes(), 0);
+  EXPECT_FALSE(dense_u8s8_remainder_on_bands(packed.fixes(), n)) << packed.fixes() << " entries";
+  std::vector<uint8_t> x(static_cast<size_t>(m * k));
+  for (auto& v : x) v = static_cast<uint8_t>(rng());
+  for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
+    if (!may_use(isa, default_isa_cap())) {
+      std::printf("[ SKIPPED  ] dense tiles %s: this CPU (or SPARSERT_ISA) lacks it\n", isa_name(isa).c_str());
+      continue;
+    }
+    SpmmDesc d;
+    d.n = n;
+    d.k = k;
+    d.dtype = SpmmDType::kU8S8;
+    d.out = SpmmOut::kS32;
+    d.layout = SpmmLayout::kDenseTiles;
+    d.isa_cap = isa;
+    auto spmm = Spmm::create(d, w.data(), k, 1);
+    ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
+    std::vector<int32_t> y(static_cast<size_t>(m * n)), want(y.size());
+    SpmmRunArgs a;
+    a.m = m;
+    a.x = x.data();
+    a.ldx = k;
+    a.ldy = n;
+    a.x_zero_point = 117;
+    a.y = y.data();
+    ASSERT_TRUE((*spmm)->run(a, 2).ok());
+    a.y = want.data();
+    spmm_reference(d, w.data(), k, 1, a);
+    EXPECT_EQ(y, want) << isa_name(isa);
   }
 }
 

@@ -147,13 +147,15 @@ def gen_full(w: Writer) -> None:
     for sp in (0.7, 0.8, 0.9):
         for pat in ("unstructured", "4x1"):
             w.case(w.pruned("bert_base_op17.onnx", sp, pat), bdims)
-    # int8 as ORT's tools write it: dynamic for the dense and 4x1 copies, static QDQ for the 90% 4x1 one.
+    # int8 as ORT's tools write it: dynamic for the dense and 4x1 copies, static QDQ for the dense and 90% 4x1 ones.
     for src in ("bert_base_op17.onnx",) + tuple(f"bert_base_op17_4x1_{p}.onnx" for p in (70, 80, 90)):
         dst = src.replace(".onnx", "_dynamic_int8.onnx")
         quantize.dynamic_int8(w.path(src), w.path(dst))
         w.case(dst, bdims)
-    quantize.qdq_int8(w.path("bert_base_op17_4x1_90.onnx"), w.path("bert_base_op17_4x1_90_qdq_int8.onnx"), bdims)
-    w.case("bert_base_op17_4x1_90_qdq_int8.onnx", bdims, optimize=False)
+    for src in ("bert_base_op17.onnx", "bert_base_op17_4x1_90.onnx"):
+        dst = src.replace(".onnx", "_qdq_int8.onnx")
+        quantize.qdq_int8(w.path(src), w.path(dst), bdims)
+        w.case(dst, bdims, optimize=False)
     for name in ("mobilenet_v2", "resnet50"):
         w.case(w.pruned(f"{name}_op17.onnx", 0.9, "unstructured"), {"batch": 1})
 
