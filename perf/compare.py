@@ -181,6 +181,8 @@ def compare_model(model: str, dims: Dict[str, int], threads: int, args, srt, ds)
     want = runners[0].run(feed)
     row.update({f"sparsert_{k}": v for k, v in agreement(runners[1].run(feed), want).items()})
     row["agrees"] = agrees(row["model"], {"rel_error": row["sparsert_rel_error"], "cosine": row["sparsert_cosine"]})
+    if args.no_deepsparse:
+        row["deepsparse_skipped"] = True
     probe = deepsparse_probe(model, feed) if ds is not None else None
     if probe is not None:
         row["deepsparse_error"] = probe[:200]
@@ -253,7 +255,8 @@ def markdown(result: Dict) -> str:
              "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         ds = ms_text(r["deepsparse_ms"]) if "deepsparse_ms" in r else \
-            "fails on this model (why: the JSON)" if "deepsparse_error" in r else "not installed"
+            "fails on this model (why: the JSON)" if "deepsparse_error" in r else \
+            "not run (--no-deepsparse)" if r.get("deepsparse_skipped") else "not installed"
         lines.append(f"| {r['model']} | {r['threads']} | {ms_text(r['ort_ms'])} | {ms_text(r['sparsert_ms'])} | "
                      f"{ratio_text(r, 'sparsert_over_ort')} | {ds} | {ratio_text(r, 'sparsert_over_deepsparse')} |")
     return "\n".join(lines) + "\n"

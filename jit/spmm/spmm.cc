@@ -121,32 +121,34 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
     tile.append(std::to_string(desc.band_rows));
     tile.append("_");
   }
-  // Ordered implementation list: AVX-512 (slot), AVX2 JIT, generic C++.
-  if (may_use(kIsaAvx512, desc.isa_cap))
-    spmm->declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
-  else
-    spmm->declined_.push_back(family + "avx512: isa: needs avx512, have " + isa_name(detected_isa() & desc.isa_cap));
-  if (may_use(kIsaAvx2, desc.isa_cap)) {
-    Status failed;
+  spmm->choose_implementation(family, tile, [&]() -> Status {
     for (int mr : mrs) {
-      auto code = cached_code({desc.dtype, mr, desc.band_rows});
-      if (!code.ok()) {
-        failed = code.status();
-        break;
-      }
-      spmm->code_[mr_slot(mr)] = *code;
+      SPARSERT_ASSIGN_OR_RETURN(spmm->code_[mr_slot(mr)], cached_code({desc.dtype, mr, desc.band_rows}));
     }
-    if (failed.ok()) {
-      spmm->use_jit_ = true;
-      spmm->impl_name_ = family + tile + "avx2";
-      return std::shared_ptr<const Spmm>(std::move(spmm));
-    }
-    spmm->declined_.push_back(family + "avx2: " + failed.message());
-  } else {
-    spmm->declined_.push_back(family + "avx2: isa: needs avx2, have " + isa_name(detected_isa() & desc.isa_cap));
-  }
-  spmm->impl_name_ = family + tile + "generic";
+    return Status::OK();
+  });
   return std::shared_ptr<const Spmm>(std::move(spmm));
+}
+
+void Spmm::choose_implementation(const std::string& family, const std::string& tile,
+                                 const std::function<Status()>& load_avx2) {
+  // Ordered implementation list: AVX-512 (slot), AVX2 JIT, generic C++.
+  if (may_use(kIsaAvx512, desc_.isa_cap))
+    declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
+  else
+    declined_.push_back(family + "avx512: isa: needs avx512, have " + isa_name(detected_isa() & desc_.isa_cap));
+  if (may_use(kIsaAvx2, desc_.isa_cap)) {
+    const Status loaded = load_avx2();
+    if (loaded.ok()) {
+      use_jit_ = true;
+      impl_name_ = family + tile + "avx2";
+      return;
+    }
+    declined_.push_back(family + "avx2: " + loaded.message());
+  } else {
+    declined_.push_back(family + "avx2: isa: needs avx2, have " + isa_name(detected_isa() & desc_.isa_cap));
+  }
+  impl_name_ = family + tile + "generic";
 }
 
 StatusOr<std::shared_ptr<const Spmm>> Spmm::create_dense(std::shared_ptr<Spmm> spmm, const void* w, int64_t stride_n,
@@ -171,28 +173,13 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create_dense(std::shared_ptr<Spmm> s
     rd.isa_cap = desc.isa_cap;
     SPARSERT_ASSIGN_OR_RETURN(spmm->remainder_, Spmm::create(rd, r.data(), desc.k, 1));
   }
-  const std::string family = "u8_s8_s32_gemm_{1..6}x16_";
-  if (may_use(kIsaAvx512, desc.isa_cap))
-    spmm->declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
-  else
-    spmm->declined_.push_back(family + "avx512: isa: needs avx512, have " + isa_name(detected_isa() & desc.isa_cap));
-  if (may_use(kIsaAvx2, desc.isa_cap)) {
-    Status failed;
-    for (int mr = 1; mr <= PackedDenseU8S8::kMaxRows && failed.ok(); ++mr) {
-      auto code = dense_code_cache().get_or_create(mr, [mr] { return generate_u8s8_dense_avx2(mr); });
-      if (code.ok()) spmm->dense_code_[mr - 1] = *code;
-      else failed = code.status();
+  spmm->choose_implementation("u8_s8_s32_gemm_", "{1..6}x16_", [&]() -> Status {
+    for (int mr = 1; mr <= PackedDenseU8S8::kMaxRows; ++mr) {
+      SPARSERT_ASSIGN_OR_RETURN(spmm->dense_code_[mr - 1],
+                                dense_code_cache().get_or_create(mr, [mr] { return generate_u8s8_dense_avx2(mr); }));
     }
-    if (failed.ok()) {
-      spmm->use_jit_ = true;
-      spmm->impl_name_ = family + "avx2";
-      return std::shared_ptr<const Spmm>(std::move(spmm));
-    }
-    spmm->declined_.push_back(family + "avx2: " + failed.message());
-  } else {
-    spmm->declined_.push_back(family + "avx2: isa: needs avx2, have " + isa_name(detected_isa() & desc.isa_cap));
-  }
-  spmm->impl_name_ = family + "generic";
+    return Status::OK();
+  });
   return std::shared_ptr<const Spmm>(std::move(spmm));
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +74,11 @@ class Spmm {
   void compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc) const;
   SpmmTileFn kernel_for(int mr) const;
   Status run_dense(const SpmmRunArgs& a, int threads) const;
+  // Fills declined_ / impl_name_ / use_jit_ from the ordered implementation
+  // list (AVX-512 slot, AVX2 JIT, generic C++); load_avx2 fetches the AVX2
+  // code from the cache when the ISA cap allows it.
+  void choose_implementation(const std::string& family, const std::string& tile,
+                             const std::function<Status()>& load_avx2);
   static StatusOr<std::shared_ptr<const Spmm>> create_dense(std::shared_ptr<Spmm> spmm, const void* w, int64_t stride_n,
                                                             int64_t stride_k);
 

@@ -130,12 +130,50 @@ TEST(Spmm, int8_extremes_are_exact) {
   }
 }
 
+// W (n x k, row-major) on the dense tiles under each ISA this CPU has, s32
+// output, against the reference; returns the AVX2 (or generic) product.
+std::vector<int32_t> expect_dense_tiles_exact(const std::vector<int8_t>& w, int64_t n, int64_t k,
+                                              const std::vector<uint8_t>& x, int64_t m, int32_t x_zero_point,
+                                              int threads) {
+  std::vector<int32_t> first;
+  for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
+    if (!may_use(isa, default_isa_cap())) {
+      std::printf("[ SKIPPED  ] dense tiles %s: this CPU (or SPARSERT_ISA) lacks it\n", isa_name(isa).c_str());
+      continue;
+    }
+    SpmmDesc d;
+    d.n = n;
+    d.k = k;
+    d.dtype = SpmmDType::kU8S8;
+    d.out = SpmmOut::kS32;
+    d.layout = SpmmLayout::kDenseTiles;
+    d.isa_cap = isa;
+    auto spmm = Spmm::create(d, w.data(), k, 1);
+    EXPECT_TRUE(spmm.ok()) << spmm.status().to_string();
+    if (!spmm.ok()) return {};
+    std::vector<int32_t> y(static_cast<size_t>(m * n)), want(y.size());
+    SpmmRunArgs a;
+    a.m = m;
+    a.x = x.data();
+    a.ldx = k;
+    a.ldy = n;
+    a.x_zero_point = x_zero_point;
+    a.y = y.data();
+    EXPECT_TRUE((*spmm)->run(a, threads).ok());
+    a.y = want.data();
+    spmm_reference(d, w.data(), k, 1, a);
+    EXPECT_EQ(y, want) << isa_name(isa) << " zero point " << x_zero_point;
+    if (first.empty()) first = y;
+  }
+  return first;
+}
+
 // The dense tiles keep a weight pair in W1 exactly when |w0| + |w1| <= 128
 // (255 * 128 fits int16) and move the rest to the per-column remainder; at
 // x = 255 with zero point 0 and 255 every product is at its extreme.
 TEST(Spmm, dense_tiles_split_exactly_the_pairs_that_could_saturate) {
-  const int64_t n = 18, k = 10;
-  // Pairs (K 2j, 2j + 1) of channel 0..5; the others are random full range.
+  const int64_t n = 18, k = 10, m = 7;
+  // Pairs (K 2j, 2j + 1) of channel 0..7; the others are random full range.
   const int pairs[][2] = {{64, 64}, {64, 65}, {-128, 0}, {127, 1}, {-128, 1}, {-100, 100}, {127, 127}, {0, -128}};
   std::vector<int8_t> w(static_cast<size_t>(n * k));
   std::mt19937 rng(5);
@@ -153,39 +191,13 @@ TEST(Spmm, dense_tiles_split_exactly_the_pairs_that_could_saturate) {
               fixes_per_pair[p] * k / 2)
         << "channel " << p;
   EXPECT_EQ(count_dense_u8s8_fixes(w.data(), 8, k, k, 1), 4 * k / 2);  // pairs, not entries
-  for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
-    if (!may_use(isa, default_isa_cap())) {
-      std::printf("[ SKIPPED  ] dense tiles %s: this CPU (or SPARSERT_ISA) lacks it\n", isa_name(isa).c_str());
-      continue;
-    }
-    for (int32_t zp : {0, 255}) {
-      SpmmDesc d;
-      d.n = n;
-      d.k = k;
-      d.dtype = SpmmDType::kU8S8;
-      d.out = SpmmOut::kS32;
-      d.layout = SpmmLayout::kDenseTiles;
-      d.isa_cap = isa;
-      auto spmm = Spmm::create(d, w.data(), k, 1);
-      ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
-      const int64_t m = 7;
-      std::vector<uint8_t> x(static_cast<size_t>(m * k), 255);
-      for (int64_t i = 0; i < k; ++i) x[static_cast<size_t>(6 * k + i)] = static_cast<uint8_t>(rng());
-      std::vector<int32_t> y(static_cast<size_t>(m * n)), want(y.size());
-      SpmmRunArgs a;
-      a.m = m;
-      a.x = x.data();
-      a.ldx = k;
-      a.ldy = n;
-      a.x_zero_point = zp;
-      a.y = y.data();
-      ASSERT_TRUE((*spmm)->run(a, 1).ok());
-      a.y = want.data();
-      spmm_reference(d, w.data(), k, 1, a);
-      EXPECT_EQ(y, want) << isa_name(isa) << " zero point " << zp;
-      if (zp == 0) EXPECT_EQ(y[0], 255 * 128 * k / 2) << "channel 0 at x = 255";
-    }
+  std::vector<uint8_t> x(static_cast<size_t>(m * k), 255);
+  for (int64_t i = 0; i < k; ++i) x[static_cast<size_t>(6 * k + i)] = static_cast<uint8_t>(rng());
+  const std::vector<int32_t> y = expect_dense_tiles_exact(w, n, k, x, m, 0, 1);
+  if (!y.empty()) {
+    EXPECT_EQ(y[0], 255 * 128 * k / 2) << "channel 0 at x = 255";
   }
+  expect_dense_tiles_exact(w, n, k, x, m, 255, 1);
 }
 
 // Weights as per-tensor quantization leaves them (normal, few pairs over
@@ -202,33 +214,7 @@ TEST(Spmm, dense_tiles_with_a_small_remainder_add_it_per_entry) {
   EXPECT_FALSE(dense_u8s8_remainder_on_bands(packed.fixes(), n)) << packed.fixes() << " entries";
   std::vector<uint8_t> x(static_cast<size_t>(m * k));
   for (auto& v : x) v = static_cast<uint8_t>(rng());
-  for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
-    if (!may_use(isa, default_isa_cap())) {
-      std::printf("[ SKIPPED  ] dense tiles %s: this CPU (or SPARSERT_ISA) lacks it\n", isa_name(isa).c_str());
-      continue;
-    }
-    SpmmDesc d;
-    d.n = n;
-    d.k = k;
-    d.dtype = SpmmDType::kU8S8;
-    d.out = SpmmOut::kS32;
-    d.layout = SpmmLayout::kDenseTiles;
-    d.isa_cap = isa;
-    auto spmm = Spmm::create(d, w.data(), k, 1);
-    ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
-    std::vector<int32_t> y(static_cast<size_t>(m * n)), want(y.size());
-    SpmmRunArgs a;
-    a.m = m;
-    a.x = x.data();
-    a.ldx = k;
-    a.ldy = n;
-    a.x_zero_point = 117;
-    a.y = y.data();
-    ASSERT_TRUE((*spmm)->run(a, 2).ok());
-    a.y = want.data();
-    spmm_reference(d, w.data(), k, 1, a);
-    EXPECT_EQ(y, want) << isa_name(isa);
-  }
+  expect_dense_tiles_exact(w, n, k, x, m, 117, 2);
 }
 
 // The epilogue is built twice (baseline and AVX2, spmm_epilogue_body.inc) and

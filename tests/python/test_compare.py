@@ -41,6 +41,7 @@ def test_runs_models_writes_results_and_compares_with_a_baseline(build_dir, mode
     for row in rec["rows"]:
         assert row["agrees"] and row["sparsert_over_ort"] > 0 and row["ort_p10_ms"] <= row["ort_p90_ms"]
     assert "| bert_tiny_op17.onnx | 1 |" in r.stdout
+    assert "not run (--no-deepsparse)" in r.stdout  # skipped on request, not "not installed"
     r = subprocess.run(cmd[:-2] + ["--no-save", "--baseline", str(tmp_path / results[0])], capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
