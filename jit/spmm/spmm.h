@@ -55,8 +55,10 @@ class Spmm {
   const PackedSparse& weights() const { return w_; }
   // The dense-tile layout's packed W (nullptr for SpmmLayout::kBands).
   const PackedDenseU8S8* dense_weights() const { return dense_.get(); }
-  // Bytes of packed weights either layout keeps.
-  int64_t packed_bytes() const { return dense_ ? dense_->packed_bytes() : w_.packed_bytes(); }
+  // Bytes of packed weights either layout keeps (the dense tiles' remainder on the bands included).
+  int64_t packed_bytes() const {
+    return dense_ ? dense_->packed_bytes() + (remainder_ ? remainder_->packed_bytes() : 0) : w_.packed_bytes();
+  }
   // "f32_spmm_{1,8,16,32}x1_avx2", "f32_bspmm_{1,8,16}x4_avx2", "u8_s8_s32_bspmm_16x4_generic", ...
   const std::string& impl_name() const { return impl_name_; }
   // One line per implementation that declined, with its reason.

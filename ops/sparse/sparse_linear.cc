@@ -14,8 +14,8 @@
 //    requantize<uint8_t>, see the kernel).
 // Each declines unless the cost model (sparse_cost_model.h) expects the sparse
 // kernel to beat the dense path, and says why. The int8 ones also take dense
-// weights where the cost model picks the exact dense tiles (no VNNI). Run-time inputs they do not
-// cover go to the reference kernel.
+// weights where the cost model picks the exact dense tiles (no VNNI). Run-time
+// inputs they do not cover go to the reference kernel.
 #include "jit/spmm/spmm.h"
 #include "ops/linear.h"
 #include <algorithm>
