@@ -34,9 +34,8 @@ namespace {
 Status read_qdq_attr(const Node& node, const char* name, std::optional<fast::QdqStep>* out) {
   if (!node.attrs.has(name)) return Status::OK();
   SPARSERT_ASSIGN_OR_RETURN(std::vector<float> v, node.attrs.get_floats(name));
-  if (v.size() != 4 || !(v[0] > 0.f) || !std::isfinite(v[0]) || !(v[2] < v[3]) || std::nearbyint(v[1]) != v[1] ||
-      v[1] < v[2] || v[1] > v[3] || std::nearbyint(v[2]) != v[2] || std::nearbyint(v[3]) != v[3] || v[2] < -128.f ||
-      v[3] > 255.f || v[3] - v[2] > 255.f)
+  if (v.size() != 4 || !(v[0] > 0.f) || !std::isfinite(v[0]) || !is_8bit_code_range(v[2], v[3]) ||
+      std::nearbyint(v[1]) != v[1] || v[1] < v[2] || v[1] > v[3])
     return InvalidArgument(node.describe(), ": attribute ", name, " has ", v.size(),
                            " values, expected [scale > 0, zero_point, qmin, qmax] with integer qmin <= zero_point <= qmax"
                            " of an 8-bit type");

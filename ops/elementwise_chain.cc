@@ -176,10 +176,7 @@ std::optional<CodeTable> plan_code_table(const std::vector<ChainStep>& steps) {
     if (steps[at].op != ChainOp::kQuantizeDequantize) continue;
     // Only an 8-bit code range (what the passes write; a hand-written chain
     // with another range keeps its steps instead of a huge table).
-    const float lo = steps[at].c[2], hi = steps[at].c[3];
-    if (!(lo >= -128.f && hi <= 255.f && lo < hi && hi - lo <= 255.f) || std::nearbyint(lo) != lo ||
-        std::nearbyint(hi) != hi)
-      return std::nullopt;
+    if (!is_8bit_code_range(steps[at].c[2], steps[at].c[3])) return std::nullopt;
     bool code_only = true;
     bool saved[kChainRegisters] = {false, false};  // saved after `at`
     int work = 0;

@@ -26,6 +26,13 @@ inline float quantize_code_reference(float v, float scale, float zero_point, flo
   return static_cast<float>(std::min(std::max(q, static_cast<double>(lo)), static_cast<double>(hi)));
 }
 
+// Whether [lo, hi] is an integer code range an 8-bit type holds (int8 or
+// uint8, or narrower): what Q/DQ pairs fused into tables and attention take.
+inline bool is_8bit_code_range(float lo, float hi) {
+  return lo >= -128.f && hi <= 255.f && lo < hi && hi - lo <= 255.f && std::nearbyint(lo) == lo &&
+         std::nearbyint(hi) == hi;
+}
+
 // ONNX Runtime's requantization of an int32 accumulator: the combined
 // multiplier (in_scale * w_scale / out_scale) is formed in float, the product
 // rounded half-to-even, then the zero point added and the result saturated.
