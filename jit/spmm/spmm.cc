@@ -6,23 +6,27 @@
 #include <cstring>
 
 #include "jit/isa.h"
-#include "jit/spmm/gen_spmm_avx2.h"
+#include "jit/spmm/gen_spmm_x86.h"
 #include "jit/spmm/spmm_epilogue.h"
 #include "jit/spmm/spmm_transpose.h"
 
 namespace sparsert::jit {
 namespace {
 
-// Generated code depends on (dtype, tile height, band rows) only.
+// Generated code depends on (dtype, tile height, band rows, ISA) only.
 struct CodeKey {
   SpmmDType dtype;
   int mr;
   int band_rows;
-  bool operator==(const CodeKey& o) const { return dtype == o.dtype && mr == o.mr && band_rows == o.band_rows; }
+  uint32_t isa;  // kIsaAvx2, kIsaAvx512 or kIsaAvx512Vnni: which generator
+  bool operator==(const CodeKey& o) const {
+    return dtype == o.dtype && mr == o.mr && band_rows == o.band_rows && isa == o.isa;
+  }
 };
 struct CodeKeyHash {
   size_t operator()(const CodeKey& k) const {
-    return (static_cast<size_t>(k.dtype) << 16) ^ (static_cast<size_t>(k.mr) << 4) ^ static_cast<size_t>(k.band_rows);
+    return (static_cast<size_t>(k.isa) << 24) ^ (static_cast<size_t>(k.dtype) << 16) ^
+           (static_cast<size_t>(k.mr) << 4) ^ static_cast<size_t>(k.band_rows);
   }
 };
 
@@ -33,11 +37,22 @@ KernelCache<CodeKey, JitGenerator, CodeKeyHash>& code_cache() {
 
 StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
   return code_cache().get_or_create(key, [&]() -> StatusOr<std::shared_ptr<const JitGenerator>> {
+    const bool avx512 = key.isa != kIsaAvx2;
     if (key.dtype == SpmmDType::kF32 && key.mr == 1) return generate_f32_spmv_avx2(key.band_rows);
-    if (key.dtype == SpmmDType::kF32)
-      return key.band_rows == 4 ? generate_f32_bspmm_avx2(key.mr) : generate_f32_spmm_avx2(key.mr);
-    return key.mr == 1 ? generate_u8s8_spmv_avx2(key.band_rows) : generate_u8s8_bspmm_avx2(key.band_rows);
+    if (key.dtype == SpmmDType::kF32 && key.band_rows == 4)
+      return avx512 ? generate_f32_bspmm_avx512(key.mr) : generate_f32_bspmm_avx2(key.mr);
+    if (key.dtype == SpmmDType::kF32) return avx512 ? generate_f32_spmm_avx512(key.mr) : generate_f32_spmm_avx2(key.mr);
+    if (key.mr == 1) return generate_u8s8_spmv_avx2(key.band_rows);
+    return avx512 ? generate_u8s8_bspmm_avx512(key.band_rows, key.isa == kIsaAvx512Vnni)
+                  : generate_u8s8_bspmm_avx2(key.band_rows);
   });
+}
+
+// The generator a tile height takes when the layer's code is for `isa`: the
+// one-row kernels (mr = 1) and f32 8-row tiles stay on AVX2 (xmm / one ymm).
+uint32_t kernel_isa(SpmmDType dtype, int mr, uint32_t isa) {
+  if (mr == 1 || (dtype == SpmmDType::kF32 && mr < 16)) return kIsaAvx2;
+  return isa;
 }
 
 // The dense tiles' code depends on the tile height only.
@@ -48,13 +63,24 @@ KernelCache<int, JitGenerator>& dense_code_cache() {
 
 int mr_slot(int mr) { return mr == 1 ? 0 : mr == 8 ? 1 : mr == 16 ? 2 : 3; }
 
-// Tile heights a layer's kernels are generated for, ascending. 4-row f32 bands
-// keep 4 x mr / 8 accumulators in registers, so they stop at 16. Height 1 is
-// the one-row (M = 1, or a last row) kernel.
-std::vector<int> tile_heights(const SpmmDesc& d) {
+// Tile heights a layer's kernels are generated for, ascending, by the ISA of
+// its code. 4-row f32 bands keep 4 x (mr / lanes) accumulators in registers,
+// so they stop at 16 on AVX2 (8 lanes) and at 32 on AVX-512. Height 1 is the
+// one-row (M = 1, or a last row) kernel.
+std::vector<int> tile_heights(const SpmmDesc& d, uint32_t code_isa) {
   if (d.dtype == SpmmDType::kU8S8) return {1, kU8S8TileRows};
-  if (d.band_rows == 4) return {1, 8, 16};
+  if (d.band_rows == 4 && !is_subset(kIsaAvx512, code_isa)) return {1, 8, 16};
   return {1, 8, 16, 32};
+}
+
+std::string heights_text(const std::vector<int>& heights) {  // "{1,8,16,32}" (appends only: GCC 12 -Wrestrict)
+  std::string text;
+  for (int mr : heights) {
+    text.append(text.empty() ? "{" : ",");
+    text.append(std::to_string(mr));
+  }
+  text.append("}");
+  return text;
 }
 
 int64_t elem_bytes(SpmmDType t) { return t == SpmmDType::kF32 ? 4 : 2; }
@@ -110,45 +136,51 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   const bool f32 = desc.dtype == SpmmDType::kF32;
   const std::string family = f32 ? std::string(desc.band_rows == 4 ? "f32_bspmm_" : "f32_spmm_")
                                  : "u8_s8_s32_bspmm_16x" + std::to_string(desc.band_rows) + "_";
-  const std::vector<int> mrs = tile_heights(desc);
-  std::string tile;  // "{1,8,16,32}x1_" (appends only: GCC 12 flags string operator+ chains with -Wrestrict)
-  if (f32) {
-    for (int mr : mrs) {
-      tile.append(tile.empty() ? "{" : ",");
-      tile.append(std::to_string(mr));
-    }
-    tile.append("}x");
-    tile.append(std::to_string(desc.band_rows));
-    tile.append("_");
-  }
-  spmm->choose_implementation(family, tile, [&]() -> Status {
-    for (int mr : mrs) {
-      SPARSERT_ASSIGN_OR_RETURN(spmm->code_[mr_slot(mr)], cached_code({desc.dtype, mr, desc.band_rows}));
-    }
-    return Status::OK();
-  });
+  // The f32 names list their tile heights: "f32_bspmm_{1,8,16}x4_avx2".
+  auto name = [&](uint32_t isa, const char* suffix) {
+    std::string n = family;
+    if (f32) n.append(heights_text(tile_heights(desc, isa))).append("x").append(std::to_string(desc.band_rows)).append("_");
+    return n.append(suffix);
+  };
+  auto loader = [&spmm, &desc](uint32_t isa) {
+    return [&spmm, &desc, isa]() -> Status {
+      for (int mr : tile_heights(desc, isa)) {
+        SPARSERT_ASSIGN_OR_RETURN(spmm->code_[mr_slot(mr)],
+                                  cached_code({desc.dtype, mr, desc.band_rows, kernel_isa(desc.dtype, mr, isa)}));
+      }
+      return Status::OK();
+    };
+  };
+  std::vector<Candidate> candidates;
+  if (!f32) candidates.push_back({kIsaAvx512Vnni, name(kIsaAvx512Vnni, "avx512_vnni"), loader(kIsaAvx512Vnni), ""});
+  candidates.push_back({kIsaAvx512, name(kIsaAvx512, "avx512"), loader(kIsaAvx512), ""});
+  candidates.push_back({kIsaAvx2, name(kIsaAvx2, "avx2"), loader(kIsaAvx2), ""});
+  spmm->choose_implementation(std::move(candidates), name(kIsaGeneric, "generic"));
   return std::shared_ptr<const Spmm>(std::move(spmm));
 }
 
-void Spmm::choose_implementation(const std::string& family, const std::string& tile,
-                                 const std::function<Status()>& load_avx2) {
-  // Ordered implementation list: AVX-512 (slot), AVX2 JIT, generic C++.
-  if (may_use(kIsaAvx512, desc_.isa_cap))
-    declined_.push_back(family + "avx512: no AVX-512 generator yet (runs the AVX2 one)");
-  else
-    declined_.push_back(family + "avx512: isa: needs avx512, have " + isa_name(detected_isa() & desc_.isa_cap));
-  if (may_use(kIsaAvx2, desc_.isa_cap)) {
-    const Status loaded = load_avx2();
+void Spmm::choose_implementation(std::vector<Candidate> candidates, const std::string& generic_name) {
+  const uint32_t have = detected_isa() & desc_.isa_cap;
+  for (const Candidate& c : candidates) {
+    if (!may_use(c.isa, desc_.isa_cap)) {
+      declined_.push_back(c.name + ": isa: needs " + isa_name(c.isa) + ", have " + isa_name(have));
+      continue;
+    }
+    if (!c.load) {
+      declined_.push_back(c.name + ": " + c.missing);
+      continue;
+    }
+    const Status loaded = c.load();
     if (loaded.ok()) {
       use_jit_ = true;
-      impl_name_ = family + tile + "avx2";
+      code_isa_ = c.isa;
+      impl_name_ = c.name;
       return;
     }
-    declined_.push_back(family + "avx2: " + loaded.message());
-  } else {
-    declined_.push_back(family + "avx2: isa: needs avx2, have " + isa_name(detected_isa() & desc_.isa_cap));
+    declined_.push_back(c.name + ": " + loaded.message());
   }
-  impl_name_ = family + tile + "generic";
+  code_isa_ = kIsaGeneric;
+  impl_name_ = generic_name;
 }
 
 StatusOr<std::shared_ptr<const Spmm>> Spmm::create_dense(std::shared_ptr<Spmm> spmm, const void* w, int64_t stride_n,
@@ -173,13 +205,19 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create_dense(std::shared_ptr<Spmm> s
     rd.isa_cap = desc.isa_cap;
     SPARSERT_ASSIGN_OR_RETURN(spmm->remainder_, Spmm::create(rd, r.data(), desc.k, 1));
   }
-  spmm->choose_implementation("u8_s8_s32_gemm_", "{1..6}x16_", [&]() -> Status {
-    for (int mr = 1; mr <= PackedDenseU8S8::kMaxRows; ++mr) {
-      SPARSERT_ASSIGN_OR_RETURN(spmm->dense_code_[mr - 1],
+  std::vector<Candidate> candidates;
+  candidates.push_back({kIsaAvx512, "u8_s8_s32_gemm_avx512", nullptr,
+                        "no AVX-512 generator (the AVX2 tiles run; with VNNI, oneDNN's u8s8 is exact and takes dense layers)"});
+  candidates.push_back({kIsaAvx2, "u8_s8_s32_gemm_{1..6}x16_avx2", [&spmm]() -> Status {
+                          for (int mr = 1; mr <= PackedDenseU8S8::kMaxRows; ++mr) {
+                            SPARSERT_ASSIGN_OR_RETURN(
+                                spmm->dense_code_[mr - 1],
                                 dense_code_cache().get_or_create(mr, [mr] { return generate_u8s8_dense_avx2(mr); }));
-    }
-    return Status::OK();
-  });
+                          }
+                          return Status::OK();
+                        },
+                        ""});
+  spmm->choose_implementation(std::move(candidates), "u8_s8_s32_gemm_{1..6}x16_generic");
   return std::shared_ptr<const Spmm>(std::move(spmm));
 }
 
@@ -214,7 +252,7 @@ std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
     int64_t m0 = 0;
     for (; m0 < m; m0 += kU8S8TileRows) add(m0, m - m0 == 1 ? 1 : kU8S8TileRows);
   } else {
-    const std::vector<int> heights = tile_heights(desc_);
+    const std::vector<int> heights = tile_heights(desc_, code_isa_);
     int64_t m0 = 0;
     for (; m - m0 >= heights.back(); m0 += heights.back()) add(m0, heights.back());
     const int64_t rest = m - m0;  // the last, padded tile: the smallest height that holds it

@@ -1,7 +1,7 @@
 // Sparse linear layer: Y[M,N] = post_ops(X[M,K] * W^T), W (N x K) sparse and
-// constant, packed once. The implementation list is ordered (AVX2 JIT, then
-// the plain C++ kernels) and each entry that declines says why, for
-// `sparse_run inspect` ("avx512_vnni: no generator yet", "isa: needs avx2").
+// constant, packed once. The implementation list is ordered (AVX-512 VNNI,
+// AVX-512 and AVX2 JIT, then the plain C++ kernels) and each entry that
+// declines says why, for `sparse_run inspect` ("isa: needs avx512_vnni, have avx2").
 // Generated code comes from the process-wide kernel cache.
 #pragma once
 
@@ -76,11 +76,16 @@ class Spmm {
   void compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc) const;
   SpmmTileFn kernel_for(int mr) const;
   Status run_dense(const SpmmRunArgs& a, int threads) const;
-  // Fills declined_ / impl_name_ / use_jit_ from the ordered implementation
-  // list (AVX-512 slot, AVX2 JIT, generic C++); load_avx2 fetches the AVX2
-  // code from the cache when the ISA cap allows it.
-  void choose_implementation(const std::string& family, const std::string& tile,
-                             const std::function<Status()>& load_avx2);
+  // One JIT implementation of the ordered list.
+  struct Candidate {
+    uint32_t isa;                  // what it needs (jit::Isa bits)
+    std::string name;              // its impl_name()
+    std::function<Status()> load;  // fetches its code from the cache; null: no generator
+    std::string missing;           // why there is none (when load is null)
+  };
+  // Fills declined_ / impl_name_ / use_jit_ / code_isa_ with the first
+  // candidate the ISA cap allows and whose code loads, else the generic C++.
+  void choose_implementation(std::vector<Candidate> candidates, const std::string& generic_name);
   static StatusOr<std::shared_ptr<const Spmm>> create_dense(std::shared_ptr<Spmm> spmm, const void* w, int64_t stride_n,
                                                             int64_t stride_k);
 
@@ -89,7 +94,9 @@ class Spmm {
   std::string impl_name_;
   std::vector<std::string> declined_;
   bool use_jit_ = false;
-  // JIT code per tile height (f32: 8/16/32, 8/16 for 4-row bands; u8s8: 16 only), shared via the cache.
+  uint32_t code_isa_ = 0;  // the chosen candidate's ISA (tile heights depend on it); 0: generic
+  // JIT code per tile height (f32: 1/8/16/32, 1/8/16 for 4-row bands on AVX2;
+  // u8s8: 1/16), shared via the cache.
   std::shared_ptr<const JitGenerator> code_[4];  // by tile height: 1, 8, 16, 32 (mr_slot)
   // SpmmLayout::kDenseTiles: packed W and JIT code per tile height 1..6 (index mr - 1).
   std::shared_ptr<const PackedDenseU8S8> dense_;

@@ -1,5 +1,6 @@
-#include "jit/spmm/gen_spmm_avx2.h"
+#include "jit/spmm/gen_spmm_x86.h"
 
+#include "jit/spmm/gen_spmm_tile_regs.h"
 #include "jit/spmm/spmm_microkernel.h"
 
 namespace sparsert::jit {
@@ -8,64 +9,23 @@ namespace {
 using namespace Xbyak;
 using namespace Xbyak::util;
 
-int log2_exact(int v) {
-  int s = 0;
-  while ((1 << s) < v) ++s;
-  return s;
+// Isa suffix of a generator's name: "avx2" for Ymm code, "avx512" for Zmm.
+template <typename Vmm>
+const char* vmm_isa() {
+  return std::is_same_v<Vmm, Zmm> ? "avx512" : "avx2";
 }
 
-// Registers common to both kernels, loaded from SpmmTileArgs (rdi).
-struct TileRegs {
-  Reg64 x = r8, counts = r9, kidx = r10, values = r11, out = r12, bands = r13, accumulate = r14;
-
-  // Saves callee-saved registers and loads the arguments (offsets: spmm_microkernel.h).
-  void enter(JitGenerator& g) const {
-    g.preamble();
-    g.mov(x, g.ptr[rdi + 0]);
-    g.mov(counts, g.ptr[rdi + 8]);
-    g.mov(kidx, g.ptr[rdi + 16]);
-    g.mov(values, g.ptr[rdi + 24]);
-    g.mov(out, g.ptr[rdi + 32]);
-    g.mov(bands, g.ptr[rdi + 40]);
-    g.mov(accumulate, g.ptr[rdi + 48]);
-  }
-  // Accumulators Ymm0..count-1: loaded from `out` when accumulating (a later
-  // K chunk), else zeroed.
-  void load_or_zero(JitGenerator& g, int count, bool integer) const {
-    Label zero, ready;
-    g.test(accumulate, accumulate);
-    g.jz(zero, JitGenerator::T_NEAR);
-    for (int i = 0; i < count; ++i) {
-      if (integer) g.vmovdqu(Ymm(i), g.ptr[out + 32 * i]);
-      else g.vmovups(Ymm(i), g.ptr[out + 32 * i]);
-    }
-    g.jmp(ready, JitGenerator::T_NEAR);
-    g.L(zero);
-    for (int i = 0; i < count; ++i) {
-      if (integer) g.vpxor(Ymm(i), Ymm(i), Ymm(i));
-      else g.vxorps(Ymm(i), Ymm(i), Ymm(i));
-    }
-    g.L(ready);
-  }
-  // Steps to the next band (its accumulators are out_bytes further), loops, and returns.
-  void next_band_and_leave(JitGenerator& g, int out_bytes, Label& band_loop, Label& done) const {
-    g.add(out, out_bytes);
-    g.add(counts, 4);
-    g.dec(bands);
-    g.jnz(band_loop, JitGenerator::T_NEAR);
-    g.L(done);
-    g.postamble();
-  }
-};
-
-class F32SpmmAvx2 : public JitGenerator {
+// Vmm = Ymm (AVX2) or Zmm (AVX-512): the same loop, twice the lanes.
+template <typename Vmm>
+class F32Spmm : public JitGenerator {
  public:
-  explicit F32SpmmAvx2(int mr) : JitGenerator("f32_spmm_" + std::to_string(mr) + "x1_avx2"), mr_(mr) {}
+  explicit F32Spmm(int mr) : JitGenerator("f32_spmm_" + std::to_string(mr) + "x1_" + vmm_isa<Vmm>()), mr_(mr) {}
 
  protected:
   void generate() override {
+    constexpr int kLanes = kVecBytes<Vmm> / 4;
     const TileRegs t;
-    const int vecs = mr_ / 8;       // ymm per tile row
+    const int vecs = mr_ / kLanes;  // vectors per tile row
     const int unroll = 8 / vecs;    // independent accumulator sets (8 accumulators in all)
     const int row_shift = log2_exact(mr_ * 4);
     t.enter(*this);
@@ -73,8 +33,8 @@ class F32SpmmAvx2 : public JitGenerator {
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    for (int i = vecs; i < 8; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
-    t.load_or_zero(*this, vecs, false);
+    for (int i = vecs; i < 8; ++i) vxorps(Vmm(i), Vmm(i), Vmm(i));
+    t.template load_or_zero<Vmm>(*this, vecs, false);
     movsxd(rcx, dword[t.counts]);
     L(unrolled_loop);
     cmp(rcx, unroll);
@@ -83,8 +43,8 @@ class F32SpmmAvx2 : public JitGenerator {
       const Reg64 idx = u % 2 == 0 ? rax : rdx;
       movsxd(idx, dword[t.kidx + 4 * u]);
       shl(idx, row_shift);
-      vbroadcastss(Ymm(8 + u), dword[t.values + 4 * u]);
-      for (int v = 0; v < vecs; ++v) vfmadd231ps(Ymm(u * vecs + v), Ymm(8 + u), ptr[t.x + idx + 32 * v]);
+      vbroadcastss(Vmm(8 + u), dword[t.values + 4 * u]);
+      for (int v = 0; v < vecs; ++v) vfmadd231ps(Vmm(u * vecs + v), Vmm(8 + u), ptr[t.x + idx + kVecBytes<Vmm> * v]);
     }
     add(t.kidx, 4 * unroll);
     add(t.values, 4 * unroll);
@@ -95,8 +55,8 @@ class F32SpmmAvx2 : public JitGenerator {
     jz(store, T_NEAR);
     movsxd(rax, dword[t.kidx]);
     shl(rax, row_shift);
-    vbroadcastss(Ymm(8), dword[t.values]);
-    for (int v = 0; v < vecs; ++v) vfmadd231ps(Ymm(v), Ymm(8), ptr[t.x + rax + 32 * v]);
+    vbroadcastss(Vmm(8), dword[t.values]);
+    for (int v = 0; v < vecs; ++v) vfmadd231ps(Vmm(v), Vmm(8), ptr[t.x + rax + kVecBytes<Vmm> * v]);
     add(t.kidx, 4);
     add(t.values, 4);
     dec(rcx);
@@ -106,8 +66,8 @@ class F32SpmmAvx2 : public JitGenerator {
     for (int width = unroll; width > 1; width /= 2)
       for (int u = 0; u < width / 2; ++u)
         for (int v = 0; v < vecs; ++v)
-          vaddps(Ymm(u * vecs + v), Ymm(u * vecs + v), Ymm((u + width / 2) * vecs + v));
-    for (int v = 0; v < vecs; ++v) vmovups(ptr[t.out + 32 * v], Ymm(v));
+          vaddps(Vmm(u * vecs + v), Vmm(u * vecs + v), Vmm((u + width / 2) * vecs + v));
+    for (int v = 0; v < vecs; ++v) vmovups(ptr[t.out + kVecBytes<Vmm> * v], Vmm(v));
     t.next_band_and_leave(*this, mr_ * 4, band_loop, done);
   }
 
@@ -120,37 +80,38 @@ class F32SpmmAvx2 : public JitGenerator {
 // registers and feeds 4 x (mr / 8) FMAs. The 1-row kernel instead reads the
 // tile row from L1 for every non-zero: 5 loads per 4 FMAs at mr = 32, which
 // makes it load-bound (Zen 3: two 256-bit loads per cycle) below FMA peak.
-class F32BandSpmmAvx2 : public JitGenerator {
+template <typename Vmm>
+class F32BandSpmm : public JitGenerator {
  public:
-  explicit F32BandSpmmAvx2(int mr) : JitGenerator("f32_bspmm_" + std::to_string(mr) + "x4_avx2"), mr_(mr) {}
+  explicit F32BandSpmm(int mr) : JitGenerator("f32_bspmm_" + std::to_string(mr) + "x4_" + vmm_isa<Vmm>()), mr_(mr) {}
 
  protected:
   void generate() override {
-    constexpr int kRows = 4;
+    constexpr int kRows = 4, kLanes = kVecBytes<Vmm> / 4;
     const TileRegs t;
-    const int vecs = mr_ / 8;
+    const int vecs = mr_ / kLanes;
     const int sets = 2 / vecs;     // accumulator sets: 8 accumulators hide the FMA latency
     const int accs = kRows * vecs;  // per set
     const int row_shift = log2_exact(mr_ * 4);
-    auto acc = [&](int set, int r, int v) { return Ymm(set * accs + r * vecs + v); };
+    auto acc = [&](int set, int r, int v) { return Vmm(set * accs + r * vecs + v); };
     t.enter(*this);
     Label band_loop, pair_loop, tail, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    for (int i = accs; i < sets * accs; ++i) vxorps(Ymm(i), Ymm(i), Ymm(i));
-    t.load_or_zero(*this, accs, false);
+    for (int i = accs; i < sets * accs; ++i) vxorps(Vmm(i), Vmm(i), Vmm(i));
+    t.template load_or_zero<Vmm>(*this, accs, false);
     movsxd(rcx, dword[t.counts]);
     // One K index: the tile row into registers, then 4 rows x vecs FMAs.
     auto step = [&](int u, const Reg64& idx) {
       movsxd(idx, dword[t.kidx + 4 * u]);
       shl(idx, row_shift);
-      const int xr = 8 + 2 * u;  // Ymm8-9 (u = 0), Ymm10-11 (u = 1)
-      for (int v = 0; v < vecs; ++v) vmovups(Ymm(xr + v), ptr[t.x + idx + 32 * v]);
+      const int xr = 8 + 2 * u;  // Vmm8-9 (u = 0), Vmm10-11 (u = 1)
+      for (int v = 0; v < vecs; ++v) vmovups(Vmm(xr + v), ptr[t.x + idx + kVecBytes<Vmm> * v]);
       for (int r = 0; r < kRows; ++r) {
-        const Ymm w(12 + (2 * u + r) % 4);
+        const Vmm w(12 + (2 * u + r) % 4);
         vbroadcastss(w, dword[t.values + 4 * (kRows * u + r)]);
-        for (int v = 0; v < vecs; ++v) vfmadd231ps(acc(u % sets, r, v), w, Ymm(xr + v));
+        for (int v = 0; v < vecs; ++v) vfmadd231ps(acc(u % sets, r, v), w, Vmm(xr + v));
       }
     };
     L(pair_loop);
@@ -170,8 +131,8 @@ class F32BandSpmmAvx2 : public JitGenerator {
     add(t.values, 4 * kRows);
     L(store);
     if (sets == 2)
-      for (int i = 0; i < accs; ++i) vaddps(Ymm(i), Ymm(i), Ymm(accs + i));
-    for (int i = 0; i < accs; ++i) vmovups(ptr[t.out + 32 * i], Ymm(i));
+      for (int i = 0; i < accs; ++i) vaddps(Vmm(i), Vmm(i), Vmm(accs + i));
+    for (int i = 0; i < accs; ++i) vmovups(ptr[t.out + kVecBytes<Vmm> * i], Vmm(i));
     t.next_band_and_leave(*this, kRows * mr_ * 4, band_loop, done);
   }
 
@@ -272,7 +233,7 @@ class U8S8BspmmAvx2 : public JitGenerator {
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    t.load_or_zero(*this, 2 * rows_, true);
+    t.load_or_zero<Ymm>(*this, 2 * rows_, true);
     movsxd(rcx, dword[t.counts]);
     test(rcx, rcx);
     jz(store, T_NEAR);
@@ -393,12 +354,22 @@ StatusOr<std::shared_ptr<const JitGenerator>> build(Args... args) {
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr) {
   if (mr != 8 && mr != 16 && mr != 32) return InvalidArgument("f32_spmm_avx2: mr must be 8, 16 or 32, got ", mr);
-  return build<F32SpmmAvx2>(mr);
+  return build<F32Spmm<Ymm>>(mr);
+}
+
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx512(int mr) {
+  if (mr != 16 && mr != 32) return InvalidArgument("f32_spmm_avx512: mr must be 16 or 32, got ", mr);
+  return build<F32Spmm<Zmm>>(mr);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx2(int mr) {
   if (mr != 8 && mr != 16) return InvalidArgument("f32_bspmm_avx2: mr must be 8 or 16, got ", mr);
-  return build<F32BandSpmmAvx2>(mr);
+  return build<F32BandSpmm<Ymm>>(mr);
+}
+
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx512(int mr) {
+  if (mr != 16 && mr != 32) return InvalidArgument("f32_bspmm_avx512: mr must be 16 or 32, got ", mr);
+  return build<F32BandSpmm<Zmm>>(mr);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows) {

@@ -1,4 +1,5 @@
-// Xbyak generators of the AVX2 SpMM micro-kernels (contract: spmm_microkernel.h).
+// Xbyak generators of the x86 SpMM micro-kernels, AVX2 and AVX-512 (contract:
+// spmm_microkernel.h).
 // The code depends on the tile shape and band height only; the sparsity
 // pattern is data (K index and value streams), so one kernel serves every
 // layer of that shape class and any M.
@@ -14,9 +15,13 @@ namespace sparsert::jit {
 // f32_spmm_<mr>x1_avx2: mr in {8, 16, 32}; FMA with the weight broadcast
 // against mr activations of one K row, 8 accumulators to cover FMA latency.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr);
+// f32_spmm_<mr>x1_avx512: mr in {16, 32}; the same loop on zmm.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx512(int mr);
 // f32_bspmm_<mr>x4_avx2: mr in {8, 16}; bands of 4 rows sharing K indices
 // (4x1 blocks): each tile row is loaded once for 4 rows' FMAs.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx2(int mr);
+// f32_bspmm_<mr>x4_avx512: mr in {16, 32}; the same loop on zmm.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx512(int mr);
 // f32_spmv_1x<band_rows>_avx2: band_rows in {1, 4}; one activation row (the
 // tile is x itself): scalar or 4-lane FMAs against x[k], 4 accumulators.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows);
@@ -24,6 +29,11 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_ro
 // int16 tile interleaved by vpunpck{l,h}wd, vpmaddwd against each row's weight
 // pair: exact for all u8/s8 values (no int16 saturation).
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows);
+// u8_s8_s32_bspmm_16x<band_rows>_avx512[_vnni] (gen_spmm_u8s8_avx512.cc): the
+// same int16 tile and weight pairs; the two unpacked halves joined into one
+// zmm of 16 pairs in m order, then per band row one vpdpwssd (vnni) or
+// vpmaddwd + vpaddd against the broadcast weight pair. Exact like the AVX2 one.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx512(int band_rows, bool vnni);
 // u8_s8_s32_spmv_1x<band_rows>_avx2: one activation row of the int16 tile;
 // per group the two K values as one int16 pair, vpmaddwd per band row.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows);

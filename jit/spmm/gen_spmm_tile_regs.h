@@ -1,0 +1,73 @@
+// Registers and loop scaffolding shared by the x86 SpMM micro-kernel
+// generators (gen_spmm_x86.cc, gen_spmm_u8s8_avx512.cc): the SpmmTileArgs
+// fields in fixed GPRs, the accumulators' load-or-zero, and the band loop's
+// step. Vmm is Xbyak::Ymm (AVX2) or Xbyak::Zmm (AVX-512).
+#pragma once
+
+#include <type_traits>
+
+#include "jit/jit_generator.h"
+
+namespace sparsert::jit {
+
+template <typename Vmm>
+constexpr int kVecBytes = std::is_same_v<Vmm, Xbyak::Zmm> ? 64 : 32;
+
+inline int log2_exact(int v) {
+  int s = 0;
+  while ((1 << s) < v) ++s;
+  return s;
+}
+
+// Registers common to the band kernels, loaded from SpmmTileArgs (rdi).
+struct TileRegs {
+  Xbyak::Reg64 x = Xbyak::util::r8, counts = Xbyak::util::r9, kidx = Xbyak::util::r10, values = Xbyak::util::r11,
+               out = Xbyak::util::r12, bands = Xbyak::util::r13, accumulate = Xbyak::util::r14;
+
+  // Saves callee-saved registers and loads the arguments (offsets: spmm_microkernel.h).
+  void enter(JitGenerator& g) const {
+    using Xbyak::util::rdi;
+    g.preamble();
+    g.mov(x, g.ptr[rdi + 0]);
+    g.mov(counts, g.ptr[rdi + 8]);
+    g.mov(kidx, g.ptr[rdi + 16]);
+    g.mov(values, g.ptr[rdi + 24]);
+    g.mov(out, g.ptr[rdi + 32]);
+    g.mov(bands, g.ptr[rdi + 40]);
+    g.mov(accumulate, g.ptr[rdi + 48]);
+  }
+  // Accumulators Vmm(0..count-1): loaded from `out` when accumulating (a
+  // later K chunk), else zeroed.
+  template <typename Vmm>
+  void load_or_zero(JitGenerator& g, int count, bool integer) const {
+    constexpr bool zmm = std::is_same_v<Vmm, Xbyak::Zmm>;
+    Xbyak::Label zero, ready;
+    g.test(accumulate, accumulate);
+    g.jz(zero, JitGenerator::T_NEAR);
+    for (int i = 0; i < count; ++i) {
+      const auto src = g.ptr[out + kVecBytes<Vmm> * i];
+      if (!integer) g.vmovups(Vmm(i), src);
+      else if (zmm) g.vmovdqu32(Vmm(i), src);
+      else g.vmovdqu(Vmm(i), src);
+    }
+    g.jmp(ready, JitGenerator::T_NEAR);
+    g.L(zero);
+    for (int i = 0; i < count; ++i) {
+      if (!integer) g.vxorps(Vmm(i), Vmm(i), Vmm(i));
+      else if (zmm) g.vpxord(Vmm(i), Vmm(i), Vmm(i));
+      else g.vpxor(Vmm(i), Vmm(i), Vmm(i));
+    }
+    g.L(ready);
+  }
+  // Steps to the next band (its accumulators are out_bytes further), loops, and returns.
+  void next_band_and_leave(JitGenerator& g, int out_bytes, Xbyak::Label& band_loop, Xbyak::Label& done) const {
+    g.add(out, out_bytes);
+    g.add(counts, 4);
+    g.dec(bands);
+    g.jnz(band_loop, JitGenerator::T_NEAR);
+    g.L(done);
+    g.postamble();
+  }
+};
+
+}  // namespace sparsert::jit
