@@ -29,11 +29,16 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_ro
 // int16 tile interleaved by vpunpck{l,h}wd, vpmaddwd against each row's weight
 // pair: exact for all u8/s8 values (no int16 saturation).
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows);
-// u8_s8_s32_bspmm_16x<band_rows>_avx512[_vnni] (gen_spmm_u8s8_avx512.cc): the
-// same int16 tile and weight pairs; the two unpacked halves joined into one
-// zmm of 16 pairs in m order, then per band row one vpdpwssd (vnni) or
+// u8_s8_s32_bspmm_16x<band_rows>_avx512 (gen_spmm_u8s8_avx512.cc), for
+// AVX-512 without VNNI: the same int16 tile and weight pairs; the two unpacked
+// halves joined into one zmm of 16 pairs in m order, then per band row
 // vpmaddwd + vpaddd against the broadcast weight pair. Exact like the AVX2 one.
-StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx512(int band_rows, bool vnni);
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx512(int band_rows);
+// u8_s8_s32_bspmm_64x<band_rows>_avx512_vnni: the quad layout (4-K groups,
+// raw u8 64-row tiles, spmm_microkernel.h), vpdpbusd.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_bspmm_avx512_vnni(int band_rows);
+// u8_s8_s32_spmv_1x<band_rows>_avx512_vnni: the quad layout for one activation row.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows);
 // u8_s8_s32_spmv_1x<band_rows>_avx2: one activation row of the int16 tile;
 // per group the two K values as one int16 pair, vpmaddwd per band row.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows);

@@ -52,4 +52,30 @@ void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
   }
 }
 
+void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
+  const uint8_t* x = static_cast<const uint8_t*>(a->x);
+  const int32_t* kidx = a->kidx;
+  const int32_t* values = static_cast<const int32_t*>(a->values);
+  int32_t* out = static_cast<int32_t*>(a->out);
+  for (int64_t b = 0; b < a->bands; ++b) {
+    int32_t* o = out + b * band_rows * mr;
+    if (!a->accumulate)
+      for (int i = 0; i < band_rows * mr; ++i) o[i] = 0;
+    for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
+      const uint8_t* xk[4];
+      for (int j = 0; j < 4; ++j) xk[j] = x + static_cast<int64_t>(kidx[j]) * mr;
+      kidx += 4;
+      for (int r = 0; r < band_rows; ++r) {
+        const uint32_t quad = static_cast<uint32_t>(*values++);
+        for (int m = 0; m < mr; ++m) {
+          const int p = mr == kU8S8QuadTileRows ? u8s8_quad_tile_row(m) : m;
+          int32_t sum = 0;
+          for (int j = 0; j < 4; ++j) sum += xk[j][p] * static_cast<int8_t>(quad >> (8 * j));
+          o[r * mr + m] += sum;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace sparsert::jit

@@ -10,6 +10,12 @@
 //         that vpunpck{l,h}wd of two K rows yields pairs for m 0..7 and 8..15;
 //         out s32 [rows][16] in natural m order; or (mr = 1, one row)
 //         x_tile[k] int16 and out s32 [rows][1].
+//   u8s8 quads (AVX512_VNNI): x_tile[k][64] u8 as is (the zero point is taken
+//         out afterwards with the weights' row sums), columns in
+//         u8s8_quad_tile_row(p) order so that vpunpck{l,h}bw then
+//         vpunpck{l,h}wd of four K rows yield 4 zmm of 16 byte quads each,
+//         zmm v covering m 16v..16v+15; out s32 [rows][64] in natural m
+//         order; or (mr = 1) x_tile[k] u8 and out s32 [rows][1].
 // Keep the argument layout in sync with the generators (offsets below).
 #pragma once
 
@@ -41,8 +47,15 @@ constexpr int kU8S8TileRows = 16;
 // (an involution: it is also the position of row p).
 constexpr int kU8S8TileOrder[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
 
+constexpr int kU8S8QuadTileRows = 64;
+// Position p = 16 * lane + 4 * v + j of a quad tile row holds activation row
+// 16 * v + 4 * lane + j (an involution: lane and v swap), because the unpacks
+// work within 128-bit lanes.
+constexpr int u8s8_quad_tile_row(int p) { return 16 * (p / 4 % 4) + 4 * (p / 16) + p % 4; }
+
 // Plain C++ micro-kernels (the "generic" ISA and the JIT kernels' twins).
 void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
+void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 
 }  // namespace sparsert::jit

@@ -5,6 +5,8 @@
 namespace sparsert::jit {
 namespace {
 
+constexpr int kQuadRows = 64;
+
 void transpose_scalar(const uint32_t* src, int64_t src_ld, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
                       uint32_t* dst, int64_t dst_ld) {
   // Column-outer: writes are contiguous and the few source rows stay in L1.
@@ -38,11 +40,9 @@ __attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_
 
 // Four rounds of "unpack row i with row i+8" rotate the 8-bit (row, column)
 // index of a 16x16 byte matrix left by one bit each: after four it is the
-// transpose.
-__attribute__((target("avx2"))) void pack_16x16_avx2(const uint8_t* const src[16], int64_t c, int16_t zp16,
-                                                      int16_t* out) {
-  const __m256i zp = _mm256_set1_epi16(zp16);
-  __m128i r[16], t[16];
+// transpose. r[j] = column c + j of rows src[0..15].
+__attribute__((target("avx2"))) inline void transpose_16x16_u8(const uint8_t* const src[16], int64_t c, __m128i r[16]) {
+  __m128i t[16];
   for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + c));
   for (int round = 0; round < 4; ++round) {
     for (int i = 0; i < 8; ++i) {
@@ -51,8 +51,24 @@ __attribute__((target("avx2"))) void pack_16x16_avx2(const uint8_t* const src[16
     }
     for (int i = 0; i < 16; ++i) r[i] = t[i];
   }
+}
+
+__attribute__((target("avx2"))) void pack_16x16_avx2(const uint8_t* const src[16], int64_t c, int16_t zp16,
+                                                      int16_t* out) {
+  const __m256i zp = _mm256_set1_epi16(zp16);
+  __m128i r[16];
+  transpose_16x16_u8(src, c, r);
   for (int j = 0; j < 16; ++j)
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (c + j) * 16), _mm256_sub_epi16(_mm256_cvtepu8_epi16(r[j]), zp));
+}
+
+// 16 rows (positions 16 * part ..) x 16 columns of the quad tile.
+__attribute__((target("avx2"))) void pack_quad_16x16_avx2(const uint8_t* const src[16], int64_t c, int part,
+                                                           uint8_t* out) {
+  __m128i r[16];
+  transpose_16x16_u8(src, c, r);
+  for (int j = 0; j < 16; ++j)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (c + j) * kQuadRows + 16 * part), r[j]);
 }
 
 }  // namespace
@@ -64,6 +80,16 @@ void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t z
   }
   for (; c < k; ++c)
     for (int p = 0; p < 16; ++p) out[c * 16 + p] = static_cast<int16_t>(src[p][c] - zp);
+}
+
+void pack_u8_rows_to_u8_tile(const uint8_t* const src[kQuadRows], int64_t k, uint8_t* out, bool use_avx2) {
+  int64_t c = 0;
+  if (use_avx2) {
+    for (; c + 16 <= k; c += 16)
+      for (int part = 0; part < kQuadRows / 16; ++part) pack_quad_16x16_avx2(src + 16 * part, c, part, out);
+  }
+  for (; c < k; ++c)
+    for (int p = 0; p < kQuadRows; ++p) out[c * kQuadRows + p] = src[p][c];
 }
 
 void transpose32(const void* src_v, int64_t src_ld, int64_t rows, int64_t cols, void* dst_v, int64_t dst_ld,

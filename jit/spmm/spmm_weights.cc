@@ -7,8 +7,9 @@ namespace {
 
 // f32: 128 K x 32 floats = 16 KiB of tile per chunk, 64 rows x 128 B = 8 KiB of accumulators.
 constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
-// u8s8: 256 K x 16 int16 = 8 KiB of tile, 32 bands x 4 rows x 64 B = 8 KiB of accumulators.
-constexpr int64_t kS8Kc = 256, kS8BlockBands = 32;
+// u8s8 pairs: 256 K x 16 int16 = 8 KiB of tile, 32 bands x 4 rows x 64 B = 8 KiB of accumulators;
+// quads: 256 K x 64 u8 = 16 KiB of tile, 16 bands x 4 rows x 256 B = 16 KiB of accumulators.
+constexpr int64_t kS8Kc = 256, kS8BlockBands = 32, kS8QuadBlockBands = 16;
 
 uint64_t mix(uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 12) + (h >> 4)); }
 
@@ -39,7 +40,7 @@ void build(PackedSparse& p, Emit emit) {
   p.segment_begin[static_cast<size_t>(segment)] = groups;
   uint64_t h = mix(mix(mix(static_cast<uint64_t>(p.n), static_cast<uint64_t>(p.k)), p.band_rows),
                    static_cast<uint64_t>(p.dtype));
-  h = mix(mix(h, static_cast<uint64_t>(p.kc)), static_cast<uint64_t>(p.block_bands));
+  h = mix(mix(mix(h, static_cast<uint64_t>(p.kc)), static_cast<uint64_t>(p.block_bands)), static_cast<uint64_t>(p.group));
   for (int32_t c : p.groups_per_band) h = mix(h, static_cast<uint32_t>(c));
   for (int32_t i : p.kidx) h = mix(h, static_cast<uint32_t>(i));
   p.fingerprint = h;
@@ -49,7 +50,8 @@ void build(PackedSparse& p, Emit emit) {
 
 int64_t PackedSparse::packed_bytes() const {
   return static_cast<int64_t>(kidx.size() * sizeof(int32_t) + values_f32.size() * sizeof(float) +
-                              values_s16x2.size() * sizeof(int32_t) + groups_per_band.size() * sizeof(int32_t));
+                              values_s16x2.size() * sizeof(int32_t) + values_s8x4.size() * sizeof(int32_t) +
+                              groups_per_band.size() * sizeof(int32_t));
 }
 
 PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
@@ -80,16 +82,22 @@ PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t strid
 }
 
 PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
-                            int32_t band_rows) {
+                            int32_t band_rows, int32_t group) {
   PackedSparse p;
   p.dtype = SpmmDType::kU8S8;
   p.n = n;
   p.k = k;
   p.band_rows = band_rows;
-  p.group = 2;
+  p.group = group;
   p.bands = (n + band_rows - 1) / band_rows;
-  init_layout(p, kS8Kc, kS8BlockBands);
+  const bool quads = group == 4;
+  init_layout(p, kS8Kc, quads ? kS8QuadBlockBands : kS8BlockBands);
   auto at = [&](int64_t r, int64_t c) -> int32_t { return r < n ? w[r * stride_n + c * stride_k] : 0; };
+  if (quads) {
+    p.row_sums.assign(static_cast<size_t>(n), 0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < k; ++c) p.row_sums[static_cast<size_t>(r)] += at(r, c);
+  }
   std::vector<int32_t> cols;
   build(p, [&](int64_t b, int64_t c0, int64_t c1) {
     cols.clear();
@@ -102,20 +110,22 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
       }
       if (any) cols.push_back(static_cast<int32_t>(c));
     }
-    if (cols.size() % 2 != 0) cols.push_back(-1);  // pad: a zero weight against the chunk's first column
-    for (size_t g = 0; g < cols.size(); g += 2) {
-      const bool pad = cols[g + 1] < 0;
-      p.kidx.push_back(cols[g]);
-      p.kidx.push_back(pad ? static_cast<int32_t>(c0) : cols[g + 1]);
+    while (cols.size() % static_cast<size_t>(group) != 0) cols.push_back(-1);  // pad: zero weights
+    for (size_t g = 0; g < cols.size(); g += static_cast<size_t>(group)) {
+      // A pad points at the chunk's first column (a valid tile row) with weight 0.
+      for (int32_t j = 0; j < group; ++j) p.kidx.push_back(cols[g + j] < 0 ? static_cast<int32_t>(c0) : cols[g + j]);
       for (int32_t r = 0; r < band_rows; ++r) {
         const int64_t row = b * band_rows + r;
-        const int32_t lo = at(row, cols[g]);
-        const int32_t hi = pad ? 0 : at(row, cols[g + 1]);
-        p.values_s16x2.push_back(static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
-                                                      (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16)));
+        uint32_t packed = 0;
+        for (int32_t j = 0; j < group; ++j) {
+          const int32_t v = cols[g + j] < 0 ? 0 : at(row, cols[g + j]);
+          packed |= quads ? static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * j)
+                          : static_cast<uint32_t>(static_cast<uint16_t>(v)) << (16 * j);
+        }
+        (quads ? p.values_s8x4 : p.values_s16x2).push_back(static_cast<int32_t>(packed));
       }
     }
-    return static_cast<int32_t>(cols.size() / 2);
+    return static_cast<int32_t>(cols.size() / static_cast<size_t>(group));
   });
   return p;
 }

@@ -15,10 +15,14 @@
 // non-zero, which made the f32 kernel L2-bound at a fifth of FMA peak.
 //
 // A band's list is cut into groups of `group` K indices: 1 for f32 (one FMA
-// per non-zero), 2 for u8s8 on AVX2 (vpmaddwd multiplies int16 pairs exactly;
-// vpmaddubsw would saturate). Odd lists are padded with a zero weight.
-// Values: f32 -> per group, band_rows floats; u8s8 -> per group, band_rows dwords, each
-// the int16 pair (w[r,k_a], w[r,k_b]).
+// per non-zero), 2 for u8s8 pairs (vpmaddwd / vpdpwssd multiply int16 pairs
+// exactly; vpmaddubsw would saturate), 4 for u8s8 quads (vpdpbusd: u8 x s8
+// in groups of 4, exact in s32). Short lists are padded with zero weights.
+// Values: f32 -> per group, band_rows floats; u8s8 pairs -> per group,
+// band_rows dwords, each the int16 pair (w[r,k_a], w[r,k_b]); u8s8 quads ->
+// per group, band_rows dwords, each the 4 bytes (w[r,k_a], .., w[r,k_d]).
+// Quads multiply raw u8 activations, so row_sums (per output channel, the sum
+// of its weights) take the activation zero point out afterwards.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +46,9 @@ struct PackedSparse {
   std::vector<int64_t> segment_begin;
   std::vector<int32_t> kidx;          // [groups * group]
   std::vector<float> values_f32;      // [groups * band_rows]      (f32)
-  std::vector<int32_t> values_s16x2;  // [groups * band_rows]      (u8s8)
+  std::vector<int32_t> values_s16x2;  // [groups * band_rows]      (u8s8 pairs)
+  std::vector<int32_t> values_s8x4;   // [groups * band_rows]      (u8s8 quads)
+  std::vector<int32_t> row_sums;      // [N]                       (u8s8 quads)
   int64_t nnz = 0;                    // non-zero weights of W
   uint64_t fingerprint = 0;           // hash of shape, blocking, band_rows and the K lists
 
@@ -61,8 +67,9 @@ struct PackedSparse {
 // [N,K] matrix and (1, N) for ONNX MatMul's [K,N] weight.
 PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                              int32_t band_rows);
+// group: 2 (pairs) or 4 (quads).
 PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
-                            int32_t band_rows);
+                            int32_t band_rows, int32_t group = 2);
 
 // How many of the K x N/4 blocks of 4 rows x 1 column are entirely zero,
 // relative to the number of zero weights: 1.0 means every zero lies in a zero

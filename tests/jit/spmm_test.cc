@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <random>
 
+#include "jit/jit_generator.h"
+#include "jit/spmm/gen_spmm_x86.h"
+#include "jit/spmm/spmm_transpose.h"
 #include "tests/jit/spmm_tester.h"
 
 namespace sparsert::jit {
@@ -129,6 +132,66 @@ TEST(Spmm, int8_extremes_are_exact) {
     for (double sparsity : {0.0, 0.5})
       SpmmTester().dtype(v.dtype).layout(v.layout).band_rows(v.band_rows).out(SpmmOut::kS32).m(17).n(12).k(301).sparsity(sparsity)
           .extremes(true).Test(v.isa);
+  }
+}
+
+// The quad layout's plain C++ micro-kernel only runs when its JIT twin cannot
+// be generated (the generic cap packs pairs), so it is compared with the JIT
+// micro-kernels here, call by call over every (block, K chunk) segment, on
+// tiles packed by both the register and the scalar byte transposes.
+TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
+  if (!may_use(kIsaAvx512Vnni, default_isa_cap())) {
+    GTEST_SKIP() << "quad kernels: this CPU (or SPARSERT_ISA) lacks avx512_vnni";
+  }
+  std::mt19937 rng(21);
+  for (int band_rows : {1, 4}) {
+    const int64_t n = 4 * 37, k = 600;  // 3 K chunks (256), 3 row blocks of 16 bands at 4 rows
+    std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
+    for (auto& v : w)
+      if (rng() % 4 == 0) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, band_rows, 4);
+    ASSERT_EQ(p.group, 4);
+    for (int mr : {1, kU8S8QuadTileRows}) {
+      SCOPED_TRACE("band_rows " + std::to_string(band_rows) + " mr " + std::to_string(mr));
+      std::vector<uint8_t> rows(static_cast<size_t>(mr * k));
+      for (auto& v : rows) v = static_cast<uint8_t>(rng());
+      std::vector<uint8_t> tile(static_cast<size_t>(mr * k)), scalar_tile(tile.size());
+      if (mr == 1) {
+        tile = rows;
+      } else {
+        const uint8_t* src[kU8S8QuadTileRows];
+        for (int q = 0; q < kU8S8QuadTileRows; ++q) src[q] = rows.data() + u8s8_quad_tile_row(q) * k;
+        pack_u8_rows_to_u8_tile(src, k, tile.data(), true);
+        pack_u8_rows_to_u8_tile(src, k, scalar_tile.data(), false);
+        EXPECT_EQ(tile, scalar_tile) << "16x16 register transposes vs scalar";
+      }
+      auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(band_rows) : generate_u8s8_quad_bspmm_avx512_vnni(band_rows);
+      ASSERT_TRUE(code.ok()) << code.status().to_string();
+      const size_t acc_size = static_cast<size_t>(p.block_bands * band_rows * mr);
+      for (int64_t blk = 0; blk < p.blocks; ++blk) {
+        std::vector<int32_t> jit(acc_size, 7), twin(acc_size, 7);
+        for (int64_t ch = 0; ch < p.chunks; ++ch) {
+          const int64_t g0 = p.segment_begin[static_cast<size_t>(blk * p.chunks + ch)];
+          SpmmTileArgs args;
+          args.x = tile.data();
+          args.groups_per_band = p.groups_per_band.data() + p.count_offset(blk, ch);
+          args.kidx = p.kidx.data() + g0 * p.group;
+          args.values = p.values_s8x4.data() + g0 * band_rows;
+          args.bands = p.bands_in_block(blk);
+          args.accumulate = ch > 0;
+          args.out = jit.data();
+          (*code)->entry<SpmmTileFn>()(&args);
+          args.out = twin.data();
+          spmm_u8s8_quad_tile_generic(&args, mr, band_rows);
+        }
+        EXPECT_EQ(jit, twin) << "block " << blk;
+        // And against the plain sum (zero point 0): row r, activation m.
+        const int64_t r = blk * p.block_bands * band_rows, m = mr - 1;
+        int32_t want = 0;
+        for (int64_t c = 0; c < k; ++c) want += w[static_cast<size_t>(r * k + c)] * rows[static_cast<size_t>(m * k + c)];
+        EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
+      }
+    }
   }
 }
 
