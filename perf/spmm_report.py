@@ -31,8 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Variant -> (dtype, weight pattern it is measured on); see perf/spmm_bench.cc.
 PATTERN = {"f32_spmm": ("f32", "unstructured"), "f32_bspmm_4x1": ("f32", "4x1"),
-           "u8_s8_s32_bspmm_16x4": ("int8", "4x1"),
-           "u8_s8_s32_bspmm_16x1": ("int8", "1x4"),
+           "u8_s8_s32_bspmm_16x4": ("int8", "4x1"), "u8_s8_s32_bspmm_64x4": ("int8", "4x1"),
+           "u8_s8_s32_bspmm_16x1": ("int8", "1x4"), "u8_s8_s32_bspmm_64x1": ("int8", "1x4"),
            "u8_s8_s32_gemm_6x16": ("int8", "dense")}
 
 
@@ -91,7 +91,8 @@ def build_rows(times, counters, all_variants):
         kind, variant, f = parse(name)
         if kind != "spmm":
             continue
-        base, isa = variant.rsplit("_", 1)
+        isa = next(i for i in ("avx512_vnni", "avx512", "avx2", "generic") if variant.endswith("_" + i))
+        base = variant[:-len(isa) - 1]
         if isa == "generic" and not all_variants:
             continue
         dtype, pattern = PATTERN.get(base, ("?", "?"))
@@ -173,8 +174,8 @@ def main():
     args = ap.parse_args()
 
     if args.quick:
-        flt = ("((spmm/[^/]*_avx2|dense/[^/]*)/M:128/N:768/K:768/(sparsity:(70|90)/)?threads:1)"
-               "|((spmm/[^/]*_avx2|dense/[^/]*)/M:1/N:4096/K:4096/(sparsity:90/)?threads:1)|bandwidth/.*threads:1")
+        flt = ("((spmm/[^/]*_avx[^/]*|dense/[^/]*)/M:128/N:768/K:768/(sparsity:(70|90)/)?threads:1)"
+               "|((spmm/[^/]*_avx[^/]*|dense/[^/]*)/M:1/N:4096/K:4096/(sparsity:90/)?threads:1)|bandwidth/.*threads:1")
         min_time, reps = 0.05, args.repetitions or 3
     else:
         flt = "spmm/|dense/|bandwidth/" if args.all_variants else "spmm/[^/]*_avx|dense/|bandwidth/"

@@ -126,8 +126,13 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
       vpunpckhwd(Zmm(17), ab_lo, cd_lo);  // rows 16..31
       vpunpcklwd(Zmm(18), ab_hi, cd_hi);  // rows 32..47
       vpunpckhwd(Zmm(19), ab_hi, cd_hi);  // rows 48..63
-      for (int r = 0; r < rows_; ++r)
-        for (int v = 0; v < 4; ++v) vpdpbusd(acc(set, r, v), Zmm(16 + v), ptr_b[t.values + value_bytes * u + 4 * r]);
+      // The row's weight quad broadcast once (an embedded {1to16} per vpdpbusd
+      // loads it 4 times: 22 loads per group made the kernel load-bound).
+      for (int r = 0; r < rows_; ++r) {
+        const Zmm w(26 + r);
+        vpbroadcastd(w, dword[t.values + value_bytes * u + 4 * r]);
+        for (int v = 0; v < 4; ++v) vpdpbusd(acc(set, r, v), Zmm(16 + v), w);
+      }
     };
     t.enter(*this);  // rdi (the argument pointer) is free from here on
     Label band_loop, unrolled_loop, tail_loop, store, done;

@@ -354,11 +354,15 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
     }
     const int64_t rows = w_.bands_in_block(blk) * w_.band_rows;
     if (w_.group == 4 && x_zero_point != 0) {  // quads summed raw u8: take zp * sum(w) out
+      // Locals only: stores through `o` (int32) may alias int fields (t.mr),
+      // which kept GCC from vectorizing (this loop was 18% of a BERT run).
       int32_t* o = reinterpret_cast<int32_t*>(out);
       const int32_t* sums = w_.row_sums.data() + blk * w_.block_bands * w_.band_rows;
-      for (int64_t r = 0; r < std::min(rows, w_.n - blk * w_.block_bands * w_.band_rows); ++r) {
+      const int64_t mr = t.mr, valid = std::min(rows, w_.n - blk * w_.block_bands * w_.band_rows);
+      for (int64_t r = 0; r < valid; ++r) {
         const int32_t fix = x_zero_point * sums[r];
-        for (int m = 0; m < t.mr; ++m) o[r * t.mr + m] -= fix;
+        int32_t* row = o + r * mr;
+        for (int64_t m = 0; m < mr; ++m) row[m] -= fix;
       }
     }
     out += rows * t.mr * 4;

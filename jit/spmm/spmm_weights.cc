@@ -93,10 +93,16 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
   const bool quads = group == 4;
   init_layout(p, kS8Kc, quads ? kS8QuadBlockBands : kS8BlockBands);
   auto at = [&](int64_t r, int64_t c) -> int32_t { return r < n ? w[r * stride_n + c * stride_k] : 0; };
-  if (quads) {
+  if (quads) {  // in memory order: W often comes as [K, N] (stride_n = 1)
     p.row_sums.assign(static_cast<size_t>(n), 0);
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c) p.row_sums[static_cast<size_t>(r)] += at(r, c);
+    int32_t* sums = p.row_sums.data();
+    if (stride_n >= stride_k) {
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < k; ++c) sums[r] += w[r * stride_n + c * stride_k];
+    } else {
+      for (int64_t c = 0; c < k; ++c)
+        for (int64_t r = 0; r < n; ++r) sums[r] += w[r * stride_n + c * stride_k];
+    }
   }
   std::vector<int32_t> cols;
   build(p, [&](int64_t b, int64_t c0, int64_t c1) {

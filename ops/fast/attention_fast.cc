@@ -1,5 +1,6 @@
 // fast_attention_f32: com.sparsert Attention (ops/attention.h) on the GEMM's
-// 6x16 AVX2+FMA tile (ops/fast/gemm_tile_avx2.h), one head at a time and six
+// 6x16 AVX2+FMA tile (ops/fast/gemm_tile_avx2.h; on AVX-512 its zmm twin,
+// gemm_tile_avx512.h: half the FMAs, the same floats), one head at a time and six
 // query rows at a time, so a strip's scores (6 x Sk floats) never leave L1:
 //   per (batch, head): pack K_h^T and V_h once into 16-column panels (D x 16
 //   and Sk x 16 floats, zero-padded), then per strip of 6 query rows:
@@ -23,7 +24,9 @@
 #include "jit/spmm/spmm_transpose.h"
 #include "ops/attention.h"
 #include "ops/fast/gemm_f32.h"
+#include "jit/isa.h"
 #include "ops/fast/gemm_tile_avx2.h"
+#include "ops/fast/gemm_tile_avx512.h"
 #include "ops/fast/vector_math.h"
 #include "ops/linear.h"  // kSparsertDomain
 #include "ops/op_util.h"
@@ -36,6 +39,7 @@ namespace {
 using fast::gemm_tile::kMr;
 using fast::gemm_tile::kNr;
 using fast::gemm_tile::kRowsTiles;
+using fast::gemm_tile::TileFn;
 
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
@@ -74,8 +78,9 @@ void pack_panels_transposed(const float* src, int64_t rows, int64_t cols, int64_
   }
 }
 
-Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const float* q, const float* k,
-                          const float* v, const float* mask, const uint8_t* keep, float* y) {
+// tiles: kRowsTiles (AVX2) or kRowsTilesAvx512, by row count.
+Status attention_f32_tiled(const AttentionDims& d, const AttentionAttrs& a, const float* q, const float* k,
+                           const float* v, const float* mask, const uint8_t* keep, float* y, const TileFn* tiles) {
   const int64_t HD = d.H * d.D, HDv = d.H * d.Dv;
   const int64_t k_panels = (d.Sk + kNr - 1) / kNr, v_panels = (d.Dv + kNr - 1) / kNr;
   const int64_t strips = (d.Sq + kMr - 1) / kMr, heads = d.B * d.H;
@@ -109,7 +114,7 @@ Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const
         const int mr = static_cast<int>(std::min<int64_t>(kMr, d.Sq - i0));
         const float* q_rows = q + (b * d.Sq + i0) * HD + h * d.D;
         for (int64_t p = 0; p < k_panels; ++p)
-          kRowsTiles[mr](q_rows, kt.get() + p * d.D * kNr, d.D, scores.get() + p * kNr, d.Sk, true, nullptr,
+          tiles[mr](q_rows, kt.get() + p * d.D * kNr, d.D, scores.get() + p * kNr, d.Sk, true, nullptr,
                          static_cast<int>(std::min<int64_t>(kNr, d.Sk - p * kNr)), HD);
         const fast::AttentionRowSteps steps = d.row_steps(base_steps, keep, b, h, i0);
         fast::scaled_masked_softmax_rows(scores.get(), mr, d.Sk, a.scale, a.divide,
@@ -117,7 +122,7 @@ Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const
                                          d.mask_stride[3], row_steps ? &steps : nullptr);
         float* out = y + (b * d.Sq + i0) * HDv + h * d.Dv;
         for (int64_t p = 0; p < v_panels; ++p)
-          kRowsTiles[mr](scores.get(), vp.get() + p * d.Sk * kNr, d.Sk, out + p * kNr, HDv, true, nullptr,
+          tiles[mr](scores.get(), vp.get() + p * d.Sk * kNr, d.Sk, out + p * kNr, HDv, true, nullptr,
                          static_cast<int>(std::min<int64_t>(kNr, d.Dv - p * kNr)), d.Sk);
         if (a.qdq_output) fast::quantize_dequantize_rows(out, mr, d.Dv, HDv, *a.qdq_output);
       }
@@ -132,10 +137,12 @@ Status attention_f32_avx2(const AttentionDims& d, const AttentionAttrs& a, const
 StatusOr<KernelFn> fast_attention_impl(const Node& n, const Graph&, const ImplContext& ictx) {
   if (!fast::gemm_f32_avx2_available(ictx.isa_cap)) return Unimplemented("isa: needs avx2 and fma");
   SPARSERT_ASSIGN_OR_RETURN(AttentionAttrs a, read_attention_attrs(n));
-  if (ictx.report) ictx.report->variant = "attention_6x16_avx2";
-  return attention_kernel(n, a, [a](const AttentionDims& d, const float* q, const float* k, const float* v,
-                                    const float* mask, const uint8_t* keep, float* y) {
-    return attention_f32_avx2(d, a, q, k, v, mask, keep, y);
+  const bool avx512 = jit::may_use(jit::kIsaAvx512, ictx.isa_cap);
+  if (ictx.report) ictx.report->variant = avx512 ? "attention_6x16_avx512" : "attention_6x16_avx2";
+  const TileFn* tiles = avx512 ? fast::gemm_tile::kRowsTilesAvx512 : kRowsTiles;
+  return attention_kernel(n, a, [a, tiles](const AttentionDims& d, const float* q, const float* k, const float* v,
+                                           const float* mask, const uint8_t* keep, float* y) {
+    return attention_f32_tiled(d, a, q, k, v, mask, keep, y, tiles);
   });
 }
 

@@ -1,4 +1,4 @@
-// The kernels of com.sparsert Attention (fast_attention_f32: AVX2 tiles on
+// The kernels of com.sparsert Attention (fast_attention_f32: AVX2 or AVX-512 tiles on
 // per-head panels; onednn_attention_f32) against its reference kernel, on
 // random inputs with odd sizes: query strips that are not a multiple of 6,
 // keys and value widths that are not a multiple of 16 (and below 16), odd head
@@ -137,6 +137,12 @@ TEST(AttentionImpls, fast_and_onednn_kernels_match_the_reference) {
       auto run = testing::compare_with_reference(bytes, in, 1e-5, fast);
       EXPECT_NE(run.kernels.find(avx2 ? "fast_attention_f32 x1" : "onednn_attention_f32 x1"), std::string::npos)
           << run.kernels;
+      if (jit::may_use(jit::kIsaAvx512, jit::default_isa_cap())) {  // above: the zmm tiles; here the ymm ones
+        SessionOptions ymm = fast;
+        ymm.isa = "avx2";
+        run = testing::compare_with_reference(bytes, in, 1e-5, ymm);
+        EXPECT_NE(run.kernels.find("fast_attention_f32 x1"), std::string::npos) << run.kernels;
+      }
       SessionOptions onednn = fast;
       onednn.disabled_kernels = {"fast_attention_f32"};
       run = testing::compare_with_reference(bytes, in, 1e-5, onednn);
