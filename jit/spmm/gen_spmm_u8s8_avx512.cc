@@ -134,8 +134,10 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
         for (int v = 0; v < 4; ++v) vpdpbusd(acc(set, r, v), Zmm(16 + v), w);
       }
     };
-    t.enter(*this);  // rdi (the argument pointer) is free from here on
-    Label band_loop, unrolled_loop, tail_loop, store, done;
+    t.enter(*this);
+    const Reg64 fix = r15;
+    mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
+    Label band_loop, unrolled_loop, tail_loop, store, stored, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
@@ -161,6 +163,14 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
     L(store);
     if (sets == 2)
       for (int i = 0; i < accs; ++i) vpaddd(Zmm(i), Zmm(i), Zmm(accs + i));
+    test(fix, fix);
+    jz(stored, T_NEAR);
+    for (int r = 0; r < rows_; ++r) {
+      vpbroadcastd(Zmm(26), dword[fix + 4 * r]);
+      for (int v = 0; v < 4; ++v) vpsubd(acc(0, r, v), acc(0, r, v), Zmm(26));
+    }
+    add(fix, 4 * rows_);
+    L(stored);
     for (int i = 0; i < accs; ++i) vmovdqu32(ptr[t.out + 64 * i], Zmm(i));
     t.next_band_and_leave(*this, 64 * accs, band_loop, done);
   }
@@ -206,7 +216,9 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
       }
     };
     t.enter(*this);
-    Label band_loop, unrolled_loop, tail_loop, store, done, ready;
+    const Reg64 fix = r15;
+    mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix
+    Label band_loop, unrolled_loop, tail_loop, store, stored, done, ready;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
@@ -237,6 +249,13 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     vpaddd(Xmm(0), Xmm(0), Xmm(2));
     vpaddd(Xmm(1), Xmm(1), Xmm(3));
     vpaddd(Xmm(0), Xmm(0), Xmm(1));
+    test(fix, fix);
+    jz(stored, T_NEAR);
+    if (band4) vmovdqu32(Xmm(8), ptr[fix]);
+    else vmovd(Xmm(8), dword[fix]);
+    vpsubd(Xmm(0), Xmm(0), Xmm(8));
+    add(fix, value_bytes);
+    L(stored);
     if (band4) vmovdqu32(ptr[t.out], Xmm(0));
     else vmovd(dword[t.out], Xmm(0));
     t.next_band_and_leave(*this, value_bytes, band_loop, done);

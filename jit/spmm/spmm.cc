@@ -326,7 +326,7 @@ SpmmTileFn Spmm::kernel_for(int mr) const {
 }
 
 void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, int64_t block_end, void* acc,
-                   int32_t x_zero_point) const {
+                   const int32_t* zero_point_fix) const {
   const SpmmTileFn jit = use_jit_ ? kernel_for(t.mr) : nullptr;
   uint8_t* out = static_cast<uint8_t*>(acc);
   for (int64_t blk = block_begin; blk < block_end; ++blk) {
@@ -342,6 +342,10 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       args.out = out;
       args.bands = w_.bands_in_block(blk);
       args.accumulate = ch > 0;
+      // Quads: the zero point comes out with the last chunk's store.
+      args.zero_point_fix = zero_point_fix != nullptr && ch == w_.chunks - 1
+                                ? zero_point_fix + blk * w_.block_bands * w_.band_rows
+                                : nullptr;
       if (jit != nullptr) {
         jit(&args);
       } else if (desc_.dtype == SpmmDType::kF32) {
@@ -352,20 +356,7 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
         spmm_u8s8_tile_generic(&args, t.mr, w_.band_rows);
       }
     }
-    const int64_t rows = w_.bands_in_block(blk) * w_.band_rows;
-    if (w_.group == 4 && x_zero_point != 0) {  // quads summed raw u8: take zp * sum(w) out
-      // Locals only: stores through `o` (int32) may alias int fields (t.mr),
-      // which kept GCC from vectorizing (this loop was 18% of a BERT run).
-      int32_t* o = reinterpret_cast<int32_t*>(out);
-      const int32_t* sums = w_.row_sums.data() + blk * w_.block_bands * w_.band_rows;
-      const int64_t mr = t.mr, valid = std::min(rows, w_.n - blk * w_.block_bands * w_.band_rows);
-      for (int64_t r = 0; r < valid; ++r) {
-        const int32_t fix = x_zero_point * sums[r];
-        int32_t* row = o + r * mr;
-        for (int64_t m = 0; m < mr; ++m) row[m] -= fix;
-      }
-    }
-    out += rows * t.mr * 4;
+    out += w_.bands_in_block(blk) * w_.band_rows * t.mr * 4;
   }
 }
 
@@ -477,13 +468,23 @@ Status Spmm::run(const SpmmRunArgs& a, int threads) const {
   for (int64_t c = 0; c < chunks; ++c) max_chunk_bands = std::max(max_chunk_bands, (cut[c + 1] - cut[c]) * w_.block_bands);
   const size_t acc_bytes = static_cast<size_t>(max_chunk_bands * w_.band_rows * tiles.front().mr * 4);
 
+  // Quads multiply raw u8: per output channel x_zero_point x its weight sum
+  // comes out in the kernels' last store (rows padded to whole bands).
+  thread_local std::vector<int32_t> fix_buffer;
+  const int32_t* zero_point_fix = nullptr;
+  if (w_.group == 4 && a.x_zero_point != 0) {
+    fix_buffer.assign(static_cast<size_t>(w_.bands * w_.band_rows), 0);
+    for (int64_t r = 0; r < w_.n; ++r) fix_buffer[static_cast<size_t>(r)] = a.x_zero_point * w_.row_sums[static_cast<size_t>(r)];
+    zero_point_fix = fix_buffer.data();
+  }
+
   auto run_item = [&](int64_t item) {
     thread_local std::vector<uint8_t> acc_buffer;
     void* acc = grow(acc_buffer, acc_bytes);
     const Tile& t = tiles[static_cast<size_t>(item / chunks)];
     const int64_t c = item % chunks;
     if (cut[c] == cut[c + 1]) return;
-    compute(t, packed, cut[c], cut[c + 1], acc, a.x_zero_point);
+    compute(t, packed, cut[c], cut[c + 1], acc, zero_point_fix);
     const int64_t n0 = cut[c] * w_.block_bands * w_.band_rows;
     const int64_t n1 = std::min(cut[c + 1] * w_.block_bands * w_.band_rows, w_.n);
     spmm_epilogue(desc_, a, {acc, t.mr, t.m0, std::min<int64_t>(t.mr, a.m - t.m0), n0, n1 - n0});

@@ -73,8 +73,9 @@ class Spmm {
   Status validate(const SpmmRunArgs& a) const;
   std::vector<Tile> plan_tiles(int64_t m, int64_t* pack_bytes) const;
   void pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const;
+  // zero_point_fix: see SpmmTileArgs (quads with a zero point), else null.
   void compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc,
-               int32_t x_zero_point) const;
+               const int32_t* zero_point_fix) const;
   SpmmTileFn kernel_for(int mr) const;
   Status run_dense(const SpmmRunArgs& a, int threads) const;
   // One JIT implementation of the ordered list.

@@ -15,7 +15,9 @@ constexpr bool kEpilogueAvx2 = false;
 }  // namespace epilogue_baseline
 
 void spmm_epilogue(const SpmmDesc& d, const SpmmRunArgs& a, const EpilogueTile& t) {
-  if (may_use(kIsaAvx2, d.isa_cap))
+  if (may_use(kIsaAvx512, d.isa_cap))
+    epilogue_avx512::spmm_epilogue(d, a, t);
+  else if (may_use(kIsaAvx2, d.isa_cap))
     epilogue_avx2::spmm_epilogue(d, a, t);
   else
     epilogue_baseline::spmm_epilogue(d, a, t);

@@ -23,11 +23,14 @@ struct EpilogueTile {
   int64_t ld_acc = 0;
 };
 
-// Runs the AVX2 build where the descriptor's ISA cap allows it.
+// Runs the AVX-512 or AVX2 build where the descriptor's ISA cap allows it.
 void spmm_epilogue(const SpmmDesc& d, const SpmmRunArgs& a, const EpilogueTile& t);
 
 namespace epilogue_avx2 {
 void spmm_epilogue(const SpmmDesc& d, const SpmmRunArgs& a, const EpilogueTile& t) noexcept;
 }  // namespace epilogue_avx2
+namespace epilogue_avx512 {
+void spmm_epilogue(const SpmmDesc& d, const SpmmRunArgs& a, const EpilogueTile& t) noexcept;
+}  // namespace epilogue_avx512
 
 }  // namespace sparsert::jit

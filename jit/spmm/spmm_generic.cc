@@ -75,6 +75,9 @@ void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
         }
       }
     }
+    if (a->zero_point_fix != nullptr)
+      for (int r = 0; r < band_rows; ++r)
+        for (int m = 0; m < mr; ++m) o[r * mr + m] -= a->zero_point_fix[b * band_rows + r];
   }
 }
 

@@ -33,11 +33,15 @@ struct SpmmTileArgs {
   void* out;                       // [bands * band_rows][mr]
   int64_t bands;
   int64_t accumulate;              // 0: out = result; else out += result (later K chunks)
+  // u8s8 quads only: per band row (first band's first row), x_zero_point x
+  // the row's weight sum, subtracted from the result; null: nothing to take
+  // out (not the last K chunk, or zero point 0). Other kernels ignore it.
+  const int32_t* zero_point_fix;
 };
 static_assert(offsetof(SpmmTileArgs, x) == 0 && offsetof(SpmmTileArgs, groups_per_band) == 8 &&
                   offsetof(SpmmTileArgs, kidx) == 16 && offsetof(SpmmTileArgs, values) == 24 &&
                   offsetof(SpmmTileArgs, out) == 32 && offsetof(SpmmTileArgs, bands) == 40 &&
-                  offsetof(SpmmTileArgs, accumulate) == 48,
+                  offsetof(SpmmTileArgs, accumulate) == 48 && offsetof(SpmmTileArgs, zero_point_fix) == 56,
               "generators address SpmmTileArgs by these offsets");
 
 using SpmmTileFn = void (*)(const SpmmTileArgs*);

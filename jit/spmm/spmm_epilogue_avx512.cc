@@ -1,0 +1,19 @@
+// The AVX-512 build of the SpMM epilogue (spmm_epilogue_body.inc); compiled
+// with -mavx512f/bw/dq/vl -mfma -mprefer-vector-width=512 -ffp-contract=off,
+// called only where the layer may use AVX-512. Same operations as the AVX2
+// build, twice the lanes (GELU's erf among them: fast_math.h's zmm path), so
+// the same floats.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "base/fast_math.h"
+#include "jit/spmm/spmm_epilogue.h"
+#include "jit/spmm/spmm_transpose.h"
+
+namespace sparsert::jit::epilogue_avx512 {
+constexpr bool kEpilogueAvx2 = true;
+#include "jit/spmm/spmm_epilogue_body.inc"
+}  // namespace sparsert::jit::epilogue_avx512
