@@ -78,9 +78,26 @@ void pack_panels_transposed(const float* src, int64_t rows, int64_t cols, int64_
   }
 }
 
-// tiles: kRowsTiles (AVX2) or kRowsTilesAvx512, by row count.
+// C[mr x cols] = A B over the panels of B (panel_floats apart): two panels
+// at a time where tiles2 is given (AVX-512), the last odd one (and all, on
+// AVX2) by tiles. A's rows are lda apart.
+void panels_product(const TileFn* tiles, const fast::gemm_tile::Tile2Fn* tiles2, int mr, const float* a, int64_t lda,
+                    const float* b, int64_t panel_floats, int64_t kc, float* c, int64_t ldc, int64_t cols) {
+  const int64_t panels = (cols + kNr - 1) / kNr;
+  int64_t p = 0;
+  if (tiles2 != nullptr)
+    for (; p + 2 <= panels; p += 2)
+      tiles2[mr](a, b + p * panel_floats, panel_floats, kc, c + p * kNr, ldc,
+                 static_cast<int>(std::min<int64_t>(kNr, cols - (p + 1) * kNr)), lda);
+  for (; p < panels; ++p)
+    tiles[mr](a, b + p * panel_floats, kc, c + p * kNr, ldc, true, nullptr,
+              static_cast<int>(std::min<int64_t>(kNr, cols - p * kNr)), lda);
+}
+
+// tiles: kRowsTiles (AVX2) or kRowsTilesAvx512, by row count; tiles2: kRowsTiles2Avx512 or null.
 Status attention_f32_tiled(const AttentionDims& d, const AttentionAttrs& a, const float* q, const float* k,
-                           const float* v, const float* mask, const uint8_t* keep, float* y, const TileFn* tiles) {
+                           const float* v, const float* mask, const uint8_t* keep, float* y, const TileFn* tiles,
+                           const fast::gemm_tile::Tile2Fn* tiles2) {
   const int64_t HD = d.H * d.D, HDv = d.H * d.Dv;
   const int64_t k_panels = (d.Sk + kNr - 1) / kNr, v_panels = (d.Dv + kNr - 1) / kNr;
   const int64_t strips = (d.Sq + kMr - 1) / kMr, heads = d.B * d.H;
@@ -113,17 +130,13 @@ Status attention_f32_tiled(const AttentionDims& d, const AttentionAttrs& a, cons
         const int64_t i0 = s * kMr;
         const int mr = static_cast<int>(std::min<int64_t>(kMr, d.Sq - i0));
         const float* q_rows = q + (b * d.Sq + i0) * HD + h * d.D;
-        for (int64_t p = 0; p < k_panels; ++p)
-          tiles[mr](q_rows, kt.get() + p * d.D * kNr, d.D, scores.get() + p * kNr, d.Sk, true, nullptr,
-                         static_cast<int>(std::min<int64_t>(kNr, d.Sk - p * kNr)), HD);
+        panels_product(tiles, tiles2, mr, q_rows, HD, kt.get(), d.D * kNr, d.D, scores.get(), d.Sk, d.Sk);
         const fast::AttentionRowSteps steps = d.row_steps(base_steps, keep, b, h, i0);
         fast::scaled_masked_softmax_rows(scores.get(), mr, d.Sk, a.scale, a.divide,
                                          d.has_mask ? d.mask_row(mask, b, h, i0) : nullptr, d.mask_stride[2],
                                          d.mask_stride[3], row_steps ? &steps : nullptr);
         float* out = y + (b * d.Sq + i0) * HDv + h * d.Dv;
-        for (int64_t p = 0; p < v_panels; ++p)
-          tiles[mr](scores.get(), vp.get() + p * d.Sk * kNr, d.Sk, out + p * kNr, HDv, true, nullptr,
-                         static_cast<int>(std::min<int64_t>(kNr, d.Dv - p * kNr)), d.Sk);
+        panels_product(tiles, tiles2, mr, scores.get(), d.Sk, vp.get(), d.Sk * kNr, d.Sk, out, HDv, d.Dv);
         if (a.qdq_output) fast::quantize_dequantize_rows(out, mr, d.Dv, HDv, *a.qdq_output);
       }
     }
@@ -140,9 +153,10 @@ StatusOr<KernelFn> fast_attention_impl(const Node& n, const Graph&, const ImplCo
   const bool avx512 = jit::may_use(jit::kIsaAvx512, ictx.isa_cap);
   if (ictx.report) ictx.report->variant = avx512 ? "attention_6x16_avx512" : "attention_6x16_avx2";
   const TileFn* tiles = avx512 ? fast::gemm_tile::kRowsTilesAvx512 : kRowsTiles;
-  return attention_kernel(n, a, [a, tiles](const AttentionDims& d, const float* q, const float* k, const float* v,
-                                           const float* mask, const uint8_t* keep, float* y) {
-    return attention_f32_tiled(d, a, q, k, v, mask, keep, y, tiles);
+  const fast::gemm_tile::Tile2Fn* tiles2 = avx512 ? fast::gemm_tile::kRowsTiles2Avx512 : nullptr;
+  return attention_kernel(n, a, [a, tiles, tiles2](const AttentionDims& d, const float* q, const float* k,
+                                                   const float* v, const float* mask, const uint8_t* keep, float* y) {
+    return attention_f32_tiled(d, a, q, k, v, mask, keep, y, tiles, tiles2);
   });
 }
 

@@ -55,6 +55,66 @@ __attribute__((target("avx512f,fma"))) void tile_avx512(const float* a, const fl
   store_row(5, c5);
 }
 
+// Two adjacent panels at once (b and b + b_stride; C columns 0..15 and
+// 16..16 + cols2), A rows in place (lda apart), C = A B from zero: 2 panel
+// loads and MR broadcasts feed 2 x MR FMAs (the one-panel tile's broadcasts
+// made it load-bound: 7 loads per 6 FMAs). Same FMA order: same floats.
+template <int MR>
+__attribute__((target("avx512f,fma"))) void tile2_avx512(const float* a, const float* b, int64_t b_stride, int64_t kc,
+                                                         float* c, int64_t ldc, int cols2, int64_t lda) {
+  const __mmask16 mask2 = static_cast<__mmask16>((1u << cols2) - 1);
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const float* b1 = b + b_stride;
+  for (int64_t k = 0; k < kc; ++k, ++a) {
+    const __m512 b0v = _mm512_load_ps(b + k * kNr), b1v = _mm512_load_ps(b1 + k * kNr);
+    __m512 av = _mm512_set1_ps(a[0]);
+    c00 = _mm512_fmadd_ps(av, b0v, c00);
+    c01 = _mm512_fmadd_ps(av, b1v, c01);
+    if constexpr (MR > 1) {
+      av = _mm512_set1_ps(a[1 * lda]);
+      c10 = _mm512_fmadd_ps(av, b0v, c10);
+      c11 = _mm512_fmadd_ps(av, b1v, c11);
+    }
+    if constexpr (MR > 2) {
+      av = _mm512_set1_ps(a[2 * lda]);
+      c20 = _mm512_fmadd_ps(av, b0v, c20);
+      c21 = _mm512_fmadd_ps(av, b1v, c21);
+    }
+    if constexpr (MR > 3) {
+      av = _mm512_set1_ps(a[3 * lda]);
+      c30 = _mm512_fmadd_ps(av, b0v, c30);
+      c31 = _mm512_fmadd_ps(av, b1v, c31);
+    }
+    if constexpr (MR > 4) {
+      av = _mm512_set1_ps(a[4 * lda]);
+      c40 = _mm512_fmadd_ps(av, b0v, c40);
+      c41 = _mm512_fmadd_ps(av, b1v, c41);
+    }
+    if constexpr (MR > 5) {
+      av = _mm512_set1_ps(a[5 * lda]);
+      c50 = _mm512_fmadd_ps(av, b0v, c50);
+      c51 = _mm512_fmadd_ps(av, b1v, c51);
+    }
+  }
+  auto store_row = [&](int r, __m512 lo, __m512 hi) __attribute__((target("avx512f,fma"))) {
+    if (r >= MR) return;
+    _mm512_storeu_ps(c + r * ldc, lo);
+    _mm512_mask_storeu_ps(c + r * ldc + kNr, mask2, hi);
+  };
+  store_row(0, c00, c01);
+  store_row(1, c10, c11);
+  store_row(2, c20, c21);
+  store_row(3, c30, c31);
+  store_row(4, c40, c41);
+  store_row(5, c50, c51);
+}
+
+using Tile2Fn = void (*)(const float* a, const float* b, int64_t b_stride, int64_t kc, float* c, int64_t ldc,
+                         int cols2, int64_t lda);
+inline constexpr Tile2Fn kRowsTiles2Avx512[kMr + 1] = {nullptr,         tile2_avx512<1>, tile2_avx512<2>, tile2_avx512<3>,
+                                                       tile2_avx512<4>, tile2_avx512<5>, tile2_avx512<6>};
+
 inline constexpr TileFn kRowsTilesAvx512[kMr + 1] = {
     nullptr, tile_avx512<1, true>, tile_avx512<2, true>, tile_avx512<3, true>,
     tile_avx512<4, true>, tile_avx512<5, true>, tile_avx512<6, true>};
