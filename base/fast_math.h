@@ -138,19 +138,51 @@ SPARSERT_FAST_MATH_INLINE void exp_shifted_into(const float* x, float shift, flo
   for (; i < n; ++i) y[i] = exp_f32(x[i] - shift);
 }
 
+// Float vector operations by register type, so the interleaved kernels below
+// are written once for ymm (AVX2) and zmm (AVX-512) with the same operations.
+// (Tag structs, not VecF<__m256>: template arguments drop the vector types' attributes.)
 #ifdef __AVX2__
+struct YmmF {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  static __m256 set(float c) { return _mm256_set1_ps(c); }
+  static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+  static __m256 add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+  static __m256 mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+  static __m256 div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
+  static __m256 min(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
+  static __m256 max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
+};
+#endif
+#ifdef __AVX512F__
+struct ZmmF {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static __m512 set(float c) { return _mm512_set1_ps(c); }
+  static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
+  static __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+  static __m512 mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
+  static __m512 div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
+  static __m512 min(__m512 a, __m512 b) { return _mm512_min_ps(a, b); }
+  static __m512 max(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+};
+#endif
+
 // erf_f32 on four vectors, steps interleaved (each is a ~70-cycle chain with
 // two divisions), with the same IEEE operations in the same order; min/max
 // take the constant first so that NaN passes through as in the scalar code.
-SPARSERT_FAST_MATH_INLINE void erf_f32x8x4(__m256* v) {
+template <typename O>
+SPARSERT_FAST_MATH_INLINE void erf_x4(typename O::V* v) {
+  using V = typename O::V;
 #define SPARSERT_EACH4(stmt) for (int j = 0; j < 4; ++j) stmt
-#define SPARSERT_HORNER(acc, c) SPARSERT_EACH4(acc[j] = _mm256_add_ps(_mm256_mul_ps(acc[j], x2[j]), _mm256_set1_ps(c)))
-  __m256 x[4], x2[4], p[4], q[4];
-  SPARSERT_EACH4(x[j] = _mm256_min_ps(_mm256_set1_ps(3.832506856900711f),
-                                      _mm256_max_ps(_mm256_set1_ps(-3.832506856900711f), v[j])));
-  SPARSERT_EACH4(x2[j] = _mm256_mul_ps(x[j], x[j]));
-  SPARSERT_EACH4(p[j] = _mm256_set1_ps(0.00022905065861350646f));
-  SPARSERT_EACH4(q[j] = _mm256_set1_ps(-1.1791602954361697e-7f));
+#define SPARSERT_HORNER(acc, c) SPARSERT_EACH4(acc[j] = O::add(O::mul(acc[j], x2[j]), O::set(c)))
+  V x[4], x2[4], p[4], q[4];
+  SPARSERT_EACH4(x[j] = O::min(O::set(3.832506856900711f), O::max(O::set(-3.832506856900711f), v[j])));
+  SPARSERT_EACH4(x2[j] = O::mul(x[j], x[j]));
+  SPARSERT_EACH4(p[j] = O::set(0.00022905065861350646f));
+  SPARSERT_EACH4(q[j] = O::set(-1.1791602954361697e-7f));
   SPARSERT_HORNER(p, 0.0034082910107109506f);
   SPARSERT_HORNER(q, 0.000023547966471313185f);
   SPARSERT_HORNER(p, 0.050955695062380861f);
@@ -161,68 +193,38 @@ SPARSERT_FAST_MATH_INLINE void erf_f32x8x4(__m256* v) {
   SPARSERT_HORNER(q, 0.11098505178285362f);
   SPARSERT_HORNER(q, 0.49746925110067538f);
   SPARSERT_HORNER(q, 1.f);
-  SPARSERT_EACH4(p[j] = _mm256_div_ps(_mm256_mul_ps(x[j], p[j]), q[j]));
-  SPARSERT_EACH4(v[j] = _mm256_min_ps(_mm256_set1_ps(1.f), _mm256_max_ps(_mm256_set1_ps(-1.f), p[j])));
+  SPARSERT_EACH4(p[j] = O::div(O::mul(x[j], p[j]), q[j]));
+  SPARSERT_EACH4(v[j] = O::min(O::set(1.f), O::max(O::set(-1.f), p[j])));
 #undef SPARSERT_HORNER
 #undef SPARSERT_EACH4
 }
-#endif
 
-#ifdef __AVX512F__
-// erf_f32x8x4 on zmm (16 lanes): the same operations in the same order.
-SPARSERT_FAST_MATH_INLINE void erf_f32x16x4(__m512* v) {
-#define SPARSERT_EACH4(stmt) for (int j = 0; j < 4; ++j) stmt
-#define SPARSERT_HORNER(acc, c) SPARSERT_EACH4(acc[j] = _mm512_add_ps(_mm512_mul_ps(acc[j], x2[j]), _mm512_set1_ps(c)))
-  __m512 x[4], x2[4], p[4], q[4];
-  SPARSERT_EACH4(x[j] = _mm512_min_ps(_mm512_set1_ps(3.832506856900711f),
-                                      _mm512_max_ps(_mm512_set1_ps(-3.832506856900711f), v[j])));
-  SPARSERT_EACH4(x2[j] = _mm512_mul_ps(x[j], x[j]));
-  SPARSERT_EACH4(p[j] = _mm512_set1_ps(0.00022905065861350646f));
-  SPARSERT_EACH4(q[j] = _mm512_set1_ps(-1.1791602954361697e-7f));
-  SPARSERT_HORNER(p, 0.0034082910107109506f);
-  SPARSERT_HORNER(q, 0.000023547966471313185f);
-  SPARSERT_HORNER(p, 0.050955695062380861f);
-  SPARSERT_HORNER(q, 0.0010179625278914885f);
-  SPARSERT_HORNER(p, 0.18520832239976145f);
-  SPARSERT_HORNER(q, 0.014070470171167667f);
-  SPARSERT_HORNER(p, 1.128379143519084f);
-  SPARSERT_HORNER(q, 0.11098505178285362f);
-  SPARSERT_HORNER(q, 0.49746925110067538f);
-  SPARSERT_HORNER(q, 1.f);
-  SPARSERT_EACH4(p[j] = _mm512_div_ps(_mm512_mul_ps(x[j], p[j]), q[j]));
-  SPARSERT_EACH4(v[j] = _mm512_min_ps(_mm512_set1_ps(1.f), _mm512_max_ps(_mm512_set1_ps(-1.f), p[j])));
-#undef SPARSERT_HORNER
-#undef SPARSERT_EACH4
+// GELU (erf form) on v[i..] in blocks of four vectors; returns where it stopped.
+template <typename O>
+SPARSERT_FAST_MATH_INLINE int64_t gelu_erf_x4_blocks(float* v, int64_t i, int64_t count) {
+  using V = typename O::V;
+  constexpr int kL = O::kLanes;
+  const V sqrt2 = O::set(1.41421356237309505f), one = O::set(1.f), half = O::set(0.5f);
+  for (; i + 4 * kL <= count; i += 4 * kL) {
+    V x[4], e[4];
+    for (int j = 0; j < 4; ++j) x[j] = O::load(v + i + kL * j), e[j] = O::div(x[j], sqrt2);
+    erf_x4<O>(e);
+    for (int j = 0; j < 4; ++j) O::store(v + i + kL * j, O::mul(O::mul(x[j], O::add(one, e[j])), half));
+  }
+  return i;
 }
-#endif
 
 // GELU (erf form) in place, in the order PyTorch exports it (x / sqrt2 ->
 // Erf -> + 1 -> x * . -> * 0.5), with erf_f32's operations: a fused layer gives
 // the unfused graph's floats (a one-ulp change can flip the next layer's
-// dynamic int8 rounding).
+// dynamic int8 rounding). zmm, then ymm blocks where the translation unit has them.
 SPARSERT_FAST_MATH_INLINE void gelu_erf_in_place(float* v, int64_t count) {
   int64_t i = 0;
 #ifdef __AVX512F__
-  {
-    const __m512 rsqrt2 = _mm512_set1_ps(1.41421356237309505f), one = _mm512_set1_ps(1.f), half = _mm512_set1_ps(0.5f);
-    for (; i + 64 <= count; i += 64) {
-      __m512 x[4], e[4];
-      for (int j = 0; j < 4; ++j) x[j] = _mm512_loadu_ps(v + i + 16 * j), e[j] = _mm512_div_ps(x[j], rsqrt2);
-      erf_f32x16x4(e);
-      for (int j = 0; j < 4; ++j)
-        _mm512_storeu_ps(v + i + 16 * j, _mm512_mul_ps(_mm512_mul_ps(x[j], _mm512_add_ps(one, e[j])), half));
-    }
-  }
+  i = gelu_erf_x4_blocks<ZmmF>(v, i, count);
 #endif
 #ifdef __AVX2__
-  const __m256 rsqrt2 = _mm256_set1_ps(1.41421356237309505f), one = _mm256_set1_ps(1.f), half = _mm256_set1_ps(0.5f);
-  for (; i + 32 <= count; i += 32) {
-    __m256 x[4], e[4];
-    for (int j = 0; j < 4; ++j) x[j] = _mm256_loadu_ps(v + i + 8 * j), e[j] = _mm256_div_ps(x[j], rsqrt2);
-    erf_f32x8x4(e);
-    for (int j = 0; j < 4; ++j)
-      _mm256_storeu_ps(v + i + 8 * j, _mm256_mul_ps(_mm256_mul_ps(x[j], _mm256_add_ps(one, e[j])), half));
-  }
+  i = gelu_erf_x4_blocks<YmmF>(v, i, count);
 #endif
   for (; i < count; ++i) v[i] = (v[i] * (1.f + erf_f32(v[i] / 1.41421356237309505f))) * 0.5f;
 }

@@ -4,8 +4,11 @@
 // step. Vmm is Xbyak::Ymm (AVX2) or Xbyak::Zmm (AVX-512).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <type_traits>
 
+#include "base/status.h"
 #include "jit/jit_generator.h"
 
 namespace sparsert::jit {
@@ -59,6 +62,31 @@ struct TileRegs {
     }
     g.L(ready);
   }
+  // A band's group loop: `count` (a register holding the band's group count)
+  // groups, `unroll` at a time through body(0..unroll-1), then the rest one
+  // at a time through body(0); body(u) addresses group u at kidx + u *
+  // kidx_bytes and values + u * value_bytes. Falls through to `after`'s jump
+  // when done (the caller binds `after`).
+  void group_loops(JitGenerator& g, const Xbyak::Reg64& count, int unroll, int kidx_bytes, int value_bytes,
+                   const std::function<void(int)>& body, Xbyak::Label& after) const {
+    Xbyak::Label unrolled, tail;
+    g.L(unrolled);
+    g.cmp(count, unroll);
+    g.jl(tail, JitGenerator::T_NEAR);
+    for (int u = 0; u < unroll; ++u) body(u);
+    g.add(kidx, kidx_bytes * unroll);
+    g.add(values, value_bytes * unroll);
+    g.sub(count, unroll);
+    g.jmp(unrolled, JitGenerator::T_NEAR);
+    g.L(tail);
+    g.test(count, count);
+    g.jz(after, JitGenerator::T_NEAR);
+    body(0);
+    g.add(kidx, kidx_bytes);
+    g.add(values, value_bytes);
+    g.dec(count);
+    g.jmp(tail, JitGenerator::T_NEAR);
+  }
   // Steps to the next band (its accumulators are out_bytes further), loops, and returns.
   void next_band_and_leave(JitGenerator& g, int out_bytes, Xbyak::Label& band_loop, Xbyak::Label& done) const {
     g.add(out, out_bytes);
@@ -69,5 +97,13 @@ struct TileRegs {
     g.postamble();
   }
 };
+
+// Constructs a generator and generates its code (Xbyak errors become a Status).
+template <typename Gen, typename... Args>
+StatusOr<std::shared_ptr<const JitGenerator>> build_generator(Args... args) {
+  auto gen = std::make_shared<Gen>(args...);
+  SPARSERT_RETURN_IF_ERROR(gen->create());
+  return std::shared_ptr<const JitGenerator>(std::move(gen));
+}
 
 }  // namespace sparsert::jit

@@ -55,29 +55,14 @@ class U8S8BspmmAvx512 : public JitGenerator {
       }
     };
     t.enter(*this);  // rdi (the argument pointer) is free from here on
-    Label band_loop, unrolled_loop, tail_loop, store, done;
+    Label band_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
     for (int i = rows_; i < sets * rows_; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
     t.load_or_zero<Zmm>(*this, rows_, true);
     movsxd(rcx, dword[t.counts]);
-    L(unrolled_loop);
-    cmp(rcx, sets);
-    jl(tail_loop, T_NEAR);
-    for (int u = 0; u < sets; ++u) group(u, u);
-    add(t.kidx, 8 * sets);
-    add(t.values, value_bytes * sets);
-    sub(rcx, sets);
-    jmp(unrolled_loop, T_NEAR);
-    L(tail_loop);
-    test(rcx, rcx);
-    jz(store, T_NEAR);
-    group(0, 0);
-    add(t.kidx, 8);
-    add(t.values, value_bytes);
-    dec(rcx);
-    jmp(tail_loop, T_NEAR);
+    t.group_loops(*this, rcx, sets, 8, value_bytes, [&](int u) { group(u, u); }, store);
     L(store);
     for (int width = sets; width > 1; width /= 2)  // pairwise tree over the sets
       for (int s = 0; s < width / 2; ++s)
@@ -137,29 +122,14 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
     t.enter(*this);
     const Reg64 fix = r15;
     mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
-    Label band_loop, unrolled_loop, tail_loop, store, stored, done;
+    Label band_loop, store, stored, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
     for (int i = accs; i < sets * accs; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
     t.load_or_zero<Zmm>(*this, accs, true);
     movsxd(rcx, dword[t.counts]);
-    L(unrolled_loop);
-    cmp(rcx, sets);
-    jl(tail_loop, T_NEAR);
-    for (int u = 0; u < sets; ++u) group(u, u);
-    add(t.kidx, 16 * sets);
-    add(t.values, value_bytes * sets);
-    sub(rcx, sets);
-    jmp(unrolled_loop, T_NEAR);
-    L(tail_loop);
-    test(rcx, rcx);
-    jz(store, T_NEAR);
-    group(0, 0);
-    add(t.kidx, 16);
-    add(t.values, value_bytes);
-    dec(rcx);
-    jmp(tail_loop, T_NEAR);
+    t.group_loops(*this, rcx, sets, 16, value_bytes, [&](int u) { group(u, u); }, store);
     L(store);
     if (sets == 2)
       for (int i = 0; i < accs; ++i) vpaddd(Zmm(i), Zmm(i), Zmm(accs + i));
@@ -218,7 +188,7 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     t.enter(*this);
     const Reg64 fix = r15;
     mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix
-    Label band_loop, unrolled_loop, tail_loop, store, stored, done, ready;
+    Label band_loop, store, stored, done, ready;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
@@ -229,22 +199,7 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     else vmovd(Xmm(0), dword[t.out]);
     L(ready);
     movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
-    L(unrolled_loop);
-    cmp(rdi, kUnroll);
-    jl(tail_loop, T_NEAR);
-    for (int u = 0; u < kUnroll; ++u) step(u);
-    add(t.kidx, 16 * kUnroll);
-    add(t.values, value_bytes * kUnroll);
-    sub(rdi, kUnroll);
-    jmp(unrolled_loop, T_NEAR);
-    L(tail_loop);
-    test(rdi, rdi);
-    jz(store, T_NEAR);
-    step(0);
-    add(t.kidx, 16);
-    add(t.values, value_bytes);
-    dec(rdi);
-    jmp(tail_loop, T_NEAR);
+    t.group_loops(*this, rdi, kUnroll, 16, value_bytes, step, store);
     L(store);
     vpaddd(Xmm(0), Xmm(0), Xmm(2));
     vpaddd(Xmm(1), Xmm(1), Xmm(3));
@@ -265,31 +220,24 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
   int rows_;
 };
 
-template <typename Gen, typename... Args>
-StatusOr<std::shared_ptr<const JitGenerator>> build(Args... args) {
-  auto gen = std::make_shared<Gen>(args...);
-  SPARSERT_RETURN_IF_ERROR(gen->create());
-  return std::shared_ptr<const JitGenerator>(std::move(gen));
-}
-
 }  // namespace
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx512(int band_rows) {
   if (band_rows != 1 && band_rows != 4)
     return InvalidArgument("u8s8_bspmm_avx512: band_rows must be 1 or 4, got ", band_rows);
-  return build<U8S8BspmmAvx512>(band_rows);
+  return build_generator<U8S8BspmmAvx512>(band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_bspmm_avx512_vnni(int band_rows) {
   if (band_rows != 1 && band_rows != 4)
     return InvalidArgument("u8s8_quad_bspmm_avx512_vnni: band_rows must be 1 or 4, got ", band_rows);
-  return build<U8S8QuadBspmmAvx512Vnni>(band_rows);
+  return build_generator<U8S8QuadBspmmAvx512Vnni>(band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows) {
   if (band_rows != 1 && band_rows != 4)
     return InvalidArgument("u8s8_quad_spmv_avx512_vnni: band_rows must be 1 or 4, got ", band_rows);
-  return build<U8S8QuadSpmvAvx512Vnni>(band_rows);
+  return build_generator<U8S8QuadSpmvAvx512Vnni>(band_rows);
 }
 
 }  // namespace sparsert::jit

@@ -29,38 +29,20 @@ class F32Spmm : public JitGenerator {
     const int unroll = 8 / vecs;    // independent accumulator sets (8 accumulators in all)
     const int row_shift = log2_exact(mr_ * 4);
     t.enter(*this);
-    Label band_loop, unrolled_loop, tail_loop, store, done;
+    Label band_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
     for (int i = vecs; i < 8; ++i) vxorps(Vmm(i), Vmm(i), Vmm(i));
     t.template load_or_zero<Vmm>(*this, vecs, false);
     movsxd(rcx, dword[t.counts]);
-    L(unrolled_loop);
-    cmp(rcx, unroll);
-    jl(tail_loop, T_NEAR);
-    for (int u = 0; u < unroll; ++u) {
+    t.group_loops(*this, rcx, unroll, 4, 4, [&](int u) {  // one non-zero: accumulator set u
       const Reg64 idx = u % 2 == 0 ? rax : rdx;
       movsxd(idx, dword[t.kidx + 4 * u]);
       shl(idx, row_shift);
       vbroadcastss(Vmm(8 + u), dword[t.values + 4 * u]);
       for (int v = 0; v < vecs; ++v) vfmadd231ps(Vmm(u * vecs + v), Vmm(8 + u), ptr[t.x + idx + kVecBytes<Vmm> * v]);
-    }
-    add(t.kidx, 4 * unroll);
-    add(t.values, 4 * unroll);
-    sub(rcx, unroll);
-    jmp(unrolled_loop, T_NEAR);
-    L(tail_loop);
-    test(rcx, rcx);
-    jz(store, T_NEAR);
-    movsxd(rax, dword[t.kidx]);
-    shl(rax, row_shift);
-    vbroadcastss(Vmm(8), dword[t.values]);
-    for (int v = 0; v < vecs; ++v) vfmadd231ps(Vmm(v), Vmm(8), ptr[t.x + rax + kVecBytes<Vmm> * v]);
-    add(t.kidx, 4);
-    add(t.values, 4);
-    dec(rcx);
-    jmp(tail_loop, T_NEAR);
+    }, store);
     L(store);
     // Sum the accumulator sets pairwise (a tree: log2(unroll) dependent adds).
     for (int width = unroll; width > 1; width /= 2)
@@ -167,7 +149,7 @@ class F32SpmvAvx2 : public JitGenerator {
       }
     };
     t.enter(*this);
-    Label band_loop, unrolled_loop, tail_loop, store, done, ready;
+    Label band_loop, store, done, ready;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
@@ -178,27 +160,11 @@ class F32SpmvAvx2 : public JitGenerator {
     else vmovss(Xmm(0), dword[t.out]);
     L(ready);
     movsxd(rcx, dword[t.counts]);
-    L(unrolled_loop);
-    cmp(rcx, kUnroll);
-    jl(tail_loop, T_NEAR);
-    for (int u = 0; u < kUnroll; ++u) {
+    t.group_loops(*this, rcx, kUnroll, 4, value_bytes, [&](int u) {
       const Reg64 idx = u % 2 == 0 ? rax : rdx;
       movsxd(idx, dword[t.kidx + 4 * u]);
       fma(u, idx);
-    }
-    add(t.kidx, 4 * kUnroll);
-    add(t.values, value_bytes * kUnroll);
-    sub(rcx, kUnroll);
-    jmp(unrolled_loop, T_NEAR);
-    L(tail_loop);
-    test(rcx, rcx);
-    jz(store, T_NEAR);
-    movsxd(rax, dword[t.kidx]);
-    fma(0, rax);
-    add(t.kidx, 4);
-    add(t.values, value_bytes);
-    dec(rcx);
-    jmp(tail_loop, T_NEAR);
+    }, store);
     L(store);
     if (band4) {
       vaddps(Xmm(0), Xmm(0), Xmm(2));
@@ -303,7 +269,7 @@ class U8S8SpmvAvx2 : public JitGenerator {
       vpaddd(Xmm(u), Xmm(u), Xmm(8 + u));
     };
     t.enter(*this);
-    Label band_loop, unrolled_loop, tail_loop, store, done, ready;
+    Label band_loop, store, done, ready;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
@@ -314,22 +280,7 @@ class U8S8SpmvAvx2 : public JitGenerator {
     else vmovd(Xmm(0), dword[t.out]);
     L(ready);
     movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
-    L(unrolled_loop);
-    cmp(rdi, kUnroll);
-    jl(tail_loop, T_NEAR);
-    for (int u = 0; u < kUnroll; ++u) step(u);
-    add(t.kidx, 8 * kUnroll);
-    add(t.values, value_bytes * kUnroll);
-    sub(rdi, kUnroll);
-    jmp(unrolled_loop, T_NEAR);
-    L(tail_loop);
-    test(rdi, rdi);
-    jz(store, T_NEAR);
-    step(0);
-    add(t.kidx, 8);
-    add(t.values, value_bytes);
-    dec(rdi);
-    jmp(tail_loop, T_NEAR);
+    t.group_loops(*this, rdi, kUnroll, 8, value_bytes, step, store);
     L(store);
     vpaddd(Xmm(0), Xmm(0), Xmm(2));
     vpaddd(Xmm(1), Xmm(1), Xmm(3));
@@ -343,50 +294,43 @@ class U8S8SpmvAvx2 : public JitGenerator {
   int rows_;
 };
 
-template <typename Gen, typename... Args>
-StatusOr<std::shared_ptr<const JitGenerator>> build(Args... args) {
-  auto gen = std::make_shared<Gen>(args...);
-  SPARSERT_RETURN_IF_ERROR(gen->create());
-  return std::shared_ptr<const JitGenerator>(std::move(gen));
-}
-
 }  // namespace
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr) {
   if (mr != 8 && mr != 16 && mr != 32) return InvalidArgument("f32_spmm_avx2: mr must be 8, 16 or 32, got ", mr);
-  return build<F32Spmm<Ymm>>(mr);
+  return build_generator<F32Spmm<Ymm>>(mr);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx512(int mr) {
   if (mr != 16 && mr != 32) return InvalidArgument("f32_spmm_avx512: mr must be 16 or 32, got ", mr);
-  return build<F32Spmm<Zmm>>(mr);
+  return build_generator<F32Spmm<Zmm>>(mr);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx2(int mr) {
   if (mr != 8 && mr != 16) return InvalidArgument("f32_bspmm_avx2: mr must be 8 or 16, got ", mr);
-  return build<F32BandSpmm<Ymm>>(mr);
+  return build_generator<F32BandSpmm<Ymm>>(mr);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx512(int mr) {
   if (mr != 16 && mr != 32) return InvalidArgument("f32_bspmm_avx512: mr must be 16 or 32, got ", mr);
-  return build<F32BandSpmm<Zmm>>(mr);
+  return build_generator<F32BandSpmm<Zmm>>(mr);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows) {
   if (band_rows != 1 && band_rows != 4) return InvalidArgument("f32_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
-  return build<F32SpmvAvx2>(band_rows);
+  return build_generator<F32SpmvAvx2>(band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows) {
   if (band_rows != 1 && band_rows != 4)
     return InvalidArgument("u8s8_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
-  return build<U8S8SpmvAvx2>(band_rows);
+  return build_generator<U8S8SpmvAvx2>(band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows) {
   if (band_rows != 1 && band_rows != 4)
     return InvalidArgument("u8s8_bspmm_avx2: band_rows must be 1 or 4, got ", band_rows);
-  return build<U8S8BspmmAvx2>(band_rows);
+  return build_generator<U8S8BspmmAvx2>(band_rows);
 }
 
 }  // namespace sparsert::jit

@@ -13,7 +13,12 @@
 #include "jit/spmm/spmm_epilogue.h"
 #include "jit/spmm/spmm_transpose.h"
 
+// GCC 12's _mm512_max_ps/_mm512_min_ps pass _mm512_undefined_ps() (`__m512
+// __Y = __Y;`), which -Wmaybe-uninitialized flags once inlined (GCC PR 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 namespace sparsert::jit::epilogue_avx512 {
 constexpr bool kEpilogueAvx2 = true;
 #include "jit/spmm/spmm_epilogue_body.inc"
 }  // namespace sparsert::jit::epilogue_avx512
+#pragma GCC diagnostic pop
