@@ -62,6 +62,26 @@ struct TileRegs {
     }
     g.L(ready);
   }
+  // The integer one-row kernels' band start: s32 accumulators Xmm0-3 zeroed,
+  // Xmm0 continuing from this band's `out` on a later K chunk (4 lanes for
+  // 4-row bands, 1 for 1-row bands).
+  void spmv_s32_band_start(JitGenerator& g, bool band4) const {
+    using Xbyak::Xmm;
+    Xbyak::Label ready;
+    for (int u = 0; u < 4; ++u) g.vpxor(Xmm(u), Xmm(u), Xmm(u));
+    g.test(accumulate, accumulate);
+    g.jz(ready, JitGenerator::T_NEAR);
+    if (band4) g.vmovdqu(Xmm(0), g.ptr[out]);
+    else g.vmovd(Xmm(0), g.dword[out]);
+    g.L(ready);
+  }
+  // ... and its end: Xmm0 = the sum of Xmm0-3.
+  void spmv_s32_sum(JitGenerator& g) const {
+    using Xbyak::Xmm;
+    g.vpaddd(Xmm(0), Xmm(0), Xmm(2));
+    g.vpaddd(Xmm(1), Xmm(1), Xmm(3));
+    g.vpaddd(Xmm(0), Xmm(0), Xmm(1));
+  }
   // A band's group loop: `count` (a register holding the band's group count)
   // groups, `unroll` at a time through body(0..unroll-1), then the rest one
   // at a time through body(0); body(u) addresses group u at kidx + u *
@@ -104,6 +124,13 @@ StatusOr<std::shared_ptr<const JitGenerator>> build_generator(Args... args) {
   auto gen = std::make_shared<Gen>(args...);
   SPARSERT_RETURN_IF_ERROR(gen->create());
   return std::shared_ptr<const JitGenerator>(std::move(gen));
+}
+
+// build_generator for the band kernels, whose bands have 1 or 4 rows.
+template <typename Gen>
+StatusOr<std::shared_ptr<const JitGenerator>> build_band_generator(const char* name, int band_rows) {
+  if (band_rows != 1 && band_rows != 4) return InvalidArgument(name, ": band_rows must be 1 or 4, got ", band_rows);
+  return build_generator<Gen>(band_rows);
 }
 
 }  // namespace sparsert::jit

@@ -188,22 +188,15 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     t.enter(*this);
     const Reg64 fix = r15;
     mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix
-    Label band_loop, store, stored, done, ready;
+    Label band_loop, store, stored, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    for (int u = 0; u < kUnroll; ++u) vpxord(Xmm(u), Xmm(u), Xmm(u));
-    test(t.accumulate, t.accumulate);  // a later K chunk: continue from `out` (only this band's bytes)
-    jz(ready, T_NEAR);
-    if (band4) vmovdqu32(Xmm(0), ptr[t.out]);
-    else vmovd(Xmm(0), dword[t.out]);
-    L(ready);
+    t.spmv_s32_band_start(*this, band4);
     movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
     t.group_loops(*this, rdi, kUnroll, 16, value_bytes, step, store);
     L(store);
-    vpaddd(Xmm(0), Xmm(0), Xmm(2));
-    vpaddd(Xmm(1), Xmm(1), Xmm(3));
-    vpaddd(Xmm(0), Xmm(0), Xmm(1));
+    t.spmv_s32_sum(*this);
     test(fix, fix);
     jz(stored, T_NEAR);
     if (band4) vmovdqu32(Xmm(8), ptr[fix]);
@@ -223,21 +216,15 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
 }  // namespace
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx512(int band_rows) {
-  if (band_rows != 1 && band_rows != 4)
-    return InvalidArgument("u8s8_bspmm_avx512: band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<U8S8BspmmAvx512>(band_rows);
+  return build_band_generator<U8S8BspmmAvx512>("u8s8_bspmm_avx512", band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_bspmm_avx512_vnni(int band_rows) {
-  if (band_rows != 1 && band_rows != 4)
-    return InvalidArgument("u8s8_quad_bspmm_avx512_vnni: band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<U8S8QuadBspmmAvx512Vnni>(band_rows);
+  return build_band_generator<U8S8QuadBspmmAvx512Vnni>("u8s8_quad_bspmm_avx512_vnni", band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows) {
-  if (band_rows != 1 && band_rows != 4)
-    return InvalidArgument("u8s8_quad_spmv_avx512_vnni: band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<U8S8QuadSpmvAvx512Vnni>(band_rows);
+  return build_band_generator<U8S8QuadSpmvAvx512Vnni>("u8s8_quad_spmv_avx512_vnni", band_rows);
 }
 
 }  // namespace sparsert::jit

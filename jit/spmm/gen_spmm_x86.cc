@@ -269,22 +269,15 @@ class U8S8SpmvAvx2 : public JitGenerator {
       vpaddd(Xmm(u), Xmm(u), Xmm(8 + u));
     };
     t.enter(*this);
-    Label band_loop, store, done, ready;
+    Label band_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    for (int u = 0; u < kUnroll; ++u) vpxor(Xmm(u), Xmm(u), Xmm(u));
-    test(t.accumulate, t.accumulate);  // a later K chunk: continue from `out` (only this band's bytes)
-    jz(ready, T_NEAR);
-    if (band4) vmovdqu(Xmm(0), ptr[t.out]);
-    else vmovd(Xmm(0), dword[t.out]);
-    L(ready);
+    t.spmv_s32_band_start(*this, band4);
     movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
     t.group_loops(*this, rdi, kUnroll, 8, value_bytes, step, store);
     L(store);
-    vpaddd(Xmm(0), Xmm(0), Xmm(2));
-    vpaddd(Xmm(1), Xmm(1), Xmm(3));
-    vpaddd(Xmm(0), Xmm(0), Xmm(1));
+    t.spmv_s32_sum(*this);
     if (band4) vmovdqu(ptr[t.out], Xmm(0));
     else vmovd(dword[t.out], Xmm(0));
     t.next_band_and_leave(*this, value_bytes, band_loop, done);
@@ -317,20 +310,15 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx512(int mr) 
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows) {
-  if (band_rows != 1 && band_rows != 4) return InvalidArgument("f32_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<F32SpmvAvx2>(band_rows);
+  return build_band_generator<F32SpmvAvx2>("f32_spmv_avx2", band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows) {
-  if (band_rows != 1 && band_rows != 4)
-    return InvalidArgument("u8s8_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<U8S8SpmvAvx2>(band_rows);
+  return build_band_generator<U8S8SpmvAvx2>("u8s8_spmv_avx2", band_rows);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx2(int band_rows) {
-  if (band_rows != 1 && band_rows != 4)
-    return InvalidArgument("u8s8_bspmm_avx2: band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<U8S8BspmmAvx2>(band_rows);
+  return build_band_generator<U8S8BspmmAvx2>("u8s8_bspmm_avx2", band_rows);
 }
 
 }  // namespace sparsert::jit

@@ -27,58 +27,59 @@ void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
   }
 }
 
-void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
-  const int16_t* x = static_cast<const int16_t*>(a->x);
-  const int32_t* kidx = a->kidx;
-  const int32_t* values = static_cast<const int32_t*>(a->values);
-  int32_t* out = static_cast<int32_t*>(a->out);
-  for (int64_t b = 0; b < a->bands; ++b) {
-    int32_t* o = out + b * band_rows * mr;
-    if (!a->accumulate)
-      for (int i = 0; i < band_rows * mr; ++i) o[i] = 0;
-    for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
-      const int16_t* xa = x + static_cast<int64_t>(kidx[0]) * mr;
-      const int16_t* xb = x + static_cast<int64_t>(kidx[1]) * mr;
-      kidx += 2;
-      for (int r = 0; r < band_rows; ++r) {
-        const uint32_t pair = static_cast<uint32_t>(*values++);
-        const int32_t wa = static_cast<int16_t>(pair & 0xffff), wb = static_cast<int16_t>(pair >> 16);
-        for (int m = 0; m < mr; ++m) {
-          const int p = mr == kU8S8TileRows ? kU8S8TileOrder[m] : m;
-          o[r * mr + m] += xa[p] * wa + xb[p] * wb;
-        }
-      }
-    }
-  }
-}
+namespace {
 
-void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
-  const uint8_t* x = static_cast<const uint8_t*>(a->x);
+// Both u8s8 layouts: groups of kGroup K indices whose band-row dword holds
+// kGroup weights (pairs: int16 halves against the int16 tile x - zero point;
+// quads: s8 bytes against the raw u8 tile, the zero point taken out by
+// zero_point_fix at the end). X rows are in the layout's tile order at its full height.
+template <typename X, int kGroup>
+void u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
+  constexpr bool quads = kGroup == 4;
+  const X* x = static_cast<const X*>(a->x);
   const int32_t* kidx = a->kidx;
   const int32_t* values = static_cast<const int32_t*>(a->values);
   int32_t* out = static_cast<int32_t*>(a->out);
+  auto position = [mr](int m) {
+    if constexpr (quads) return mr == kU8S8QuadTileRows ? u8s8_quad_tile_row(m) : m;
+    else return mr == kU8S8TileRows ? kU8S8TileOrder[m] : m;
+  };
+  auto weight = [](uint32_t word, int j) -> int32_t {
+    if constexpr (quads) return static_cast<int8_t>(word >> (8 * j));
+    else return static_cast<int16_t>(word >> (16 * j));
+  };
   for (int64_t b = 0; b < a->bands; ++b) {
     int32_t* o = out + b * band_rows * mr;
     if (!a->accumulate)
       for (int i = 0; i < band_rows * mr; ++i) o[i] = 0;
     for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
-      const uint8_t* xk[4];
-      for (int j = 0; j < 4; ++j) xk[j] = x + static_cast<int64_t>(kidx[j]) * mr;
-      kidx += 4;
+      const X* xk[kGroup];
+      for (int j = 0; j < kGroup; ++j) xk[j] = x + static_cast<int64_t>(kidx[j]) * mr;
+      kidx += kGroup;
       for (int r = 0; r < band_rows; ++r) {
-        const uint32_t quad = static_cast<uint32_t>(*values++);
+        const uint32_t word = static_cast<uint32_t>(*values++);
         for (int m = 0; m < mr; ++m) {
-          const int p = mr == kU8S8QuadTileRows ? u8s8_quad_tile_row(m) : m;
+          const int p = position(m);
           int32_t sum = 0;
-          for (int j = 0; j < 4; ++j) sum += xk[j][p] * static_cast<int8_t>(quad >> (8 * j));
+          for (int j = 0; j < kGroup; ++j) sum += xk[j][p] * weight(word, j);
           o[r * mr + m] += sum;
         }
       }
     }
-    if (a->zero_point_fix != nullptr)
+    if (quads && a->zero_point_fix != nullptr)
       for (int r = 0; r < band_rows; ++r)
         for (int m = 0; m < mr; ++m) o[r * mr + m] -= a->zero_point_fix[b * band_rows + r];
   }
+}
+
+}  // namespace
+
+void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
+  u8s8_tile_generic<int16_t, 2>(a, mr, band_rows);
+}
+
+void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
+  u8s8_tile_generic<uint8_t, 4>(a, mr, band_rows);
 }
 
 }  // namespace sparsert::jit
