@@ -45,7 +45,10 @@ class OnednnAttention {
         memory mq(e->q_md, cpu_engine(), const_cast<float*>(q + b * d.Sq * d.H * d.D));
         memory mk(e->k_md, cpu_engine(), const_cast<float*>(k + b * d.Sk * d.H * d.D));
         memory ms(e->scores_md, cpu_engine(), scores.get());
-        e->qk.execute(s, {{DNNL_ARG_SRC, mq}, {DNNL_ARG_WEIGHTS, mk}, {DNNL_ARG_DST, ms}});
+        e->qk.execute(s, {{DNNL_ARG_SRC, mq},
+                          {DNNL_ARG_WEIGHTS, mk},
+                          {DNNL_ARG_DST, ms},
+                          {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(e->qk_scratchpad_md)}});
         s.wait();
         parallel_for(d.H * d.Sq, 16, [&](int64_t r0, int64_t r1) {
           // Rows of one head share a mask base; split the range at head boundaries.
@@ -60,7 +63,10 @@ class OnednnAttention {
         });
         memory mv(e->v_md, cpu_engine(), const_cast<float*>(v + b * d.Sk * d.H * d.Dv));
         memory my(e->y_md, cpu_engine(), y + b * d.Sq * d.H * d.Dv);
-        e->pv.execute(s, {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mv}, {DNNL_ARG_DST, my}});
+        e->pv.execute(s, {{DNNL_ARG_SRC, ms},
+                          {DNNL_ARG_WEIGHTS, mv},
+                          {DNNL_ARG_DST, my},
+                          {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(e->pv_scratchpad_md)}});
         s.wait();
         if (attrs_.qdq_output) {
           float* yb = y + b * d.Sq * d.H * d.Dv;
@@ -76,7 +82,7 @@ class OnednnAttention {
  private:
   struct Entry {
     dnnl::matmul qk, pv;
-    memory::desc q_md, k_md, scores_md, v_md, y_md;
+    memory::desc q_md, k_md, scores_md, v_md, y_md, qk_scratchpad_md, pv_scratchpad_md;
   };
 
   // Heads are the matmul batch; rows of a head are H*D apart in q, k, v and y.
@@ -89,8 +95,14 @@ class OnednnAttention {
       e->scores_md = memory::desc({d.H, d.Sq, d.Sk}, dt::f32, memory::dims{d.Sq * d.Sk, d.Sk, 1});
       e->v_md = memory::desc({d.H, d.Sk, d.Dv}, dt::f32, memory::dims{d.Dv, HDv, 1});
       e->y_md = memory::desc({d.H, d.Sq, d.Dv}, dt::f32, memory::dims{d.Dv, HDv, 1});
-      e->qk = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->q_md, e->k_md, e->scores_md), cpu_engine()));
-      e->pv = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(e->scores_md, e->v_md, e->y_md), cpu_engine()));
+      const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(e->q_md, e->k_md, e->scores_md),
+                                            onednn::scratchpad_attr(), cpu_engine());
+      const dnnl::matmul::primitive_desc pv(dnnl::matmul::desc(e->scores_md, e->v_md, e->y_md),
+                                            onednn::scratchpad_attr(), cpu_engine());
+      e->qk = dnnl::matmul(qk);
+      e->pv = dnnl::matmul(pv);
+      e->qk_scratchpad_md = qk.scratchpad_desc();
+      e->pv_scratchpad_md = pv.scratchpad_desc();
       return Status::OK();
     });
     if (!st.ok()) return st;

@@ -75,8 +75,10 @@ class OnednnConv {
         dnnl::reorder(src, prim_src).execute(s, src, prim_src);
       }
       if (e->prim_dst_md != e->dst_md) prim_dst = memory(e->prim_dst_md, cpu_engine());
-      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, prim_src}, {DNNL_ARG_WEIGHTS, e->weights},
-                                              {DNNL_ARG_DST, prim_dst}};
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, prim_src},
+                                              {DNNL_ARG_WEIGHTS, e->weights},
+                                              {DNNL_ARG_DST, prim_dst},
+                                              {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(e->scratchpad_md)}};
       if (bias_) args[DNNL_ARG_BIAS] = memory(e->bias_md, cpu_engine(), bias_->raw_data());
       if (sum)
         args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
@@ -96,6 +98,7 @@ class OnednnConv {
     memory weights;
     memory::desc src_md, dst_md, bias_md;  // as the graph holds them
     memory::desc prim_src_md, prim_dst_md;  // what the convolution wants
+    memory::desc scratchpad_md;
   };
 
   StatusOr<std::shared_ptr<const Entry>> make(const ConvGeometry& g, bool plain_input) {
@@ -130,13 +133,14 @@ class OnednnConv {
       if (mode_.params.act == ConvActivation::kRelu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       if (mode_.params.act == ConvActivation::kClip)
         po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, mode_.params.act_min, mode_.params.act_max);
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = onednn::scratchpad_attr();
       attr.set_post_ops(po);
       if (mode_.int8) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
       dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
       e->prim = dnnl::convolution_forward(pd);
       e->prim_src_md = pd.src_desc();
       e->prim_dst_md = pd.dst_desc();
+      e->scratchpad_md = pd.scratchpad_desc();
       e->weights = onednn::weights_in_layout(pd.weights_desc(), memory(w_plain, cpu_engine(), w_.raw_data()));
       return Status::OK();
     });

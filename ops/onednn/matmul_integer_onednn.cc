@@ -42,7 +42,8 @@ class Int8Linear {
       e->prim.execute(s, {{DNNL_ARG_SRC, src},
                           {DNNL_ARG_WEIGHTS, e->weights},
                           {DNNL_ARG_DST, dst},
-                          {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zp_mem}});
+                          {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zp_mem},
+                          {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(e->scratchpad_md)}});
       s.wait();
       return Status::OK();
     });
@@ -51,7 +52,7 @@ class Int8Linear {
  private:
   struct Entry {
     dnnl::matmul prim;
-    memory::desc src_md, dst_md;
+    memory::desc src_md, dst_md, scratchpad_md;
     memory weights;  // B in the primitive's layout
   };
 
@@ -61,10 +62,11 @@ class Int8Linear {
       e->src_md = memory::desc({M, K_}, dt::u8, tag::ab);
       e->dst_md = memory::desc({M, N_}, dt::s32, tag::ab);
       memory::desc w_any({K_, N_}, dt::s8, tag::any);
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = onednn::scratchpad_attr();
       attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
       dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e->src_md, w_any, e->dst_md), attr, cpu_engine());
       e->prim = dnnl::matmul(pd);
+      e->scratchpad_md = pd.scratchpad_desc();
       e->weights = onednn::weights_in_layout(pd.weights_desc(), memory({{K_, N_}, dt::s8, tag::ab}, cpu_engine(), b_.raw_data()));
       return Status::OK();
     });

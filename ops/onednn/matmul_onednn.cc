@@ -23,6 +23,8 @@ namespace {
 using dnnl::memory;
 using onednn::cpu_engine;
 using onednn::guarded;
+using onednn::scratchpad_attr;
+using onednn::thread_scratchpad;
 using onednn::to_dims;
 using tag = memory::format_tag;
 using dt = memory::data_type;
@@ -73,7 +75,10 @@ class ConstWeightLinear {
       memory src(e->src_md, cpu_engine(), const_cast<float*>(x));
       memory dst(e->dst_md, cpu_engine(), y);
       memory w(e->w_md, cpu_engine(), w_nk_.raw_data());
-      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
+                                              {DNNL_ARG_WEIGHTS, w},
+                                              {DNNL_ARG_DST, dst},
+                                              {DNNL_ARG_SCRATCHPAD, thread_scratchpad(e->scratchpad_md)}};
       if (bias_) args[DNNL_ARG_BIAS] = memory(e->bias_md, cpu_engine(), bias_->raw_data());
       if (residual_)
         args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(e->residual_post_op) | DNNL_ARG_SRC_1] =
@@ -88,7 +93,7 @@ class ConstWeightLinear {
   ConstWeightLinear() = default;
   struct Entry {
     dnnl::matmul prim;
-    memory::desc src_md, dst_md, w_md, bias_md;
+    memory::desc src_md, dst_md, w_md, bias_md, scratchpad_md;
     int residual_post_op = 0;  // index of the binary add in the post-op chain
   };
 
@@ -108,9 +113,11 @@ class ConstWeightLinear {
         e->residual_post_op = po.len();
         po.append_binary(dnnl::algorithm::binary_add, e->dst_md);
       }
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = scratchpad_attr();
       attr.set_post_ops(po);
-      e->prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, attr, cpu_engine()));
+      const dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
+      e->prim = dnnl::matmul(pd);
+      e->scratchpad_md = pd.scratchpad_desc();
       return Status::OK();
     });
     if (!st.ok()) return st;
@@ -189,7 +196,10 @@ class BatchedMatmul {
       memory ma(e->a_md, cpu_engine(), const_cast<void*>(a.raw_data()));
       memory mb(e->b_md, cpu_engine(), const_cast<void*>(b.raw_data()));
       memory mc(e->c_md, cpu_engine(), c.raw_data());
-      e->prim.execute(s, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+      e->prim.execute(s, {{DNNL_ARG_SRC, ma},
+                          {DNNL_ARG_WEIGHTS, mb},
+                          {DNNL_ARG_DST, mc},
+                          {DNNL_ARG_SCRATCHPAD, thread_scratchpad(e->scratchpad_md)}});
       s.wait();
       return Status::OK();
     });
@@ -198,7 +208,7 @@ class BatchedMatmul {
  private:
   struct Entry {
     dnnl::matmul prim;
-    memory::desc a_md, b_md, c_md;
+    memory::desc a_md, b_md, c_md, scratchpad_md;
   };
   static tag plain(size_t rank) {
     static const tag tags[] = {tag::undef, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde, tag::abcdef};
@@ -210,8 +220,10 @@ class BatchedMatmul {
       e->a_md = memory::desc(to_dims(a), dt::f32, plain(a.size()));
       e->b_md = memory::desc(to_dims(b), dt::f32, plain(b.size()));
       e->c_md = memory::desc(to_dims(c), dt::f32, plain(c.size()));
-      dnnl::matmul::desc d(e->a_md, e->b_md, e->c_md);
-      e->prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, cpu_engine()));
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e->a_md, e->b_md, e->c_md), scratchpad_attr(),
+                                            cpu_engine());
+      e->prim = dnnl::matmul(pd);
+      e->scratchpad_md = pd.scratchpad_desc();
       return Status::OK();
     });
     if (!st.ok()) return st;

@@ -11,6 +11,19 @@ dnnl::engine& cpu_engine() {
 
 dnnl::memory::dims to_dims(const Shape& s) { return dnnl::memory::dims(s.begin(), s.end()); }
 
+dnnl::primitive_attr scratchpad_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& md) {
+  thread_local std::vector<uint8_t> buffer;
+  const size_t bytes = md.get_size();
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return dnnl::memory(md, cpu_engine(), bytes == 0 ? nullptr : buffer.data());
+}
+
 dnnl::memory weights_in_layout(const dnnl::memory::desc& want, const dnnl::memory& plain) {
   if (want == plain.get_desc()) return plain;
   dnnl::memory out(want, cpu_engine());

@@ -28,6 +28,16 @@ Status guarded(const char* what, F&& f) {
   }
 }
 
+// Primitives are created with a user-managed scratchpad (attr from
+// scratchpad_attr()) and each execution passes thread_scratchpad(pd's
+// scratchpad desc): oneDNN's library-managed scratchpad is shared between
+// executions of a primitive, so concurrent Session::Run calls on one session
+// overwrote each other's AVX-512 (brgemm) matmul buffers.
+dnnl::primitive_attr scratchpad_attr();
+// Memory for `md` on this thread's buffer (grown as needed; valid until this
+// thread's next call). An empty desc gives an empty memory.
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& md);
+
 // Constant weights in the layout a primitive wants: `plain` itself when it
 // already is, else a one-time reorder into new memory (may throw dnnl::error;
 // call inside guarded()).
