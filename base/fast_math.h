@@ -68,107 +68,133 @@ SPARSERT_FAST_MATH_INLINE float erf_f32(float x) {
   return std::min(std::max(x * p / q, -1.f), 1.f);  // the rational form overshoots 1 by ~1e-7
 }
 
-#ifdef __AVX2__
-// exp_f32 on 8 lanes, bit-identical to it (the same IEEE operations in the
-// same order, no FMA), for translation units built with AVX2. GCC's own
-// vectorization of exp_f32 tracks the clamps through six blends; this is the
-// plain sequence (0.63 vs 0.79 ns per value on Zen 3).
-SPARSERT_FAST_MATH_INLINE __m256 exp_f32x8(__m256 x) {
-  x = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f), x);  // operand order: a NaN x stays NaN
-  x = _mm256_max_ps(_mm256_set1_ps(-87.3365478515625f), x);
-  __m256 fx = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-  fx = _mm256_add_ps(fx, _mm256_or_ps(_mm256_and_ps(fx, _mm256_set1_ps(-0.f)), _mm256_set1_ps(0.5f)));
-  const __m256i n = _mm256_cvttps_epi32(fx);
-  const __m256 nf = _mm256_cvtepi32_ps(n);
-  x = _mm256_sub_ps(x, _mm256_mul_ps(nf, _mm256_set1_ps(0.693359375f)));
-  x = _mm256_sub_ps(x, _mm256_mul_ps(nf, _mm256_set1_ps(-2.12194440e-4f)));
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(y, x), x), x), _mm256_set1_ps(1.f));
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
-}
-#endif
-
-#ifdef __AVX2__
-// exp_f32x8 on four vectors with the steps interleaved: one exp is a ~75-cycle
-// dependency chain, and the CPU's scheduler holds too few of them in flight
-// when they come one after another (0.96 -> 0.83 ns per value on Zen 3).
-SPARSERT_FAST_MATH_INLINE void exp_f32x8x4(__m256* v) {
-#define SPARSERT_EACH4(stmt) for (int j = 0; j < 4; ++j) stmt
-  __m256 x[4], fx[4], nf[4], y[4];
-  __m256i n[4];
-  SPARSERT_EACH4(x[j] = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f), v[j]));
-  SPARSERT_EACH4(x[j] = _mm256_max_ps(_mm256_set1_ps(-87.3365478515625f), x[j]));
-  SPARSERT_EACH4(fx[j] = _mm256_mul_ps(x[j], _mm256_set1_ps(1.44269504088896341f)));
-  SPARSERT_EACH4(fx[j] = _mm256_add_ps(fx[j], _mm256_or_ps(_mm256_and_ps(fx[j], _mm256_set1_ps(-0.f)), _mm256_set1_ps(0.5f))));
-  SPARSERT_EACH4(n[j] = _mm256_cvttps_epi32(fx[j]));
-  SPARSERT_EACH4(nf[j] = _mm256_cvtepi32_ps(n[j]));
-  SPARSERT_EACH4(x[j] = _mm256_sub_ps(x[j], _mm256_mul_ps(nf[j], _mm256_set1_ps(0.693359375f))));
-  SPARSERT_EACH4(x[j] = _mm256_sub_ps(x[j], _mm256_mul_ps(nf[j], _mm256_set1_ps(-2.12194440e-4f))));
-  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(1.9875691500e-4f), x[j]), _mm256_set1_ps(1.3981999507e-3f)));
-  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(8.3334519073e-3f)));
-  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(4.1665795894e-2f)));
-  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(1.6666665459e-1f)));
-  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_mul_ps(y[j], x[j]), _mm256_set1_ps(5.0000001201e-1f)));
-  SPARSERT_EACH4(y[j] = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(y[j], x[j]), x[j]), x[j]), _mm256_set1_ps(1.f)));
-  SPARSERT_EACH4(v[j] = _mm256_mul_ps(y[j], _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n[j], _mm256_set1_epi32(127)), 23))));
-#undef SPARSERT_EACH4
-}
-#endif
-
-// y[i] = exp_f32(x[i] - shift) (x may be y): 32 and 8 lanes at a time where
-// the translation unit has AVX2.
-SPARSERT_FAST_MATH_INLINE void exp_shifted_into(const float* x, float shift, float* y, int64_t n) {
-  int64_t i = 0;
-#ifdef __AVX2__
-  const __m256 s = _mm256_set1_ps(shift);
-  for (; i + 32 <= n; i += 32) {
-    __m256 v[4];
-    for (int j = 0; j < 4; ++j) v[j] = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8 * j), s);
-    exp_f32x8x4(v);
-    for (int j = 0; j < 4; ++j) _mm256_storeu_ps(y + i + 8 * j, v[j]);
-  }
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp_f32x8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
-#endif
-  for (; i < n; ++i) y[i] = exp_f32(x[i] - shift);
-}
-
 // Float vector operations by register type, so the interleaved kernels below
 // are written once for ymm (AVX2) and zmm (AVX-512) with the same operations.
-// (Tag structs, not VecF<__m256>: template arguments drop the vector types' attributes.)
+// (Tag structs, not VecF<__m256>: template arguments drop the vector types'
+// attributes.) Always inlined like the functions above: an out-of-line copy
+// from an AVX-512 translation unit (EVEX-encoded ymm code) could otherwise be
+// the one the linker keeps for the AVX2 ones.
 #ifdef __AVX2__
 struct YmmF {
   using V = __m256;
+  using I = __m256i;
   static constexpr int kLanes = 8;
-  static __m256 set(float c) { return _mm256_set1_ps(c); }
-  static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
-  static __m256 add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
-  static __m256 mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
-  static __m256 div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
-  static __m256 min(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
-  static __m256 max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 set(float c) { return _mm256_set1_ps(c); }
+  SPARSERT_FAST_MATH_INLINE static __m256 load(const float* p) { return _mm256_loadu_ps(p); }
+  SPARSERT_FAST_MATH_INLINE static void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+  SPARSERT_FAST_MATH_INLINE static __m256 add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 sub(__m256 a, __m256 b) { return _mm256_sub_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 min(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 bit_and(__m256 a, __m256 b) { return _mm256_and_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m256 bit_or(__m256 a, __m256 b) { return _mm256_or_ps(a, b); }
+  // Round to nearest, ties to even (vroundps).
+  SPARSERT_FAST_MATH_INLINE static __m256 round_even(__m256 a) {
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  SPARSERT_FAST_MATH_INLINE static __m256i to_int_trunc(__m256 a) { return _mm256_cvttps_epi32(a); }
+  SPARSERT_FAST_MATH_INLINE static __m256 to_float(__m256i a) { return _mm256_cvtepi32_ps(a); }
+  // 2^n as a float for n in [-126, 127] (the exponent field n + 127).
+  SPARSERT_FAST_MATH_INLINE static __m256 pow2(__m256i n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+  }
 };
 #endif
 #ifdef __AVX512F__
 struct ZmmF {
   using V = __m512;
+  using I = __m512i;
   static constexpr int kLanes = 16;
-  static __m512 set(float c) { return _mm512_set1_ps(c); }
-  static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
-  static void store(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
-  static __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
-  static __m512 mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
-  static __m512 div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
-  static __m512 min(__m512 a, __m512 b) { return _mm512_min_ps(a, b); }
-  static __m512 max(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m512 set(float c) { return _mm512_set1_ps(c); }
+  SPARSERT_FAST_MATH_INLINE static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+  SPARSERT_FAST_MATH_INLINE static void store(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
+  SPARSERT_FAST_MATH_INLINE static __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m512 sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m512 mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m512 div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m512 min(__m512 a, __m512 b) { return _mm512_min_ps(a, b); }
+  SPARSERT_FAST_MATH_INLINE static __m512 max(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+  // (Integer and/or: the float forms need AVX512DQ.)
+  SPARSERT_FAST_MATH_INLINE static __m512 bit_and(__m512 a, __m512 b) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+  }
+  SPARSERT_FAST_MATH_INLINE static __m512 bit_or(__m512 a, __m512 b) {
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+  }
+  SPARSERT_FAST_MATH_INLINE static __m512 round_even(__m512 a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  SPARSERT_FAST_MATH_INLINE static __m512i to_int_trunc(__m512 a) { return _mm512_cvttps_epi32(a); }
+  SPARSERT_FAST_MATH_INLINE static __m512 to_float(__m512i a) { return _mm512_cvtepi32_ps(a); }
+  SPARSERT_FAST_MATH_INLINE static __m512 pow2(__m512i n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
+  }
 };
 #endif
+
+// exp_f32 on K vectors with the steps interleaved, bit-identical to it (the
+// same IEEE operations in the same order, no FMA). GCC's own vectorization of
+// exp_f32 tracks the clamps through six blends; this is the plain sequence
+// (0.63 vs 0.79 ns per value on Zen 3). One exp is a ~75-cycle dependency
+// chain, and the CPU's scheduler holds too few of them in flight when they
+// come one after another: K = 4 (0.96 -> 0.83 ns per value on Zen 3).
+template <typename O, int K>
+SPARSERT_FAST_MATH_INLINE void exp_xk(typename O::V* v) {
+#define SPARSERT_EACH(stmt) for (int j = 0; j < K; ++j) stmt
+  typename O::V x[K], fx[K], nf[K], y[K];
+  typename O::I n[K];
+  SPARSERT_EACH(x[j] = O::min(O::set(88.3762626647949f), v[j]));  // operand order: a NaN x stays NaN
+  SPARSERT_EACH(x[j] = O::max(O::set(-87.3365478515625f), x[j]));
+  SPARSERT_EACH(fx[j] = O::mul(x[j], O::set(1.44269504088896341f)));
+  SPARSERT_EACH(fx[j] = O::add(fx[j], O::bit_or(O::bit_and(fx[j], O::set(-0.f)), O::set(0.5f))));
+  SPARSERT_EACH(n[j] = O::to_int_trunc(fx[j]));
+  SPARSERT_EACH(nf[j] = O::to_float(n[j]));
+  SPARSERT_EACH(x[j] = O::sub(x[j], O::mul(nf[j], O::set(0.693359375f))));
+  SPARSERT_EACH(x[j] = O::sub(x[j], O::mul(nf[j], O::set(-2.12194440e-4f))));
+  SPARSERT_EACH(y[j] = O::add(O::mul(O::set(1.9875691500e-4f), x[j]), O::set(1.3981999507e-3f)));
+  SPARSERT_EACH(y[j] = O::add(O::mul(y[j], x[j]), O::set(8.3334519073e-3f)));
+  SPARSERT_EACH(y[j] = O::add(O::mul(y[j], x[j]), O::set(4.1665795894e-2f)));
+  SPARSERT_EACH(y[j] = O::add(O::mul(y[j], x[j]), O::set(1.6666665459e-1f)));
+  SPARSERT_EACH(y[j] = O::add(O::mul(y[j], x[j]), O::set(5.0000001201e-1f)));
+  SPARSERT_EACH(y[j] = O::add(O::add(O::mul(O::mul(y[j], x[j]), x[j]), x[j]), O::set(1.f)));
+  SPARSERT_EACH(v[j] = O::mul(y[j], O::pow2(n[j])));
+#undef SPARSERT_EACH
+}
+
+// y[i] = exp_f32(x[i] - shift) (x may be y) on i in [i, n): blocks of four
+// vectors, then single vectors; returns where it stopped.
+template <typename O>
+SPARSERT_FAST_MATH_INLINE int64_t exp_shifted_blocks(const float* x, float shift, float* y, int64_t i, int64_t n) {
+  constexpr int kL = O::kLanes;
+  const typename O::V s = O::set(shift);
+  for (; i + 4 * kL <= n; i += 4 * kL) {
+    typename O::V v[4];
+    for (int j = 0; j < 4; ++j) v[j] = O::sub(O::load(x + i + kL * j), s);
+    exp_xk<O, 4>(v);
+    for (int j = 0; j < 4; ++j) O::store(y + i + kL * j, v[j]);
+  }
+  for (; i + kL <= n; i += kL) {
+    typename O::V v = O::sub(O::load(x + i), s);
+    exp_xk<O, 1>(&v);
+    O::store(y + i, v);
+  }
+  return i;
+}
+
+// y[i] = exp_f32(x[i] - shift) (x may be y): zmm, then ymm vectors where the
+// translation unit has them.
+SPARSERT_FAST_MATH_INLINE void exp_shifted_into(const float* x, float shift, float* y, int64_t n) {
+  int64_t i = 0;
+#ifdef __AVX512F__
+  i = exp_shifted_blocks<ZmmF>(x, shift, y, i, n);
+#endif
+#ifdef __AVX2__
+  i = exp_shifted_blocks<YmmF>(x, shift, y, i, n);
+#endif
+  for (; i < n; ++i) y[i] = exp_f32(x[i] - shift);
+}
 
 // erf_f32 on four vectors, steps interleaved (each is a ~70-cycle chain with
 // two divisions), with the same IEEE operations in the same order; min/max

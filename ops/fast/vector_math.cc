@@ -1,5 +1,6 @@
 // The baseline build of the array loops and the entry points that dispatch
-// between it and the AVX2 build (vector_math_avx2.cc).
+// between it and the AVX2 and AVX-512 builds (vector_math_avx2.cc,
+// vector_math_avx512.cc).
 #include "ops/fast/vector_math.h"
 
 #include <emmintrin.h>
@@ -12,14 +13,22 @@ namespace baseline {
 #include "ops/fast/vector_math_loops.inc"
 }  // namespace baseline
 
-bool vector_math_uses_avx2() {
-  static const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
-  return avx2;
+int vector_math_build() {
+  static const int build = jit::may_use(jit::kIsaAvx512, jit::default_isa_cap()) ? 2
+                           : jit::may_use(jit::kIsaAvx2, jit::default_isa_cap()) ? 1
+                                                                                  : 0;
+  return build;
 }
 
-// Each entry point forwards its arguments to the build the CPU allows.
-#define SPARSERT_DISPATCH(ret, name, params, args) \
-  ret name params noexcept { return vector_math_uses_avx2() ? avx2::name args : baseline::name args; }
+// Each entry point forwards its arguments to the widest build the CPU allows.
+#define SPARSERT_DISPATCH(ret, name, params, args)                                           \
+  ret name params noexcept {                                                                 \
+    switch (vector_math_build()) {                                                           \
+      case 2: return avx512::name args;                                                      \
+      case 1: return avx2::name args;                                                        \
+      default: return baseline::name args;                                                   \
+    }                                                                                        \
+  }
 
 SPARSERT_DISPATCH(void, exp_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))
 SPARSERT_DISPATCH(void, erf_array, (const float* __restrict x, float* __restrict y, int64_t n), (x, y, n))

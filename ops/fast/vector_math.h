@@ -1,9 +1,9 @@
 // Element-wise float array kernels (exp, erf, sigmoid, GELU, requantize,
 // quantize / dequantize, ...) built on the scalar branch-free base/fast_math.h
 // functions, which GCC auto-vectorizes. Built twice (vector_math_loops.inc):
-// baseline x86-64 and AVX2, bit-identical to each other; the entry points in
-// sparsert::fast take the AVX2 build when the process's ISA cap
-// (jit::default_isa_cap(), i.e. the CPU limited by SPARSERT_ISA) allows it.
+// baseline x86-64, AVX2 and AVX-512, bit-identical to each other; the entry
+// points in sparsert::fast take the widest build the process's ISA cap
+// (jit::default_isa_cap(), i.e. the CPU limited by SPARSERT_ISA) allows.
 // The exact twins are the reference kernels (std::exp, std::erf, the
 // quantization ops); tests/ops/fast_activations_test.cc compares them.
 #pragma once
@@ -38,8 +38,8 @@ struct AttentionRowSteps {
 
 #include "ops/fast/vector_math_decls.inc"
 
-// True when the entry points above run the AVX2 build.
-bool vector_math_uses_avx2();
+// The build the entry points above run: 0 baseline, 1 AVX2, 2 AVX-512.
+int vector_math_build();
 
 namespace baseline {
 #include "ops/fast/vector_math_decls.inc"
@@ -47,5 +47,8 @@ namespace baseline {
 namespace avx2 {
 #include "ops/fast/vector_math_decls.inc"
 }  // namespace avx2
+namespace avx512 {
+#include "ops/fast/vector_math_decls.inc"
+}  // namespace avx512
 
 }  // namespace sparsert::fast
