@@ -96,6 +96,9 @@ struct YmmF {
   }
   SPARSERT_FAST_MATH_INLINE static __m256i to_int_trunc(__m256 a) { return _mm256_cvttps_epi32(a); }
   SPARSERT_FAST_MATH_INLINE static __m256 to_float(__m256i a) { return _mm256_cvtepi32_ps(a); }
+  SPARSERT_FAST_MATH_INLINE static __m256i load_int(const int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
   // 2^n as a float for n in [-126, 127] (the exponent field n + 127).
   SPARSERT_FAST_MATH_INLINE static __m256 pow2(__m256i n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
@@ -128,6 +131,7 @@ struct ZmmF {
   }
   SPARSERT_FAST_MATH_INLINE static __m512i to_int_trunc(__m512 a) { return _mm512_cvttps_epi32(a); }
   SPARSERT_FAST_MATH_INLINE static __m512 to_float(__m512i a) { return _mm512_cvtepi32_ps(a); }
+  SPARSERT_FAST_MATH_INLINE static __m512i load_int(const int32_t* p) { return _mm512_loadu_si512(p); }
   SPARSERT_FAST_MATH_INLINE static __m512 pow2(__m512i n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
   }
@@ -225,17 +229,26 @@ SPARSERT_FAST_MATH_INLINE void erf_x4(typename O::V* v) {
 #undef SPARSERT_EACH4
 }
 
+// GELU (erf form, gelu_erf_in_place's operations) on four vectors in registers.
+template <typename O>
+SPARSERT_FAST_MATH_INLINE void gelu_erf_x4(typename O::V* x) {
+  using V = typename O::V;
+  const V sqrt2 = O::set(1.41421356237309505f), one = O::set(1.f), half = O::set(0.5f);
+  V e[4];
+  for (int j = 0; j < 4; ++j) e[j] = O::div(x[j], sqrt2);
+  erf_x4<O>(e);
+  for (int j = 0; j < 4; ++j) x[j] = O::mul(O::mul(x[j], O::add(one, e[j])), half);
+}
+
 // GELU (erf form) on v[i..] in blocks of four vectors; returns where it stopped.
 template <typename O>
 SPARSERT_FAST_MATH_INLINE int64_t gelu_erf_x4_blocks(float* v, int64_t i, int64_t count) {
-  using V = typename O::V;
   constexpr int kL = O::kLanes;
-  const V sqrt2 = O::set(1.41421356237309505f), one = O::set(1.f), half = O::set(0.5f);
   for (; i + 4 * kL <= count; i += 4 * kL) {
-    V x[4], e[4];
-    for (int j = 0; j < 4; ++j) x[j] = O::load(v + i + kL * j), e[j] = O::div(x[j], sqrt2);
-    erf_x4<O>(e);
-    for (int j = 0; j < 4; ++j) O::store(v + i + kL * j, O::mul(O::mul(x[j], O::add(one, e[j])), half));
+    typename O::V x[4];
+    for (int j = 0; j < 4; ++j) x[j] = O::load(v + i + kL * j);
+    gelu_erf_x4<O>(x);
+    for (int j = 0; j < 4; ++j) O::store(v + i + kL * j, x[j]);
   }
   return i;
 }

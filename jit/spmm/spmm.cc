@@ -291,7 +291,7 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   if (desc_.dtype == SpmmDType::kF32) {
     float* out = reinterpret_cast<float*>(dst);
     if (mt < t.mr) std::memset(out, 0, sizeof(float) * static_cast<size_t>(k * t.mr));
-    transpose32(static_cast<const float*>(a.x) + t.m0 * a.ldx, a.ldx, mt, k, out, t.mr, use_jit_);
+    transpose32(static_cast<const float*>(a.x) + t.m0 * a.ldx, a.ldx, mt, k, out, t.mr, packing_isa());
     return;
   }
   const uint8_t* x = static_cast<const uint8_t*>(a.x) + t.m0 * a.ldx;
@@ -302,7 +302,7 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
     }
     const uint8_t* src[kU8S8QuadTileRows];
     for (int p = 0; p < kU8S8QuadTileRows; ++p) src[p] = x + std::min<int64_t>(u8s8_quad_tile_row(p), mt - 1) * a.ldx;
-    pack_u8_rows_to_u8_tile(src, k, dst, use_jit_);
+    pack_u8_rows_to_u8_tile(src, k, dst, packing_isa());
     return;
   }
   int16_t* out = reinterpret_cast<int16_t*>(dst);
@@ -318,7 +318,7 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   const uint8_t* src[kU8S8TileRows];
   for (int p = 0; p < kU8S8TileRows; ++p)
     src[p] = kU8S8TileOrder[p] < mt ? x + kU8S8TileOrder[p] * a.ldx : zp_row.data();
-  pack_u8_rows_to_s16_tile(src, k, zp, out, use_jit_);
+  pack_u8_rows_to_s16_tile(src, k, zp, out, packing_isa());
 }
 
 SpmmTileFn Spmm::kernel_for(int mr) const {

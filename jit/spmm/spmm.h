@@ -97,6 +97,8 @@ class Spmm {
   std::vector<std::string> declined_;
   bool use_jit_ = false;
   uint32_t code_isa_ = 0;  // the chosen candidate's ISA (tile heights depend on it); 0: generic
+  // The instructions the tile packing may use: the chosen kernel's.
+  uint32_t packing_isa() const { return use_jit_ ? code_isa_ : 0u; }  // 0: generic
   // JIT code per tile height (f32: 1/8/16/32, 1/8/16 for 4-row bands on AVX2;
   // u8s8: 1/16), shared via the cache.
   std::shared_ptr<const JitGenerator> code_[4];  // by tile height: 1, 8, 16, 32 (mr_slot)

@@ -10,7 +10,7 @@
 
 namespace sparsert::jit {
 namespace epilogue_baseline {
-constexpr bool kEpilogueAvx2 = false;
+constexpr uint32_t kEpilogueIsa = kIsaGeneric;
 #include "jit/spmm/spmm_epilogue_body.inc"
 }  // namespace epilogue_baseline
 

@@ -11,6 +11,6 @@
 #include "jit/spmm/spmm_transpose.h"
 
 namespace sparsert::jit::epilogue_avx2 {
-constexpr bool kEpilogueAvx2 = true;
+constexpr uint32_t kEpilogueIsa = kIsaAvx2;
 #include "jit/spmm/spmm_epilogue_body.inc"
 }  // namespace sparsert::jit::epilogue_avx2

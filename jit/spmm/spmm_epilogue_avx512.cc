@@ -18,7 +18,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 namespace sparsert::jit::epilogue_avx512 {
-constexpr bool kEpilogueAvx2 = true;
+constexpr uint32_t kEpilogueIsa = kIsaAvx512;
 #include "jit/spmm/spmm_epilogue_body.inc"
 }  // namespace sparsert::jit::epilogue_avx512
 #pragma GCC diagnostic pop

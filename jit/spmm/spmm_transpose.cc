@@ -38,6 +38,44 @@ __attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_
   _mm256_storeu_ps(dst + 7 * dst_ld, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
+// GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() (`__m512 __Y = __Y;`),
+// which -Wuninitialized flags once inlined (GCC PR 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// Four rounds (unpack row pairs, 4-row shuffles, then two of 128-bit lane
+// shuffles) of 16 rows; r[c] then holds column c.
+__attribute__((target("avx512f"))) void transpose_16x16_avx512(const float* src, int64_t src_ld, float* dst,
+                                                              int64_t dst_ld) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * src_ld);
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // r[4g + k], 128-bit lane l: column 4l + k of rows 4g..4g+3.
+  for (int g = 0; g < 4; ++g) {
+    r[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+    r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  }
+  // t[k] / t[4 + k]: lanes 0 and 2 / 1 and 3 of groups 0 and 1; t[8 + k] / t[12 + k]: of groups 2 and 3.
+  for (int k = 0; k < 4; ++k) {
+    t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
+    t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xDD);
+    t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+    t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xDD);
+  }
+  for (int k = 0; k < 4; ++k) {
+    _mm512_storeu_ps(dst + k * dst_ld, _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88));
+    _mm512_storeu_ps(dst + (8 + k) * dst_ld, _mm512_shuffle_f32x4(t[k], t[8 + k], 0xDD));
+    _mm512_storeu_ps(dst + (4 + k) * dst_ld, _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88));
+    _mm512_storeu_ps(dst + (12 + k) * dst_ld, _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xDD));
+  }
+}
+
 // Four rounds of "unpack row i with row i+8" rotate the 8-bit (row, column)
 // index of a 16x16 byte matrix left by one bit each: after four it is the
 // transpose. r[j] = column c + j of rows src[0..15].
@@ -71,20 +109,48 @@ __attribute__((target("avx2"))) void pack_quad_16x16_avx2(const uint8_t* const s
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (c + j) * kQuadRows + 16 * part), r[j]);
 }
 
+// The four 16-row parts at once: 128-bit lane q of r[i] is row 16q + i, and
+// the byte unpacks work per lane, so r[j] ends as column c + j of all 64 rows
+// in order: one tile row.
+__attribute__((target("avx512f,avx512bw"))) void pack_quad_64x16_avx512(const uint8_t* const src[kQuadRows], int64_t c,
+                                                                      uint8_t* out) {
+  __m512i r[16], t[16];
+  for (int i = 0; i < 16; ++i) {
+    const __m256i lo = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + c))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[16 + i] + c)), 1);
+    const __m256i hi = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src[32 + i] + c))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[48 + i] + c)), 1);
+    r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_epi8(r[i], r[i + 8]);
+      t[2 * i + 1] = _mm512_unpackhi_epi8(r[i], r[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) r[i] = t[i];
+  }
+  for (int j = 0; j < 16; ++j) _mm512_storeu_si512(out + (c + j) * kQuadRows, r[j]);
+}
+#pragma GCC diagnostic pop
+
 }  // namespace
 
-void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, bool use_avx2) {
+void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, uint32_t isa) {
   int64_t c = 0;
-  if (use_avx2) {
+  if (may_use(kIsaAvx2, isa)) {
     for (; c + 16 <= k; c += 16) pack_16x16_avx2(src, c, zp, out);
   }
   for (; c < k; ++c)
     for (int p = 0; p < 16; ++p) out[c * 16 + p] = static_cast<int16_t>(src[p][c] - zp);
 }
 
-void pack_u8_rows_to_u8_tile(const uint8_t* const src[kQuadRows], int64_t k, uint8_t* out, bool use_avx2) {
+void pack_u8_rows_to_u8_tile(const uint8_t* const src[kQuadRows], int64_t k, uint8_t* out, uint32_t isa) {
   int64_t c = 0;
-  if (use_avx2) {
+  if (may_use(kIsaAvx512, isa)) {
+    for (; c + 16 <= k; c += 16) pack_quad_64x16_avx512(src, c, out);
+  } else if (may_use(kIsaAvx2, isa)) {
     for (; c + 16 <= k; c += 16)
       for (int part = 0; part < kQuadRows / 16; ++part) pack_quad_16x16_avx2(src + 16 * part, c, part, out);
   }
@@ -93,21 +159,29 @@ void pack_u8_rows_to_u8_tile(const uint8_t* const src[kQuadRows], int64_t k, uin
 }
 
 void transpose32(const void* src_v, int64_t src_ld, int64_t rows, int64_t cols, void* dst_v, int64_t dst_ld,
-                 bool use_avx2) {
+                 uint32_t isa) {
   const uint32_t* src = static_cast<const uint32_t*>(src_v);
   uint32_t* dst = static_cast<uint32_t*>(dst_v);
-  int64_t r8 = 0, c8 = 0;
-  if (use_avx2) {
-    r8 = rows / 8 * 8;
-    c8 = cols / 8 * 8;
-    // Floats are moved bit-for-bit (no arithmetic), so int32 data is safe too.
-    for (int64_t c = 0; c < c8; c += 8)
-      for (int64_t r = 0; r < r8; r += 8)
-        transpose_8x8_avx2(reinterpret_cast<const float*>(src + r * src_ld + c), src_ld,
-                           reinterpret_cast<float*>(dst + c * dst_ld + r), dst_ld);
+  // Floats are moved bit-for-bit (no arithmetic), so int32 data is safe too.
+  auto at = [&](int64_t r, int64_t c) { return reinterpret_cast<const float*>(src + r * src_ld + c); };
+  auto to = [&](int64_t r, int64_t c) { return reinterpret_cast<float*>(dst + c * dst_ld + r); };
+  // [0, r_done) x [0, c_done) go through registers: 16x16 blocks, then 8x8
+  // blocks right of and below them.
+  int64_t r16 = 0, c16 = 0, r_done = 0, c_done = 0;
+  if (may_use(kIsaAvx512, isa)) {
+    r16 = rows / 16 * 16;
+    c16 = cols / 16 * 16;
+    for (int64_t c = 0; c < c16; c += 16)
+      for (int64_t r = 0; r < r16; r += 16) transpose_16x16_avx512(at(r, c), src_ld, to(r, c), dst_ld);
   }
-  transpose_scalar(src, src_ld, r8, rows, 0, cols, dst, dst_ld);  // rows below the 8-row blocks
-  transpose_scalar(src, src_ld, 0, r8, c8, cols, dst, dst_ld);    // columns right of the blocks
+  if (may_use(kIsaAvx2, isa)) {
+    r_done = rows / 8 * 8;
+    c_done = cols / 8 * 8;
+    for (int64_t c = 0; c < c_done; c += 8)
+      for (int64_t r = c < c16 ? r16 : 0; r < r_done; r += 8) transpose_8x8_avx2(at(r, c), src_ld, to(r, c), dst_ld);
+  }
+  transpose_scalar(src, src_ld, r_done, rows, 0, cols, dst, dst_ld);  // rows below the blocks
+  transpose_scalar(src, src_ld, 0, r_done, c_done, cols, dst, dst_ld);  // columns right of the blocks
 }
 
 }  // namespace sparsert::jit

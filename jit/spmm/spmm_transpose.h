@@ -1,24 +1,30 @@
 // 32-bit transposes for the SpMM tile packing (X rows -> K-major tile) and
 // epilogue (transposed accumulators -> rows of Y): dst[c * dst_ld + r] =
-// src[r * src_ld + c] for r < rows, c < cols. 8x8 blocks go through registers
-// (AVX2 unpack/shuffle/permute) when the cap allows; the rest is scalar.
+// src[r * src_ld + c] for r < rows, c < cols. 16x16 blocks go through zmm
+// registers where `isa` (a cap: the instructions the caller allows, e.g. its
+// kernel's ISA) includes AVX-512, 8x8 blocks through ymm where it includes
+// AVX2; the rest is scalar. Bits are moved as they are: any 32-bit data.
 #pragma once
 
 #include <cstdint>
 
+#include "jit/isa.h"
+
 namespace sparsert::jit {
 
 void transpose32(const void* src, int64_t src_ld, int64_t rows, int64_t cols, void* dst, int64_t dst_ld,
-                 bool use_avx2);
+                 uint32_t isa);
 
 // out[c * 16 + p] = src[p][c] - zp for c < k: the u8s8 tile packing (16
 // activation rows, already in tile order, widened to int16). 16x16 byte blocks
-// are transposed in registers (four rounds of byte unpacks) when use_avx2.
-void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, bool use_avx2);
+// are transposed in registers (four rounds of byte unpacks) where `isa`
+// includes AVX2.
+void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, uint32_t isa);
 
 // out[c * 64 + p] = src[p][c] for c < k: the u8s8 quad tile packing (64
 // activation rows, already in tile order, bytes as they are), by 16x16 byte
-// transposes when use_avx2.
-void pack_u8_rows_to_u8_tile(const uint8_t* const src[64], int64_t k, uint8_t* out, bool use_avx2);
+// transposes: four at once in zmm where `isa` includes AVX-512, one at a
+// time in xmm where it includes AVX2.
+void pack_u8_rows_to_u8_tile(const uint8_t* const src[64], int64_t k, uint8_t* out, uint32_t isa);
 
 }  // namespace sparsert::jit

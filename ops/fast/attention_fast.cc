@@ -70,11 +70,11 @@ void pack_panels(const float* src, int64_t rows, int64_t cols, int64_t ld, float
 
 // Panels of 16 columns of the transpose of the [rows x cols] matrix src (rows
 // ld apart): panel p holds cols x 16 floats (src rows 16p..16p+15 as columns), zeros past rows.
-void pack_panels_transposed(const float* src, int64_t rows, int64_t cols, int64_t ld, float* dst) {
+void pack_panels_transposed(const float* src, int64_t rows, int64_t cols, int64_t ld, float* dst, uint32_t isa) {
   for (int64_t r0 = 0; r0 < rows; r0 += kNr, dst += cols * kNr) {
     const int64_t n = std::min<int64_t>(kNr, rows - r0);
     if (n < kNr) std::fill(dst, dst + cols * kNr, 0.f);
-    jit::transpose32(src + r0 * ld, ld, n, cols, dst, kNr, /*use_avx2=*/true);
+    jit::transpose32(src + r0 * ld, ld, n, cols, dst, kNr, isa);
   }
 }
 
@@ -94,10 +94,11 @@ void panels_product(const TileFn* tiles, const fast::gemm_tile::Tile2Fn* tiles2,
               static_cast<int>(std::min<int64_t>(kNr, cols - p * kNr)), lda);
 }
 
-// tiles: kRowsTiles (AVX2) or kRowsTilesAvx512, by row count; tiles2: kRowsTiles2Avx512 or null.
+// tiles: kRowsTiles (AVX2) or kRowsTilesAvx512, by row count; tiles2: kRowsTiles2Avx512 or null;
+// isa: the ISA cap (for the packing transposes).
 Status attention_f32_tiled(const AttentionDims& d, const AttentionAttrs& a, const float* q, const float* k,
                            const float* v, const float* mask, const uint8_t* keep, float* y, const TileFn* tiles,
-                           const fast::gemm_tile::Tile2Fn* tiles2) {
+                           const fast::gemm_tile::Tile2Fn* tiles2, uint32_t isa) {
   const int64_t HD = d.H * d.D, HDv = d.H * d.Dv;
   const int64_t k_panels = (d.Sk + kNr - 1) / kNr, v_panels = (d.Dv + kNr - 1) / kNr;
   const int64_t strips = (d.Sq + kMr - 1) / kMr, heads = d.B * d.H;
@@ -121,7 +122,7 @@ Status attention_f32_tiled(const AttentionDims& d, const AttentionAttrs& a, cons
       if (s0 >= s1) continue;
       if (packed != bh) {
         // K_h^T: [D x Sk], element (i, j) = k[b, j, h*D + i].
-        pack_panels_transposed(k + b * d.Sk * HD + h * d.D, d.Sk, d.D, HD, kt.get());
+        pack_panels_transposed(k + b * d.Sk * HD + h * d.D, d.Sk, d.D, HD, kt.get(), isa);
         // V_h: [Sk x Dv], element (j, e) = v[b, j, h*Dv + e].
         pack_panels(v + b * d.Sk * HDv + h * d.Dv, d.Sk, d.Dv, HDv, vp.get());
         packed = bh;
@@ -154,9 +155,11 @@ StatusOr<KernelFn> fast_attention_impl(const Node& n, const Graph&, const ImplCo
   if (ictx.report) ictx.report->variant = avx512 ? "attention_6x16_avx512" : "attention_6x16_avx2";
   const TileFn* tiles = avx512 ? fast::gemm_tile::kRowsTilesAvx512 : kRowsTiles;
   const fast::gemm_tile::Tile2Fn* tiles2 = avx512 ? fast::gemm_tile::kRowsTiles2Avx512 : nullptr;
-  return attention_kernel(n, a, [a, tiles, tiles2](const AttentionDims& d, const float* q, const float* k,
-                                                   const float* v, const float* mask, const uint8_t* keep, float* y) {
-    return attention_f32_tiled(d, a, q, k, v, mask, keep, y, tiles, tiles2);
+  const uint32_t isa_cap = ictx.isa_cap;
+  return attention_kernel(n, a, [a, tiles, tiles2, isa_cap](const AttentionDims& d, const float* q, const float* k,
+                                                            const float* v, const float* mask, const uint8_t* keep,
+                                                            float* y) {
+    return attention_f32_tiled(d, a, q, k, v, mask, keep, y, tiles, tiles2, isa_cap);
   });
 }
 

@@ -45,9 +45,9 @@ StatusOr<KernelFn> transpose_to_last_two(const Node& n, const Graph&, const Impl
   const int64_t rank = static_cast<int64_t>(perm.size());
   if (perm[rank - 2] != rank - 1 || perm[rank - 1] == rank - 1)
     return Unimplemented("perm does not move the last axis to second-to-last");
-  const bool avx2 = jit::may_use(jit::kIsaAvx2, ictx.isa_cap);
+  const uint32_t isa = ictx.isa_cap;
   KernelFn ref = reference_kernel(n);
-  return KernelFn([avx2, ref, perm, rank](KernelContext& ctx) -> Status {
+  return KernelFn([isa, ref, perm, rank](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kFloat32 || x.rank() != rank) return ref(ctx);
     const std::optional<Shape> permuted = permuted_shape(x, perm);
@@ -69,7 +69,7 @@ StatusOr<KernelFn> transpose_to_last_two(const Node& n, const Graph&, const Impl
           offset += (rest % out[i]) * in_strides[static_cast<size_t>(perm[i])];
           rest /= out[i];
         }
-        jit::transpose32(src + offset, rows_stride, rows, cols, dst + m * rows * cols, rows, avx2);
+        jit::transpose32(src + offset, rows_stride, rows, cols, dst + m * rows * cols, rows, isa);
       }
     });
     return Status::OK();

@@ -52,11 +52,10 @@ class ConstWeightLinear {
       // of BERT-base's session creation).
       const float* src = w.data<float>();
       float* dst = lin->w_nk_.data<float>();
-      const bool avx2 = jit::may_use(jit::kIsaAvx2, jit::default_isa_cap());
       for (int64_t k0 = 0; k0 < lin->K_; k0 += 64)
         for (int64_t n0 = 0; n0 < lin->N_; n0 += 64)
           jit::transpose32(src + k0 * lin->N_ + n0, lin->N_, std::min<int64_t>(64, lin->K_ - k0),
-                           std::min<int64_t>(64, lin->N_ - n0), dst + n0 * lin->K_ + k0, lin->K_, avx2);
+                           std::min<int64_t>(64, lin->N_ - n0), dst + n0 * lin->K_ + k0, lin->K_, jit::default_isa_cap());
     }
     lin->bias_ = std::move(bias);
     lin->act_ = act;

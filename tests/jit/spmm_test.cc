@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
+#include "base/fast_math.h"
 #include "jit/jit_generator.h"
 #include "jit/spmm/gen_spmm_x86.h"
 #include "jit/spmm/spmm_transpose.h"
@@ -162,8 +164,8 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
       } else {
         const uint8_t* src[kU8S8QuadTileRows];
         for (int q = 0; q < kU8S8QuadTileRows; ++q) src[q] = rows.data() + u8s8_quad_tile_row(q) * k;
-        pack_u8_rows_to_u8_tile(src, k, tile.data(), true);
-        pack_u8_rows_to_u8_tile(src, k, scalar_tile.data(), false);
+        pack_u8_rows_to_u8_tile(src, k, tile.data(), kIsaAvx512);
+        pack_u8_rows_to_u8_tile(src, k, scalar_tile.data(), kIsaGeneric);
         EXPECT_EQ(tile, scalar_tile) << "16x16 register transposes vs scalar";
       }
       auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(band_rows) : generate_u8s8_quad_bspmm_avx512_vnni(band_rows);
@@ -290,6 +292,43 @@ TEST(Spmm, dense_tiles_with_a_small_remainder_add_it_per_entry) {
 // must give the same floats: a fused GELU that differs by one ulp from the
 // unfused graph can flip the next layer's dynamic int8 rounding. int8
 // accumulators are exact in every kernel, so whole outputs compare bit for bit.
+// The register transposes (16x16 zmm, 8x8 ymm, byte tiles) against the plain
+// definition, on every ISA the machine has, with tails in both dimensions.
+TEST(SpmmTranspose, register_blocks_match_the_definition_on_every_isa) {
+  std::mt19937 rng(17);
+  std::vector<uint32_t> isas = {kIsaGeneric};
+  for (uint32_t isa : {uint32_t{kIsaAvx2}, uint32_t{kIsaAvx512}}) {
+    if (may_use(isa, default_isa_cap()))
+      isas.push_back(isa);
+    else
+      std::printf("[  SKIP    ] transposes on %s: this CPU (or SPARSERT_ISA) lacks it\n", isa_name(isa).c_str());
+  }
+  for (uint32_t isa : isas)
+    for (int64_t rows : {1, 7, 8, 15, 16, 17, 24, 33, 64})
+      for (int64_t cols : {1, 8, 9, 16, 23, 32, 40, 64, 70}) {
+        const int64_t src_ld = cols + 3, dst_ld = rows + 5;
+        std::vector<uint32_t> src(static_cast<size_t>(rows * src_ld)), dst(static_cast<size_t>(cols * dst_ld), 0xDEADBEEF);
+        for (auto& v : src) v = static_cast<uint32_t>(rng());
+        transpose32(src.data(), src_ld, rows, cols, dst.data(), dst_ld, isa);
+        for (int64_t c = 0; c < cols; ++c)
+          for (int64_t r = 0; r < dst_ld; ++r)
+            ASSERT_EQ(dst[c * dst_ld + r], r < rows ? src[r * src_ld + c] : 0xDEADBEEF)
+                << isa_name(isa) << " rows " << rows << " cols " << cols << " r " << r << " c " << c;
+      }
+  for (uint32_t isa : isas)
+    for (int64_t k : {1, 15, 16, 17, 48, 77}) {
+      std::vector<uint8_t> rows(static_cast<size_t>(64 * k));
+      for (auto& v : rows) v = static_cast<uint8_t>(rng());
+      const uint8_t* src[kU8S8QuadTileRows];
+      for (int p = 0; p < kU8S8QuadTileRows; ++p) src[p] = rows.data() + ((p * 37) % 64) * k;  // any row order
+      std::vector<uint8_t> tile(static_cast<size_t>(64 * k));
+      pack_u8_rows_to_u8_tile(src, k, tile.data(), isa);
+      for (int64_t c = 0; c < k; ++c)
+        for (int p = 0; p < kU8S8QuadTileRows; ++p)
+          ASSERT_EQ(tile[c * 64 + p], src[p][c]) << isa_name(isa) << " k " << k << " c " << c << " p " << p;
+    }
+}
+
 TEST(Spmm, epilogue_builds_agree_bit_for_bit) {
   if (!may_use(kIsaAvx2, default_isa_cap())) GTEST_SKIP() << "no AVX2: one epilogue build only";
   const int64_t m = 37, n = 70, k = 93;
@@ -303,44 +342,84 @@ TEST(Spmm, epilogue_builds_agree_bit_for_bit) {
   for (auto& v : bias) v = normal(rng);
   for (auto& v : residual) v = normal(rng);
   for (auto& v : w_scales) v = 0.002f + 0.01f * std::abs(normal(rng));
+  std::vector<float> w_f32(w.size()), x_f32(x.size());
+  for (size_t i = 0; i < w.size(); ++i) w_f32[i] = 0.01f * w[i];
+  for (size_t i = 0; i < x.size(); ++i) x_f32[i] = 0.02f * (x[i] - 120);
+  // The builds: AVX-512 (where the machine has it), AVX2, baseline (last).
+  std::vector<uint32_t> isas = {kIsaAvx2, kIsaGeneric};
+  if (may_use(kIsaAvx512, default_isa_cap()))
+    isas.insert(isas.begin(), kIsaAvx512);
+  else
+    std::printf("[  SKIP    ] the AVX-512 epilogue: this CPU (or SPARSERT_ISA) lacks it\n");
+  // Chains whose every step runs in registers (4 vectors at a time; n = 70
+  // leaves a tail for the per-op passes) and one with GELU's tanh form (passes only).
   const PostOpChain chains[] = {{PostOp::kBias, PostOp::kGeluErf},
                                 {PostOp::kBias, PostOp::kGeluTanh},
-                                {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu}};
-  for (const PostOpChain& chain : chains)
+                                {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu},
+                                {PostOp::kResidualAdd, PostOp::kGeluErf, PostOp::kBias, PostOp::kRelu}};
+  auto run = [&](uint32_t isa, SpmmDType dtype, SpmmOut out, const PostOpChain& chain, std::vector<uint8_t>* y) {
+    SpmmDesc d;
+    d.n = n;
+    d.k = k;
+    d.dtype = dtype;
+    d.out = out;
+    d.band_rows = 4;
+    d.post = chain;
+    d.isa_cap = isa;
+    auto spmm = dtype == SpmmDType::kF32 ? Spmm::create(d, w_f32.data(), k, 1) : Spmm::create(d, w.data(), k, 1);
+    ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
+    y->assign(static_cast<size_t>(m * n * 4), 0);
+    SpmmRunArgs a;
+    a.m = m;
+    a.x = dtype == SpmmDType::kF32 ? static_cast<const void*>(x_f32.data()) : x.data();
+    a.ldx = k;
+    a.y = y->data();
+    a.ldy = n;
+    a.bias = bias.data();
+    a.residual = residual.data();
+    a.ld_residual = n;
+    if (dtype == SpmmDType::kU8S8) {
+      a.x_zero_point = 120;
+      a.x_scale = 0.03f;
+      a.w_scales = w_scales.data();
+      a.w_scales_count = n;
+      a.y_scale = 0.04f;
+      a.y_zero_point = 100;
+    }
+    ASSERT_TRUE(spmm.value()->run(a, 1).ok());
+  };
+  for (const PostOpChain& chain : chains) {
+    // u8s8: the products are exact, so every build's output must be the baseline's bytes.
     for (SpmmOut out : {SpmmOut::kF32, SpmmOut::kU8, SpmmOut::kS8}) {
       SCOPED_TRACE(to_string(chain) + " -> " + to_string(out));
-      std::vector<std::vector<uint8_t>> ys;
-      for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
-        SpmmDesc d;
-        d.n = n;
-        d.k = k;
-        d.dtype = SpmmDType::kU8S8;
-        d.out = out;
-        d.band_rows = 4;
-        d.post = chain;
-        d.isa_cap = isa;
-        auto spmm = Spmm::create(d, w.data(), k, 1);
-        ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
-        ys.emplace_back(static_cast<size_t>(m * n * 4), 0);
-        SpmmRunArgs a;
-        a.m = m;
-        a.x = x.data();
-        a.ldx = k;
-        a.y = ys.back().data();
-        a.ldy = n;
-        a.bias = bias.data();
-        a.residual = residual.data();
-        a.ld_residual = n;
-        a.x_zero_point = 120;
-        a.x_scale = 0.03f;
-        a.w_scales = w_scales.data();
-        a.w_scales_count = n;
-        a.y_scale = 0.04f;
-        a.y_zero_point = 100;
-        ASSERT_TRUE((*spmm)->run(a, 1).ok());
-      }
-      EXPECT_TRUE(ys[0] == ys[1]) << "the AVX2 and baseline epilogues differ";
+      std::vector<std::vector<uint8_t>> ys(isas.size());
+      for (size_t b = 0; b < isas.size(); ++b) run(isas[b], SpmmDType::kU8S8, out, chain, &ys[b]);
+      for (size_t b = 0; b + 1 < ys.size(); ++b)
+        EXPECT_TRUE(ys[b] == ys.back()) << "the " << isa_name(isas[b]) << " and baseline epilogues differ";
     }
+    // f32: the builds' products differ (FMA), so each build's chain is checked
+    // on its own product: the plain scalar steps on the output without post-ops.
+    for (uint32_t isa : isas) {
+      SCOPED_TRACE(to_string(chain) + " f32 on " + isa_name(isa));
+      std::vector<uint8_t> got, raw;
+      run(isa, SpmmDType::kF32, SpmmOut::kF32, chain, &got);
+      run(isa, SpmmDType::kF32, SpmmOut::kF32, PostOpChain{}, &raw);
+      std::vector<float> want(static_cast<size_t>(m * n));
+      std::memcpy(want.data(), raw.data(), raw.size());
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          float& v = want[static_cast<size_t>(r * n + c)];
+          for (PostOp op : chain) {
+            if (op == PostOp::kBias) v += bias[static_cast<size_t>(c)];
+            if (op == PostOp::kResidualAdd) v += residual[static_cast<size_t>(r * n + c)];
+            if (op == PostOp::kRelu) v = std::max(v, 0.f);
+            if (op == PostOp::kGeluErf) v = (v * (1.f + fast::erf_f32(v / 1.41421356237309505f))) * 0.5f;
+            if (op == PostOp::kGeluTanh) fast::gelu_tanh_in_place(&v, 1);
+          }
+        }
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size()), 0) << "the chain's floats differ from the plain steps'";
+    }
+  }
 }
 
 TEST(Spmm, rejects_bad_descriptors_and_arguments) {
