@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "jit/isa.h"
 #include "jit/kernel_cache.h"
 #include "jit/spmm/dense_u8s8.h"
 #include "jit/spmm/spmm_desc.h"
@@ -98,7 +99,7 @@ class Spmm {
   bool use_jit_ = false;
   uint32_t code_isa_ = 0;  // the chosen candidate's ISA (tile heights depend on it); 0: generic
   // The instructions the tile packing may use: the chosen kernel's.
-  uint32_t packing_isa() const { return use_jit_ ? code_isa_ : 0u; }  // 0: generic
+  uint32_t packing_isa() const { return use_jit_ ? code_isa_ : uint32_t{kIsaGeneric}; }
   // JIT code per tile height (f32: 1/8/16/32, 1/8/16 for 4-row bands on AVX2;
   // u8s8: 1/16), shared via the cache.
   std::shared_ptr<const JitGenerator> code_[4];  // by tile height: 1, 8, 16, 32 (mr_slot)
