@@ -27,6 +27,7 @@ uint32_t detect() {
   if (!os_avx || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return kIsaGeneric;
   const bool avx2 = b & bit_AVX2;
   const bool avx512 = (b & bit_AVX512F) && (b & bit_AVX512BW) && (b & bit_AVX512VL) && (b & bit_AVX512DQ);
+  const bool avx512_vbmi = c & (1u << 1);
   const bool avx512_vnni = c & (1u << 11);
   unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
   __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1);
@@ -39,6 +40,7 @@ uint32_t detect() {
     isa |= kIsaAvx512;
     if (avx512_vnni) isa |= kIsaAvx512Vnni;
     if (avx512_vnni && avx512_bf16) isa |= kIsaAvx512Bf16;
+    if (avx512_vbmi) isa |= kIsaAvx512Vbmi;
   }
   return isa;
 }
@@ -65,8 +67,11 @@ StatusOr<uint32_t> parse_isa(const std::string& name) {
   if (name == "avx2") return static_cast<uint32_t>(kIsaAvx2);
   if (name == "avx_vnni") return static_cast<uint32_t>(kIsaAvxVnni);
   if (name == "avx512") return static_cast<uint32_t>(kIsaAvx512);
-  if (name == "avx512_vnni") return static_cast<uint32_t>(kIsaAvx512Vnni | kIsaAvxVnni);
-  if (name == "avx512_bf16") return static_cast<uint32_t>(kIsaAvx512Bf16 | kIsaAvxVnni);
+  // The VNNI and BF16 levels allow VBMI where the CPU has it (Ice Lake and
+  // later, Zen 4 and 5; Cascade Lake has VNNI without it); "avx512" does
+  // not, so its cap runs the paths written for AVX-512 without VBMI.
+  if (name == "avx512_vnni") return static_cast<uint32_t>(kIsaAvx512Vnni | kIsaAvx512Vbmi | kIsaAvxVnni);
+  if (name == "avx512_bf16") return static_cast<uint32_t>(kIsaAvx512Bf16 | kIsaAvx512Vbmi | kIsaAvxVnni);
   if (name == "native" || name == "all") return ~0u;
   return InvalidArgument("unknown ISA '", name, "' (expected avx512_bf16, avx512_vnni, avx512, avx_vnni, avx2, generic or native)");
 }

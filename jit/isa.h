@@ -18,6 +18,7 @@ enum Isa : uint32_t {
   kIsaAvx512 = kIsaAvx2 | (1u << 2),            // AVX-512 F/BW/VL/DQ
   kIsaAvx512Vnni = kIsaAvx512 | (1u << 3),      // + AVX512_VNNI
   kIsaAvx512Bf16 = kIsaAvx512Vnni | (1u << 4),  // + AVX512_BF16
+  kIsaAvx512Vbmi = kIsaAvx512 | (1u << 5),      // + AVX512_VBMI (byte permutes: vpermi2b)
 };
 
 inline bool is_subset(uint32_t needed, uint32_t have) { return (needed & have) == needed; }

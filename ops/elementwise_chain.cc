@@ -89,31 +89,18 @@ void apply_steps(const std::vector<ChainStep>& steps, size_t from, size_t to, fl
     const ChainStep& s = steps[si];
     const float* o = operand(s);
     const float k = s.c[0];
+    const auto binary = [&](fast::BinaryStep op, auto&& f) {
+      if (Fast) fast::binary_step_in_place(op, cur, o, k, len);
+      else if (o) for (int64_t j = 0; j < len; ++j) cur[j] = f(cur[j], o[j]);
+      else for (int64_t j = 0; j < len; ++j) cur[j] = f(cur[j], k);
+    };
     switch (s.op) {
-      case ChainOp::kAdd:
-        if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] + cur[j];
-        else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] + k;
-        break;
-      case ChainOp::kSub:
-        if (o) for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] - o[j];
-        else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] - k;
-        break;
-      case ChainOp::kSubRev:
-        if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] - cur[j];
-        else for (int64_t j = 0; j < len; ++j) cur[j] = k - cur[j];
-        break;
-      case ChainOp::kMul:
-        if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] * cur[j];
-        else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] * k;
-        break;
-      case ChainOp::kDiv:
-        if (o) for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] / o[j];
-        else for (int64_t j = 0; j < len; ++j) cur[j] = cur[j] / k;
-        break;
-      case ChainOp::kDivRev:
-        if (o) for (int64_t j = 0; j < len; ++j) cur[j] = o[j] / cur[j];
-        else for (int64_t j = 0; j < len; ++j) cur[j] = k / cur[j];
-        break;
+      case ChainOp::kAdd: binary(fast::BinaryStep::kAdd, [](float x, float b) { return b + x; }); break;
+      case ChainOp::kSub: binary(fast::BinaryStep::kSub, [](float x, float b) { return x - b; }); break;
+      case ChainOp::kSubRev: binary(fast::BinaryStep::kSubRev, [](float x, float b) { return b - x; }); break;
+      case ChainOp::kMul: binary(fast::BinaryStep::kMul, [](float x, float b) { return b * x; }); break;
+      case ChainOp::kDiv: binary(fast::BinaryStep::kDiv, [](float x, float b) { return x / b; }); break;
+      case ChainOp::kDivRev: binary(fast::BinaryStep::kDivRev, [](float x, float b) { return b / x; }); break;
       case ChainOp::kErf:
         if (Fast) { fast::erf_array(cur, tmp, len); std::swap(cur, tmp); }
         else for (int64_t j = 0; j < len; ++j) cur[j] = std::erf(cur[j]);

@@ -77,10 +77,18 @@ SPARSERT_DISPATCH(void, quantize_dequantize_array,
                   (x, n, scale, zp, qlo, qhi, y))
 SPARSERT_DISPATCH(void, quantize_dequantize_rows, (float* x, int64_t rows, int64_t n, int64_t ld, const QdqStep& q),
                   (x, rows, n, ld, q))
-SPARSERT_DISPATCH(void, quantized_lookup_u8,
-                  (const float* __restrict x, int64_t n, const QdqStep& q, const uint8_t* __restrict table,
-                   uint8_t* __restrict y),
-                  (x, n, q, table, y))
+SPARSERT_DISPATCH(void, binary_step_in_place,
+                  (BinaryStep op, float* __restrict x, const float* __restrict o, float k, int64_t n), (op, x, o, k, n))
+
+void quantized_lookup_u8(const float* __restrict x, int64_t n, const QdqStep& q, const uint8_t* __restrict table,
+                         uint8_t* __restrict y) noexcept {
+  static const bool vbmi = jit::may_use(jit::kIsaAvx512Vbmi, jit::default_isa_cap());
+  switch (vector_math_build()) {
+    case 2: return vbmi ? avx512::quantized_lookup_u8_vbmi(x, n, q, table, y) : avx512::quantized_lookup_u8(x, n, q, table, y);
+    case 1: return avx2::quantized_lookup_u8(x, n, q, table, y);
+    default: return baseline::quantized_lookup_u8(x, n, q, table, y);
+  }
+}
 SPARSERT_DISPATCH(void, quantized_lookup_f32,
                   (const float* __restrict x, int64_t n, const QdqStep& q, const float* __restrict table,
                    float* __restrict y),

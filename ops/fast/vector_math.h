@@ -36,6 +36,9 @@ struct AttentionRowSteps {
   float fill = 0.f;
 };
 
+// The binary ops of element-wise chains (binary_step_in_place).
+enum class BinaryStep : uint8_t { kAdd, kSub, kSubRev, kMul, kDiv, kDivRev };
+
 #include "ops/fast/vector_math_decls.inc"
 
 // The build the entry points above run: 0 baseline, 1 AVX2, 2 AVX-512.
@@ -49,6 +52,10 @@ namespace avx2 {
 }  // namespace avx2
 namespace avx512 {
 #include "ops/fast/vector_math_decls.inc"
+// quantized_lookup_u8 with AVX512_VBMI's byte permutes (the entry point takes
+// it where the ISA cap allows kIsaAvx512Vbmi).
+void quantized_lookup_u8_vbmi(const float* __restrict x, int64_t n, const QdqStep& q, const uint8_t* __restrict table,
+                              uint8_t* __restrict y) noexcept;
 }  // namespace avx512
 
 }  // namespace sparsert::fast

@@ -72,6 +72,31 @@ TEST(VectorMath, avx512_build_is_bit_identical_to_the_baseline_build) {
   avx512_build::check_bit_identical_to_the_baseline_build();
 }
 
+// The lookup with AVX512_VBMI's byte permutes gives the baseline build's
+// bytes: codes across both permute halves, the NaN entry, ties, saturation,
+// u8, s8 and a narrower code range, blocks of 64 and their tails.
+TEST(VectorMath, vbmi_lookup_is_the_baseline_lookup) {
+  if (!jit::may_use(jit::kIsaAvx512Vbmi, jit::default_isa_cap())) GTEST_SKIP() << "no AVX512_VBMI on this machine";
+  std::mt19937 rng(12);
+  std::normal_distribution<float> d(0.f, 3.f);
+  std::vector<float> x(4099);
+  for (float& v : x) v = d(rng);
+  const float specials[] = {NAN, INFINITY, -INFINITY, -0.f, 0.f, 0.015f, -0.015f, 0.045f, 1e30f, -1e30f, NAN};
+  std::copy(std::begin(specials), std::end(specials), x.begin() + 58);  // across the first 64-value block edge
+  for (const fast::QdqStep& q : {fast::QdqStep{0.03f, 128.f, 0.f, 255.f}, fast::QdqStep{0.03f, -3.f, -128.f, 127.f},
+                                 fast::QdqStep{0.01f, 0.f, 0.f, 127.f}}) {
+    const size_t entries = static_cast<size_t>(q.qhi - q.qlo) + 2;
+    std::vector<uint8_t> table(entries);
+    for (size_t i = 0; i < entries; ++i) table[i] = static_cast<uint8_t>(i * 89 + 7);
+    for (int64_t n : {1, 63, 64, 65, 200, 4099}) {
+      std::vector<uint8_t> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+      fast::baseline::quantized_lookup_u8(x.data(), n, q, table.data(), want.data());
+      fast::avx512::quantized_lookup_u8_vbmi(x.data(), n, q, table.data(), got.data());
+      ASSERT_EQ(got, want) << "n=" << n << " qlo=" << q.qlo << " qhi=" << q.qhi;
+    }
+  }
+}
+
 // The three-pass GELU of the SpMM epilogue gives the one-pass formula's
 // floats (the epilogue builds are compared with each other in spmm_test).
 TEST(FastMath, gelu_in_place_is_the_one_pass_formula) {
