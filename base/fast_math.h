@@ -99,6 +99,13 @@ struct YmmF {
   SPARSERT_FAST_MATH_INLINE static __m256i load_int(const int32_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
+  // 8 bytes widened to 8 int32.
+  SPARSERT_FAST_MATH_INLINE static __m256i load_int(const uint8_t* p) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
+  SPARSERT_FAST_MATH_INLINE static __m256i load_int(const int8_t* p) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
   // 2^n as a float for n in [-126, 127] (the exponent field n + 127).
   SPARSERT_FAST_MATH_INLINE static __m256 pow2(__m256i n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
@@ -132,6 +139,13 @@ struct ZmmF {
   SPARSERT_FAST_MATH_INLINE static __m512i to_int_trunc(__m512 a) { return _mm512_cvttps_epi32(a); }
   SPARSERT_FAST_MATH_INLINE static __m512 to_float(__m512i a) { return _mm512_cvtepi32_ps(a); }
   SPARSERT_FAST_MATH_INLINE static __m512i load_int(const int32_t* p) { return _mm512_loadu_si512(p); }
+  // 16 bytes widened to 16 int32.
+  SPARSERT_FAST_MATH_INLINE static __m512i load_int(const uint8_t* p) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  SPARSERT_FAST_MATH_INLINE static __m512i load_int(const int8_t* p) {
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   SPARSERT_FAST_MATH_INLINE static __m512 pow2(__m512i n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
   }

@@ -141,6 +141,14 @@ void quantize_out(const ChainStep& s, const float* cur, int64_t len, DType out_t
     for (int64_t j = 0; j < len; ++j) static_cast<int8_t*>(y)[j] = static_cast<int8_t>(quantize_ref(cur[j], s));
 }
 
+// DequantizeLinear -> Add (a side input or a constant) -> Q/DQ pair with a
+// float output: a QDQ graph's MatMul output plus bias, or a residual. The
+// fast kernel runs it in one pass (fast::dequantize_add_qdq_*).
+bool is_dequantize_add_qdq(const std::vector<ChainStep>& steps) {
+  return steps.size() == 3 && steps[0].op == ChainOp::kDequantize && steps[1].op == ChainOp::kAdd &&
+         steps[1].kind != OperandKind::kRegister && steps[2].op == ChainOp::kQuantizeDequantize;
+}
+
 // A chain whose steps after a Q/DQ pair read nothing but constants and
 // registers saved after it is, from that pair on, a function of the pair's
 // 8-bit code: those steps run once per code when the kernel is built, and
@@ -238,6 +246,11 @@ Status run_chain(KernelContext& ctx, const std::vector<ChainStep>& steps, const 
   if (N == 0) return Status::OK();
   const size_t out_bytes = out_type == DType::kFloat32 ? 4 : 1;
   const size_t steps_end = table ? table->at : quantize_output ? steps.size() - 1 : steps.size();
+  const bool dq_add_qdq = Fast && !table && is_dequantize_add_qdq(steps);
+  // DequantizeLinear -> Add, then the table from the pair after them to an
+  // 8-bit output (QDQ BERT's FFN bias and GELU): one pass too.
+  const bool dq_add_lookup = Fast && table && quantize_output && table->at == 2 && dequantize_input &&
+                             steps[1].op == ChainOp::kAdd && steps[1].kind != OperandKind::kRegister;
   const int64_t segments = (C + kChunk - 1) / kChunk, items = (N / C) * segments;
   parallel_for(items, std::max<int64_t>(1, 16384 / std::min(C, kChunk)), [&](int64_t i0, int64_t i1) {
     std::vector<float> buffers(static_cast<size_t>((2 + kChainRegisters) * kChunk));
@@ -246,6 +259,24 @@ Status run_chain(KernelContext& ctx, const std::vector<ChainStep>& steps, const 
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t col0 = (item % segments) * kChunk, len = std::min(kChunk, C - col0);
       const int64_t off = (item / segments) * C + col0;
+      if (dq_add_qdq || dq_add_lookup) {
+        const ChainStep& add = steps[1];
+        const size_t i = static_cast<size_t>(add.index);
+        const float* b = add.kind == OperandKind::kSide ? side[i] + (per_column[i] ? col0 : off) : nullptr;
+        const float scale = first.c[0], zp = first.c[1], k = add.c[0];
+        const bool u8 = in_type == DType::kUInt8;
+        if (dq_add_lookup) {
+          uint8_t* out = static_cast<uint8_t*>(y->raw_data()) + off;
+          if (u8) fast::dequantize_add_lookup_u8(x.data<uint8_t>() + off, len, scale, zp, b, k, table->q, table->bytes.data(), out);
+          else fast::dequantize_add_lookup_s8(x.data<int8_t>() + off, len, scale, zp, b, k, table->q, table->bytes.data(), out);
+          continue;
+        }
+        const fast::QdqStep q{steps[2].c[0], steps[2].c[1], steps[2].c[2], steps[2].c[3]};
+        float* out = y->data<float>() + off;
+        if (u8) fast::dequantize_add_qdq_u8(x.data<uint8_t>() + off, len, scale, zp, b, k, q, out);
+        else fast::dequantize_add_qdq_s8(x.data<int8_t>() + off, len, scale, zp, b, k, q, out);
+        continue;
+      }
       float* cur = buffers.data();
       float* tmp = buffers.data() + kChunk;
       size_t s0 = 0;
@@ -291,6 +322,7 @@ StatusOr<KernelFn> chain_fast(const Node& n, const Graph&, const ImplContext& ic
     auto shared = std::make_shared<const CodeTable>(std::move(*table));
     return KernelFn([steps, shared](KernelContext& ctx) -> Status { return run_chain<true>(ctx, steps, shared.get()); });
   }
+  if (ictx.report && is_dequantize_add_qdq(steps)) ictx.report->variant = "dequantize_add_qdq";
   return KernelFn([steps](KernelContext& ctx) -> Status { return run_chain<true>(ctx, steps); });
 }
 

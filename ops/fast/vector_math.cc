@@ -75,20 +75,46 @@ SPARSERT_DISPATCH(void, quantize_dequantize_array,
                   (const float* __restrict x, int64_t n, float scale, float zp, float qlo, float qhi,
                    float* __restrict y),
                   (x, n, scale, zp, qlo, qhi, y))
+SPARSERT_DISPATCH(void, dequantize_add_qdq_u8,
+                  (const uint8_t* __restrict x, int64_t n, float scale, float zp, const float* __restrict side, float k,
+                   const QdqStep& q, float* __restrict y),
+                  (x, n, scale, zp, side, k, q, y))
+SPARSERT_DISPATCH(void, dequantize_add_qdq_s8,
+                  (const int8_t* __restrict x, int64_t n, float scale, float zp, const float* __restrict side, float k,
+                   const QdqStep& q, float* __restrict y),
+                  (x, n, scale, zp, side, k, q, y))
 SPARSERT_DISPATCH(void, quantize_dequantize_rows, (float* x, int64_t rows, int64_t n, int64_t ld, const QdqStep& q),
                   (x, rows, n, ld, q))
 SPARSERT_DISPATCH(void, binary_step_in_place,
                   (BinaryStep op, float* __restrict x, const float* __restrict o, float k, int64_t n), (op, x, o, k, n))
 
-void quantized_lookup_u8(const float* __restrict x, int64_t n, const QdqStep& q, const uint8_t* __restrict table,
-                         uint8_t* __restrict y) noexcept {
+// The byte-table lookups: the AVX-512 build with VBMI where the cap allows it.
+bool use_vbmi() {
   static const bool vbmi = jit::may_use(jit::kIsaAvx512Vbmi, jit::default_isa_cap());
-  switch (vector_math_build()) {
-    case 2: return vbmi ? avx512::quantized_lookup_u8_vbmi(x, n, q, table, y) : avx512::quantized_lookup_u8(x, n, q, table, y);
-    case 1: return avx2::quantized_lookup_u8(x, n, q, table, y);
-    default: return baseline::quantized_lookup_u8(x, n, q, table, y);
-  }
+  return vbmi;
 }
+
+#define SPARSERT_DISPATCH_VBMI(name, params, args)                        \
+  void name params noexcept {                                             \
+    switch (vector_math_build()) {                                        \
+      case 2: return use_vbmi() ? avx512::name##_vbmi args : avx512::name args; \
+      case 1: return avx2::name args;                                     \
+      default: return baseline::name args;                                \
+    }                                                                     \
+  }
+
+SPARSERT_DISPATCH_VBMI(quantized_lookup_u8,
+                       (const float* __restrict x, int64_t n, const QdqStep& q, const uint8_t* __restrict table,
+                        uint8_t* __restrict y),
+                       (x, n, q, table, y))
+SPARSERT_DISPATCH_VBMI(dequantize_add_lookup_u8,
+                       (const uint8_t* __restrict x, int64_t n, float scale, float zp, const float* __restrict side,
+                        float k, const QdqStep& q, const uint8_t* __restrict table, uint8_t* __restrict y),
+                       (x, n, scale, zp, side, k, q, table, y))
+SPARSERT_DISPATCH_VBMI(dequantize_add_lookup_s8,
+                       (const int8_t* __restrict x, int64_t n, float scale, float zp, const float* __restrict side,
+                        float k, const QdqStep& q, const uint8_t* __restrict table, uint8_t* __restrict y),
+                       (x, n, scale, zp, side, k, q, table, y))
 SPARSERT_DISPATCH(void, quantized_lookup_f32,
                   (const float* __restrict x, int64_t n, const QdqStep& q, const float* __restrict table,
                    float* __restrict y),

@@ -52,10 +52,16 @@ namespace avx2 {
 }  // namespace avx2
 namespace avx512 {
 #include "ops/fast/vector_math_decls.inc"
-// quantized_lookup_u8 with AVX512_VBMI's byte permutes (the entry point takes
-// it where the ISA cap allows kIsaAvx512Vbmi).
+// quantized_lookup_u8 and dequantize_add_lookup_* with AVX512_VBMI's byte
+// permutes (the entry points take them where the ISA cap allows kIsaAvx512Vbmi).
 void quantized_lookup_u8_vbmi(const float* __restrict x, int64_t n, const QdqStep& q, const uint8_t* __restrict table,
                               uint8_t* __restrict y) noexcept;
+void dequantize_add_lookup_u8_vbmi(const uint8_t* __restrict x, int64_t n, float scale, float zp,
+                                   const float* __restrict side, float k, const QdqStep& q,
+                                   const uint8_t* __restrict table, uint8_t* __restrict y) noexcept;
+void dequantize_add_lookup_s8_vbmi(const int8_t* __restrict x, int64_t n, float scale, float zp,
+                                   const float* __restrict side, float k, const QdqStep& q,
+                                   const uint8_t* __restrict table, uint8_t* __restrict y) noexcept;
 }  // namespace avx512
 
 }  // namespace sparsert::fast

@@ -229,6 +229,64 @@ TEST(FuseElementwiseChain, steps_after_a_pair_become_a_code_table_with_the_same_
   expect_bit_identical(fused, run(model, in, unfused));
 }
 
+// xq 8-bit [S, C] -> DQ -> Add (bias [C], a full side input r, or a constant)
+// -> QDQ -> y float: a QDQ MatMul's output plus bias, or a residual.
+std::string dequantize_add_qdq_chain(bool s8, const std::string& operand) {
+  std::mt19937 rng(37);
+  OnnxBuilder b;
+  const auto type = s8 ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
+  b.input("xq", type, {S, C}).output("y");
+  if (operand == "side") b.input("r", onnx::TensorProto::FLOAT, {S, C});
+  b.initializer("x_s", {}, {0.05f});
+  b.raw_initializer("x_z", type, {}, std::string(1, static_cast<char>(s8 ? -3 : 128)));
+  b.node("DequantizeLinear", {"xq", "x_s", "x_z"}, {"x"}, "x_dq");
+  if (operand == "bias") b.initializer("b", {C}, testing::randn(C, rng));
+  if (operand == "constant") b.initializer("b", {}, {0.3f});
+  b.node("Add", {operand == "side" ? "r" : "b", "x"}, {"biased"}, "add");
+  qdq(b, "biased", "y", 0.06f, 120);
+  return b.bytes();
+}
+
+// The one-pass kernel of DQ -> Add -> QDQ gives the unfused graph's floats and
+// its reference twin's: u8 and s8 input, bias, full side (with NaN, infinities
+// and quantization ties in it) and constant operands, vector tails (C = 37).
+TEST(FuseElementwiseChain, dequantize_add_qdq_runs_in_one_pass_with_the_same_floats) {
+  std::mt19937 rng(38);
+  for (bool s8 : {false, true})
+    for (const char* operand : {"bias", "side", "constant"}) {
+      SCOPED_TRACE(std::string(s8 ? "s8 " : "u8 ") + operand);
+      const std::string model = dequantize_add_qdq_chain(s8, operand);
+      std::vector<uint8_t> xq(static_cast<size_t>(S * C));
+      for (size_t i = 0; i < xq.size(); ++i) xq[i] = static_cast<uint8_t>(i * 7 % 256);
+      std::vector<NamedTensor> in;
+      if (s8) {
+        std::vector<int8_t> xs(xq.begin(), xq.end());
+        in.push_back({"xq", Tensor::from_vector<int8_t>({S, C}, xs)});
+      } else {
+        in.push_back({"xq", Tensor::from_vector<uint8_t>({S, C}, xq)});
+      }
+      if (std::string(operand) == "side") {
+        std::vector<float> r = testing::randn(S * C, rng);
+        const float specials[] = {NAN, INFINITY, -INFINITY, -0.f, 0.5f * 0.06f, 1e30f, -1e30f};
+        std::copy(std::begin(specials), std::end(specials), r.begin() + 30);  // across a vector edge
+        in.push_back({"r", Tensor::from_vector<float>({S, C}, r)});
+      }
+      auto s = Session::CreateFromBytes(model.data(), model.size(), {});
+      ASSERT_TRUE(s.ok()) << s.status().to_string();
+      std::string variants;
+      for (const NodeReport& r : (*s)->inspect()) variants += r.name + ": " + r.kernel + " [" + r.kernel_variant + "]\n";
+      EXPECT_NE(variants.find("[dequantize_add_qdq]"), std::string::npos) << variants;
+      auto fused = (*s)->Run(in);
+      ASSERT_TRUE(fused.ok()) << fused.status().to_string();
+      SessionOptions unfused;
+      unfused.disabled_passes = {"fuse_elementwise_chain"};
+      expect_bit_identical(*fused, run(model, in, unfused));
+      SessionOptions twin;
+      twin.disabled_kernels = {"fast_elementwise_chain"};
+      expect_bit_identical(*fused, run(model, in, twin));
+    }
+}
+
 // A hand-written chain whose pair is not 8-bit keeps its steps (a table of
 // 10^9 codes is not built) and still agrees with its reference twin.
 TEST(FuseElementwiseChain, a_pair_wider_than_8_bits_gets_no_code_table) {
