@@ -72,9 +72,10 @@ TEST(VectorMath, avx512_build_is_bit_identical_to_the_baseline_build) {
   avx512_build::check_bit_identical_to_the_baseline_build();
 }
 
-// The lookup with AVX512_VBMI's byte permutes gives the baseline build's
+// The lookups with AVX512_VBMI's byte permutes give the baseline build's
 // bytes: codes across both permute halves, the NaN entry, ties, saturation,
-// u8, s8 and a narrower code range, blocks of 64 and their tails.
+// u8, s8 and a narrower code range, blocks of 64 and their tails; alone and
+// after DequantizeLinear -> Add.
 TEST(VectorMath, vbmi_lookup_is_the_baseline_lookup) {
   if (!jit::may_use(jit::kIsaAvx512Vbmi, jit::default_isa_cap())) GTEST_SKIP() << "no AVX512_VBMI on this machine";
   std::mt19937 rng(12);
@@ -93,6 +94,18 @@ TEST(VectorMath, vbmi_lookup_is_the_baseline_lookup) {
       fast::baseline::quantized_lookup_u8(x.data(), n, q, table.data(), want.data());
       fast::avx512::quantized_lookup_u8_vbmi(x.data(), n, q, table.data(), got.data());
       ASSERT_EQ(got, want) << "n=" << n << " qlo=" << q.qlo << " qhi=" << q.qhi;
+      // DequantizeLinear -> Add (x as the side operand, or a constant) first.
+      std::vector<uint8_t> codes(static_cast<size_t>(n));
+      for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint8_t>(i * 53 + 1);
+      const std::vector<int8_t> signed_codes(codes.begin(), codes.end());
+      for (const float* side : {static_cast<const float*>(x.data()), static_cast<const float*>(nullptr)}) {
+        fast::baseline::dequantize_add_lookup_u8(codes.data(), n, 0.02f, 128.f, side, 0.7f, q, table.data(), want.data());
+        fast::avx512::dequantize_add_lookup_u8_vbmi(codes.data(), n, 0.02f, 128.f, side, 0.7f, q, table.data(), got.data());
+        ASSERT_EQ(got, want) << "u8 in, n=" << n << " side " << (side != nullptr);
+        fast::baseline::dequantize_add_lookup_s8(signed_codes.data(), n, 0.02f, -5.f, side, 0.7f, q, table.data(), want.data());
+        fast::avx512::dequantize_add_lookup_s8_vbmi(signed_codes.data(), n, 0.02f, -5.f, side, 0.7f, q, table.data(), got.data());
+        ASSERT_EQ(got, want) << "s8 in, n=" << n << " side " << (side != nullptr);
+      }
     }
   }
 }
