@@ -88,19 +88,21 @@ SPARSERT_DISPATCH(void, quantize_dequantize_rows, (float* x, int64_t rows, int64
 SPARSERT_DISPATCH(void, binary_step_in_place,
                   (BinaryStep op, float* __restrict x, const float* __restrict o, float k, int64_t n), (op, x, o, k, n))
 
+namespace {
 // The byte-table lookups: the AVX-512 build with VBMI where the cap allows it.
 bool use_vbmi() {
   static const bool vbmi = jit::may_use(jit::kIsaAvx512Vbmi, jit::default_isa_cap());
   return vbmi;
 }
+}  // namespace
 
-#define SPARSERT_DISPATCH_VBMI(name, params, args)                        \
-  void name params noexcept {                                             \
-    switch (vector_math_build()) {                                        \
+#define SPARSERT_DISPATCH_VBMI(name, params, args)                              \
+  void name params noexcept {                                                   \
+    switch (vector_math_build()) {                                              \
       case 2: return use_vbmi() ? avx512::name##_vbmi args : avx512::name args; \
-      case 1: return avx2::name args;                                     \
-      default: return baseline::name args;                                \
-    }                                                                     \
+      case 1: return avx2::name args;                                           \
+      default: return baseline::name args;                                      \
+    }                                                                           \
   }
 
 SPARSERT_DISPATCH_VBMI(quantized_lookup_u8,
