@@ -259,10 +259,17 @@ Status run_chain(KernelContext& ctx, const std::vector<ChainStep>& steps, const 
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t col0 = (item % segments) * kChunk, len = std::min(kChunk, C - col0);
       const int64_t off = (item / segments) * C + col0;
+      // A step's side operand (this chunk's part of it) or register; null for a constant.
+      const auto operand = [&](const ChainStep& s) -> const float* {
+        if (s.kind == OperandKind::kSide) {
+          const size_t i = static_cast<size_t>(s.index);
+          return side[i] + (per_column[i] ? col0 : off);
+        }
+        return s.kind == OperandKind::kRegister ? reg[s.index] : nullptr;
+      };
       if (dq_add_qdq || dq_add_lookup) {
         const ChainStep& add = steps[1];
-        const size_t i = static_cast<size_t>(add.index);
-        const float* b = add.kind == OperandKind::kSide ? side[i] + (per_column[i] ? col0 : off) : nullptr;
+        const float* b = operand(add);  // (never a register here)
         const float scale = first.c[0], zp = first.c[1], k = add.c[0];
         const bool u8 = in_type == DType::kUInt8;
         if (dq_add_lookup) {
@@ -291,13 +298,7 @@ Status run_chain(KernelContext& ctx, const std::vector<ChainStep>& steps, const 
       } else {
         std::copy(x.data<float>() + off, x.data<float>() + off + len, cur);
       }
-      apply_steps<Fast>(steps, s0, steps_end, cur, tmp, len, reg, [&](const ChainStep& s) -> const float* {
-        if (s.kind == OperandKind::kSide) {
-          const size_t i = static_cast<size_t>(s.index);
-          return side[i] + (per_column[i] ? col0 : off);
-        }
-        return s.kind == OperandKind::kRegister ? reg[s.index] : nullptr;
-      });
+      apply_steps<Fast>(steps, s0, steps_end, cur, tmp, len, reg, operand);
       uint8_t* out = static_cast<uint8_t*>(y->raw_data()) + static_cast<size_t>(off) * out_bytes;
       if (table && quantize_output) fast::quantized_lookup_u8(cur, len, table->q, table->bytes.data(), out);
       else if (table) fast::quantized_lookup_f32(cur, len, table->q, table->floats.data(), reinterpret_cast<float*>(out));
