@@ -53,7 +53,9 @@ TEST(SparseLinear, gemm_with_transposed_weight_and_bias) {
   const int64_t K = 64, N = 30, M = 9;
   OnnxBuilder b;
   b.input("x", onnx::TensorProto::FLOAT, {M, K}).output("y");
-  b.initializer("w", {N, K}, pruned(N * K, 0.85, rng));
+  // 95%: sparse under every ISA cap (the plain C++ kernels of SPARSERT_ISA=generic
+  // lose to dense below ~87%, sparse_cost_model.cc).
+  b.initializer("w", {N, K}, pruned(N * K, 0.95, rng));
   b.initializer("bias", {N}, testing::randn(N, rng));
   auto& g = b.node("Gemm", {"x", "w", "bias"}, {"y"}, "fc");
   OnnxBuilder::int_attr(g, "transB", 1);
