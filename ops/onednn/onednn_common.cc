@@ -1,5 +1,6 @@
 #include "ops/onednn/onednn_common.h"
 
+#include "base/scratch.h"
 #include "jit/isa.h"
 
 namespace sparsert::onednn {
@@ -20,8 +21,7 @@ dnnl::primitive_attr scratchpad_attr() {
 dnnl::memory thread_scratchpad(const dnnl::memory::desc& md) {
   thread_local std::vector<uint8_t> buffer;
   const size_t bytes = md.get_size();
-  if (buffer.size() < bytes) buffer.resize(bytes);
-  return dnnl::memory(md, cpu_engine(), bytes == 0 ? nullptr : buffer.data());
+  return dnnl::memory(md, cpu_engine(), bytes == 0 ? nullptr : grow_aligned_scratch(buffer, bytes));
 }
 
 dnnl::memory weights_in_layout(const dnnl::memory::desc& want, const dnnl::memory& plain) {

@@ -97,6 +97,15 @@ TEST_P(SpmmVariant, threads) {
   run(tester().m(1).n(257).k(300).sparsity(0.9).threads(3));
 }
 
+// A W of more than 32 KiB packed runs range by range of row blocks (each
+// range over every M tile, its epilogue per range), on one thread too; the
+// last M tile is padded, and a residual + bias epilogue sees each range once.
+TEST_P(SpmmVariant, weight_in_several_ranges_over_several_tiles) {
+  for (int threads : {1, 2})
+    run(tester().m(100).n(333).k(300).sparsity(0.5).threads(threads).out(SpmmOut::kF32)
+            .post({PostOp::kBias, PostOp::kResidualAdd}));
+}
+
 TEST_P(SpmmVariant, post_op_chains) {
   const PostOpChain chains[] = {
       {PostOp::kBias},
