@@ -25,6 +25,9 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_bspmm_avx512(int mr);
 // f32_spmv_1x<band_rows>_avx2: band_rows in {1, 4}; one activation row (the
 // tile is x itself): scalar or 4-lane FMAs against x[k], 4 accumulators.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_avx2(int band_rows);
+// f32_spmv_1x1_avx512: one activation row against 1-row bands; each band's
+// list 16 non-zeros at a time (masked loads, vgatherdps of x[k], one FMA).
+StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmv_gather_avx512();
 // u8_s8_s32_bspmm_16x<band_rows>_avx2: band_rows in {1, 4}; two K rows of the
 // int16 tile interleaved by vpunpck{l,h}wd, vpmaddwd against each row's weight
 // pair: exact for all u8/s8 values (no int16 saturation).

@@ -40,7 +40,8 @@ KernelCache<CodeKey, JitGenerator, CodeKeyHash>& code_cache() {
 StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
   return code_cache().get_or_create(key, [&]() -> StatusOr<std::shared_ptr<const JitGenerator>> {
     const bool avx512 = key.isa != kIsaAvx2;
-    if (key.dtype == SpmmDType::kF32 && key.mr == 1) return generate_f32_spmv_avx2(key.band_rows);
+    if (key.dtype == SpmmDType::kF32 && key.mr == 1)
+      return avx512 && key.band_rows == 1 ? generate_f32_spmv_gather_avx512() : generate_f32_spmv_avx2(key.band_rows);
     if (key.dtype == SpmmDType::kF32 && key.band_rows == 4)
       return avx512 ? generate_f32_bspmm_avx512(key.mr) : generate_f32_bspmm_avx2(key.mr);
     if (key.dtype == SpmmDType::kF32) return avx512 ? generate_f32_spmm_avx512(key.mr) : generate_f32_spmm_avx2(key.mr);
@@ -54,9 +55,11 @@ StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
 
 // The generator a tile height takes when the layer's code is for `isa`: the
 // one-row kernels (mr = 1) of f32 and u8s8 pairs and f32 8-row tiles stay on
-// AVX2 (xmm / one ymm); quads have their own.
-uint32_t kernel_isa(SpmmDType dtype, int group, int mr, uint32_t isa) {
+// AVX2 (xmm / one ymm), except f32 1-row bands on AVX-512 (the gather
+// kernel); quads have their own.
+uint32_t kernel_isa(SpmmDType dtype, int group, int mr, int band_rows, uint32_t isa) {
   if (group == 4) return isa;
+  if (dtype == SpmmDType::kF32 && mr == 1 && band_rows == 1 && is_subset(kIsaAvx512, isa)) return kIsaAvx512;
   if (mr == 1 || (dtype == SpmmDType::kF32 && mr < 16)) return kIsaAvx2;
   return isa;
 }
@@ -159,7 +162,7 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
       for (int mr : tile_heights(desc, isa, group)) {
         SPARSERT_ASSIGN_OR_RETURN(
             spmm->code_[mr_slot(mr)],
-            cached_code({desc.dtype, mr, desc.band_rows, group, kernel_isa(desc.dtype, group, mr, isa)}));
+            cached_code({desc.dtype, mr, desc.band_rows, group, kernel_isa(desc.dtype, group, mr, desc.band_rows, isa)}));
       }
       return Status::OK();
     };

@@ -97,6 +97,15 @@ TEST_P(SpmmVariant, threads) {
   run(tester().m(1).n(257).k(300).sparsity(0.9).threads(3));
 }
 
+// One activation row: per K chunk, band lists shorter and longer than 16
+// (the AVX-512 f32 kernel's masked gather round vs its scalar loop), one and
+// three K chunks (accumulating), lengths spread by the random sparsity.
+TEST_P(SpmmVariant, one_row_lists_short_and_long) {
+  uint32_t seed = 7;
+  for (double s : {0.5, 0.85, 0.88, 0.9, 0.95})
+    for (int64_t k : {128, 300}) run(tester().m(1).n(200).k(k).sparsity(s).seed(seed++));
+}
+
 // A W of more than 32 KiB packed runs range by range of row blocks (each
 // range over every M tile, its epilogue per range), on one thread too; the
 // last M tile is padded, and a residual + bias epilogue sees each range once.
