@@ -106,6 +106,13 @@ TEST_P(SpmmVariant, one_row_lists_short_and_long) {
     for (int64_t k : {128, 300}) run(tester().m(1).n(200).k(k).sparsity(s).seed(seed++));
 }
 
+// Y rows a multiple of 4 KiB apart (N = 1024): the epilogue stages the
+// transposed accumulators (f32 and s32 outputs, post-ops after the copy).
+TEST_P(SpmmVariant, output_rows_4k_apart) {
+  run(tester().m(70).n(1024).k(40).sparsity(0.8).post({PostOp::kBias, PostOp::kRelu}).out(SpmmOut::kF32));
+  if (!f32()) run(tester().m(70).n(1024).k(40).sparsity(0.8).out(SpmmOut::kS32));
+}
+
 // A W of more than 32 KiB packed runs range by range of row blocks (each
 // range over every M tile, its epilogue per range), on one thread too; the
 // last M tile is padded, and a residual + bias epilogue sees each range once.
