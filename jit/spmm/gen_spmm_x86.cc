@@ -26,22 +26,25 @@ class F32Spmm : public JitGenerator {
     constexpr int kLanes = kVecBytes<Vmm> / 4;
     const TileRegs t;
     const int vecs = mr_ / kLanes;  // vectors per tile row
-    const int unroll = 8 / vecs;    // independent accumulator sets (8 accumulators in all)
+    // Independent accumulator sets: 8 accumulators in all, 16 for 64-row zmm
+    // tiles (4 sets of 4 hide the FMA latency; the weight broadcasts follow them).
+    const int accs = vecs == 4 && std::is_same_v<Vmm, Zmm> ? 16 : 8;
+    const int unroll = accs / vecs;
     const int row_shift = log2_exact(mr_ * 4);
     t.enter(*this);
     Label band_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    for (int i = vecs; i < 8; ++i) vxorps(Vmm(i), Vmm(i), Vmm(i));
+    for (int i = vecs; i < accs; ++i) vxorps(Vmm(i), Vmm(i), Vmm(i));
     t.template load_or_zero<Vmm>(*this, vecs, false);
     movsxd(rcx, dword[t.counts]);
     t.group_loops(*this, rcx, unroll, 4, 4, [&](int u) {  // one non-zero: accumulator set u
       const Reg64 idx = u % 2 == 0 ? rax : rdx;
       movsxd(idx, dword[t.kidx + 4 * u]);
       shl(idx, row_shift);
-      vbroadcastss(Vmm(8 + u), dword[t.values + 4 * u]);
-      for (int v = 0; v < vecs; ++v) vfmadd231ps(Vmm(u * vecs + v), Vmm(8 + u), ptr[t.x + idx + kVecBytes<Vmm> * v]);
+      vbroadcastss(Vmm(accs + u), dword[t.values + 4 * u]);
+      for (int v = 0; v < vecs; ++v) vfmadd231ps(Vmm(u * vecs + v), Vmm(accs + u), ptr[t.x + idx + kVecBytes<Vmm> * v]);
     }, store);
     L(store);
     // Sum the accumulator sets pairwise (a tree: log2(unroll) dependent adds).
@@ -368,7 +371,7 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr) {
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx512(int mr) {
-  if (mr != 16 && mr != 32) return InvalidArgument("f32_spmm_avx512: mr must be 16 or 32, got ", mr);
+  if (mr != 16 && mr != 32 && mr != 64) return InvalidArgument("f32_spmm_avx512: mr must be 16, 32 or 64, got ", mr);
   return build_generator<F32Spmm<Zmm>>(mr);
 }
 

@@ -15,7 +15,7 @@ namespace sparsert::jit {
 // f32_spmm_<mr>x1_avx2: mr in {8, 16, 32}; FMA with the weight broadcast
 // against mr activations of one K row, 8 accumulators to cover FMA latency.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx2(int mr);
-// f32_spmm_<mr>x1_avx512: mr in {16, 32}; the same loop on zmm.
+// f32_spmm_<mr>x1_avx512: mr in {16, 32, 64}; the same loop on zmm (64: 16 accumulators).
 StatusOr<std::shared_ptr<const JitGenerator>> generate_f32_spmm_avx512(int mr);
 // f32_bspmm_<mr>x4_avx2: mr in {8, 16}; bands of 4 rows sharing K indices
 // (4x1 blocks): each tile row is loaded once for 4 rows' FMAs.

@@ -102,7 +102,7 @@ class Spmm {
   uint32_t packing_isa() const { return use_jit_ ? code_isa_ : uint32_t{kIsaGeneric}; }
   // JIT code per tile height (f32: 1/8/16/32, 1/8/16 for 4-row bands on AVX2;
   // u8s8: 1/16), shared via the cache.
-  std::shared_ptr<const JitGenerator> code_[4];  // by tile height: 1, 8, 16, 32 (mr_slot)
+  std::shared_ptr<const JitGenerator> code_[5];  // by tile height: 1, 8, 16, 32, 64 (mr_slot)
   // SpmmLayout::kDenseTiles: packed W and JIT code per tile height 1..6 (index mr - 1).
   std::shared_ptr<const PackedDenseU8S8> dense_;
   // Its remainder R on the exact 1-row bands when R is too large for the
