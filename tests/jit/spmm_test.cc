@@ -83,7 +83,7 @@ TEST_P(SpmmVariant, all_zero_rows_and_empty_matrix) {
   run(tester().m(20).n(40).k(64).sparsity(1.0));
 }
 
-// K cut into chunks (u8s8 bands: 256, f32: 128, dense tiles: 1024) whose
+// K cut into chunks (u8s8 pairs: 256, quads: 384, f32: 128, dense tiles: 1024) whose
 // accumulators carry over, an odd last chunk included.
 TEST_P(SpmmVariant, long_k_in_chunks) {
   run(tester().m(13).n(40).k(2051).sparsity(0.5));
@@ -173,7 +173,7 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
   }
   std::mt19937 rng(21);
   for (int band_rows : {1, 4}) {
-    const int64_t n = 4 * 37, k = 600;  // 3 K chunks (256), 3 row blocks of 16 bands at 4 rows
+    const int64_t n = 4 * 37, k = 600;  // 2 K chunks (384 and 216), 3 row blocks of 16 bands at 4 rows
     std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
     for (auto& v : w)
       if (rng() % 4 == 0) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
