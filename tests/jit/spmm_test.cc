@@ -95,6 +95,10 @@ TEST_P(SpmmVariant, weight_given_as_k_by_n) { run(tester().m(19).n(24).k(40).w_i
 TEST_P(SpmmVariant, threads) {
   for (int threads : {1, 2, 3}) run(tester().m(70).n(101).k(77).sparsity(0.7).threads(threads));
   run(tester().m(1).n(257).k(300).sparsity(0.9).threads(3));
+  // A whole number of M tiles per thread: small int8 W split by tiles (each
+  // thread packs its own), f32 by ranges.
+  for (int threads : {2, 4})
+    run(tester().m(128).n(101).k(300).sparsity(0.7).threads(threads).out(SpmmOut::kF32).post({PostOp::kBias}));
 }
 
 // One activation row: per K chunk, band lists shorter and longer than 16
