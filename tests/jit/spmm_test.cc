@@ -101,6 +101,14 @@ TEST_P(SpmmVariant, threads) {
     run(tester().m(128).n(101).k(300).sparsity(0.7).threads(threads).out(SpmmOut::kF32).post({PostOp::kBias}));
 }
 
+// Packed activations over 512 KiB with a small W: the M tiles run in groups
+// (int8 quads at K = 4096: 256 KiB a tile; f32: 1 MiB, a group each), range
+// by range within a group; 1 and 2 threads (3 tiles: not split by tiles).
+TEST_P(SpmmVariant, tiles_in_groups) {
+  for (int threads : {1, 2})
+    run(tester().m(150).n(40).k(4096).sparsity(0.8).threads(threads).out(SpmmOut::kF32).post({PostOp::kBias}));
+}
+
 // One activation row: per K chunk, band lists shorter and longer than 16
 // (the AVX-512 f32 kernel's masked gather round vs its scalar loop), one and
 // three K chunks (accumulating), lengths spread by the random sparsity.
