@@ -116,6 +116,7 @@ const Case kCases[] = {
     {1, 50, 9, 1, 8, 33, Mask::kFull, false},   // one head: split into chunks at 2 threads
     {2, 31, 16, 4, 16, 16, Mask::kFull, true},  // whole panels
     {1, 6, 200, 2, 3, 1, Mask::kPerKey, false},
+    {3, 100, 250, 6, 64, 64, Mask::kPerKey, false},  // K and V over 1 MiB: the next head prefetched
 };
 
 TEST(AttentionImpls, fast_and_onednn_kernels_match_the_reference) {
