@@ -1,5 +1,6 @@
 // com.sparsert IntegerLinear (ops/linear.h): schema, shape rule and the
 // reference kernel (exact int64 products, then the epilogue in double).
+#include <algorithm>
 #include <cmath>
 
 #include "ops/linear.h"
@@ -46,14 +47,31 @@ Status integer_linear_reference(KernelContext& ctx) {
           linear_epilogue_reference(static_cast<float>(acc) * scale, bias ? bias->data<float>() : nullptr, act,
                                     residual ? residual->data<float>() + m * N : nullptr, n);
     }
+  if (ctx.output_wanted(1)) {  // y's range for DynamicQuantizeLinear: min and max with 0, NaN ignored
+    SPARSERT_ASSIGN_OR_RETURN(Tensor * range, ctx.allocate_output(1, DType::kFloat32, {2}));
+    float lo = 0.f, hi = 0.f;
+    for (int64_t i = 0; i < M * N; ++i) {
+      lo = std::min(lo, y->data<float>()[i]);
+      hi = std::max(hi, y->data<float>()[i]);
+    }
+    range->data<float>()[0] = lo;
+    range->data<float>()[1] = hi;
+  }
+  return Status::OK();
+}
+
+// Output 1 (optional): the range {lo, hi} of output 0.
+Status integer_linear_shape_rule(InferContext& c) {
+  SPARSERT_RETURN_IF_ERROR(linear_shape_rule(c));
+  if (c.num_outputs() > 1) c.set_output(1, DType::kFloat32, {Dim(2)});
   return Status::OK();
 }
 
 }  // namespace
 
 void register_integer_linear_ops(OpRegistry& r) {
-  OpSchema s{kSparsertDomain, "IntegerLinear", 5, 7, 1, 1, integer_linear_reference};
-  s.infer = linear_shape_rule;
+  OpSchema s{kSparsertDomain, "IntegerLinear", 5, 7, 1, 2, integer_linear_reference};
+  s.infer = integer_linear_shape_rule;
   r.add(std::move(s));
 }
 

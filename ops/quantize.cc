@@ -91,15 +91,10 @@ Status dequantize_linear(KernelContext& ctx) {
 }
 
 // uint8 quantization with a range that always includes 0 (so 0 is exact).
-Status dynamic_quantize_linear(KernelContext& ctx) {
-  SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kFloat32}));
-  const Tensor& x = *ctx.input(0);
+// DynamicQuantizeLinear's outputs for x given its range {lo, hi} (min and
+// max of x and 0).
+Status dynamic_quantize_in_range(KernelContext& ctx, const Tensor& x, float lo, float hi) {
   const float* px = x.data<float>();
-  float lo = 0.f, hi = 0.f;
-  for (int64_t i = 0, n = x.num_elements(); i < n; ++i) {
-    lo = std::min(lo, px[i]);
-    hi = std::max(hi, px[i]);
-  }
   const float scale = (hi - lo) / 255.f;
   const uint8_t zp = scale == 0.f ? 0 : saturate<uint8_t>(std::nearbyint(0.0 - lo / scale));
   SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kUInt8, x.shape()));
@@ -114,6 +109,30 @@ Status dynamic_quantize_linear(KernelContext& ctx) {
     z->data<uint8_t>()[0] = zp;
   }
   return Status::OK();
+}
+
+Status dynamic_quantize_linear(KernelContext& ctx) {
+  SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kFloat32}));
+  const Tensor& x = *ctx.input(0);
+  const float* px = x.data<float>();
+  float lo = 0.f, hi = 0.f;
+  for (int64_t i = 0, n = x.num_elements(); i < n; ++i) {
+    lo = std::min(lo, px[i]);
+    hi = std::max(hi, px[i]);
+  }
+  return dynamic_quantize_in_range(ctx, x, lo, hi);
+}
+
+// com.sparsert DynamicQuantizeLinear(x, range): ONNX's with x's range {min(0,
+// min x), max(0, max x)} given (by the producer that wrote x:
+// passes/fuse_dynamic_quantize_range.cc), so x is read once, not twice.
+Status dynamic_quantize_linear_given_range(KernelContext& ctx) {
+  SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kFloat32}));
+  SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 1, {DType::kFloat32}));
+  const Tensor& range = *ctx.input(1);
+  if (range.num_elements() != 2 || !(range.data<float>()[0] <= 0.f) || !(range.data<float>()[1] >= 0.f))
+    return InvalidArgument(ctx.node().describe(), ": range must be {lo <= 0, hi >= 0}, got ", range.type_string());
+  return dynamic_quantize_in_range(ctx, *ctx.input(0), range.data<float>()[0], range.data<float>()[1]);
 }
 
 // int32 acc[b][m][n] = sum_k (A - a_zp) (B - b_zp); zero points per tensor, A's per row, B's per column.
@@ -261,6 +280,7 @@ void register_quantize_ops(OpRegistry& r) {
   r.add({"", "QuantizeLinear", 2, 3, 1, 1, quantize_linear});
   r.add({"", "DequantizeLinear", 2, 3, 1, 1, dequantize_linear});
   r.add({"", "DynamicQuantizeLinear", 1, 1, 1, 3, dynamic_quantize_linear});
+  r.add({kSparsertDomain, "DynamicQuantizeLinear", 2, 2, 1, 3, dynamic_quantize_linear_given_range});
   r.add({"", "MatMulInteger", 2, 4, 1, 1, matmul_integer});
   r.add({"", "QLinearMatMul", 8, 8, 1, 1, qlinear_matmul});
   r.add({"com.microsoft", "MatMulNBits", 3, 6, 1, 1, matmul_nbits});

@@ -358,6 +358,7 @@ void register_shape_rules(OpRegistry& r) {
   set({"DequantizeLinear"}, same_shape_as_dtype(0, DType::kFloat32));
   set({"QuantizeDequantize"}, same_shape_as_dtype(0, DType::kFloat32), kSparsertDomain);
   set({"DynamicQuantizeLinear"}, dynamic_quantize_rule);
+  set({"DynamicQuantizeLinear"}, dynamic_quantize_rule, "com.sparsert");
   register_tensor_shape_rules(r);
 }
 

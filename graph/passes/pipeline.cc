@@ -4,6 +4,7 @@
 
 #include "graph/passes/constant_folding.h"
 #include "graph/passes/dead_code_elimination.h"
+#include "graph/passes/fuse_dynamic_quantize_range.h"
 #include "graph/passes/fuse_attention.h"
 #include "graph/passes/fuse_layer_norm.h"
 #include "graph/passes/fuse_elementwise_chain.h"
@@ -61,6 +62,8 @@ Status run_pipeline(Graph& g, PassContext& ctx, int level) {
   // next pass folds onto the sparse int8 kernels.
   SPARSERT_RETURN_IF_ERROR(run_one("quantize_dynamic", run_quantize_dynamic, g, ctx));
   SPARSERT_RETURN_IF_ERROR(run_one("fuse_linear_epilogue", run_fuse_linear_epilogue, g, ctx));
+  // The quantizations of IntegerLinear outputs take their range from it.
+  SPARSERT_RETURN_IF_ERROR(run_one("fuse_dynamic_quantize_range", run_fuse_dynamic_quantize_range, g, ctx));
   // Layout last: it needs the channel counts inference found, and it rewrites
   // Conv, Add and activations that no earlier pass should have to recognize
   // in two layouts. Inference again checks the blocked types it wrote.

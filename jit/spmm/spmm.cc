@@ -96,6 +96,16 @@ std::string heights_text(const std::vector<int>& heights) {  // "{1,8,16,32}" (a
   return text;
 }
 
+// Widens `into` by the item's range `from` (both {lo, hi}; min and max are
+// exact in any order), items on several threads one at a time.
+void merge_range(const float* from, float* into) {
+#pragma omp critical(sparsert_spmm_range)
+  {
+    into[0] = from[0] < into[0] ? from[0] : into[0];
+    into[1] = from[1] > into[1] ? from[1] : into[1];
+  }
+}
+
 // Packed weight bytes per work item's range of row blocks, and the most an
 // int8 W may have for threads to split the M tiles instead (Spmm::run).
 constexpr int64_t kRangeWeightBytes = 32 << 10, kByTileWeightBytes = 512 << 10;
@@ -268,6 +278,8 @@ Status Spmm::validate(const SpmmRunArgs& a) const {
   }
   if ((d.out == SpmmOut::kU8 || d.out == SpmmOut::kS8) && !(a.y_scale > 0.f))
     return InvalidArgument("spmm: requantized output needs y_scale > 0, got ", a.y_scale);
+  if (a.y_range != nullptr && !(d.dtype == SpmmDType::kU8S8 && d.out == SpmmOut::kF32))
+    return InvalidArgument("spmm: y_range is for u8s8 with float output");
   return Status::OK();
 }
 
@@ -441,7 +453,10 @@ Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
                       remainder ? remainder + m0 * w.n + n0 : nullptr, w.n);
     EpilogueTile tile{acc, 0, m0, mt, n0, count};
     tile.ld_acc = kLdAcc;
+    float range[2] = {0.f, 0.f};
+    if (a.y_range != nullptr) tile.range = range;
     spmm_epilogue(desc_, a, tile);
+    if (a.y_range != nullptr) merge_range(range, a.y_range);
   };
   const int64_t items = row_blocks * group_blocks;
   if (threads <= 1) {
@@ -455,6 +470,7 @@ Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
 
 Status Spmm::run(const SpmmRunArgs& a, int threads) const {
   SPARSERT_RETURN_IF_ERROR(validate(a));
+  if (a.y_range != nullptr) a.y_range[0] = a.y_range[1] = 0.f;
   if (a.m == 0) return Status::OK();
   if (dense_) return run_dense(a, threads);
   int64_t pack_bytes = 0;
@@ -521,7 +537,11 @@ Status Spmm::run(const SpmmRunArgs& a, int threads) const {
     compute(t, packed, cut[c], cut[c + 1], acc, zero_point_fix);
     const int64_t n0 = cut[c] * w_.block_bands * w_.band_rows;
     const int64_t n1 = std::min(cut[c + 1] * w_.block_bands * w_.band_rows, w_.n);
-    spmm_epilogue(desc_, a, {acc, t.mr, t.m0, std::min<int64_t>(t.mr, a.m - t.m0), n0, n1 - n0});
+    EpilogueTile tile{acc, t.mr, t.m0, std::min<int64_t>(t.mr, a.m - t.m0), n0, n1 - n0};
+    float range[2] = {0.f, 0.f};
+    if (a.y_range != nullptr) tile.range = range;
+    spmm_epilogue(desc_, a, tile);
+    if (a.y_range != nullptr) merge_range(range, a.y_range);
   };
   // Tile groups, where W is small (it is then read from L2 once per group):
   // consecutive tiles with up to kTileGroupBytes of packed activations, run

@@ -40,6 +40,10 @@ struct SpmmRunArgs {
   int64_t w_scales_count = 1;  // 1 (per tensor) or N (per output channel)
   float y_scale = 1.f;         // kU8 / kS8 output
   int32_t y_zero_point = 0;
+  // u8s8 with kF32 output, optional: receives {min(0, min Y), max(0, max Y)},
+  // NaN ignored (DynamicQuantizeLinear's range of Y, taken while Y's rows are
+  // in L1 instead of in a pass over Y).
+  float* y_range = nullptr;
 };
 
 class Spmm {

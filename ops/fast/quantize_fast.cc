@@ -31,22 +31,33 @@ void for_parts(int64_t count, F&& f) {
                [&](int64_t b0, int64_t b1) { f(b0 * kBlock, std::min(count, b1 * kBlock)); });
 }
 
+// ONNX DynamicQuantizeLinear, and com.sparsert's (x, range): the range given
+// by x's producer (passes/fuse_dynamic_quantize_range.cc) instead of a pass over x.
 StatusOr<KernelFn> dynamic_quantize(const Node& n, const Graph&, const ImplContext&) {
   KernelFn ref = reference_kernel(n);
-  return KernelFn([ref](KernelContext& ctx) -> Status {
+  const bool given_range = n.domain == kSparsertDomain;
+  return KernelFn([ref, given_range](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DType::kFloat32) return ref(ctx);
     const int64_t count = x.num_elements();
     const float* px = x.data<float>();
     float mn = 0.f, mx = 0.f;  // min and max are exact in any order: the split does not matter
-    std::mutex merge;
-    for_parts(count, [&](int64_t b, int64_t e) {
-      float lo, hi;
-      fast::min_max_with_zero(px + b, e - b, &lo, &hi);
-      std::lock_guard<std::mutex> lock(merge);
-      mn = std::min(mn, lo);
-      mx = std::max(mx, hi);
-    });
+    if (given_range) {
+      const Tensor* range = ctx.input(1);
+      if (range == nullptr || range->dtype() != DType::kFloat32 || range->num_elements() != 2) return ref(ctx);
+      mn = range->data<float>()[0];
+      mx = range->data<float>()[1];
+      if (!(mn <= 0.f) || !(mx >= 0.f)) return ref(ctx);  // (the reference names the error)
+    } else {
+      std::mutex merge;
+      for_parts(count, [&](int64_t b, int64_t e) {
+        float lo, hi;
+        fast::min_max_with_zero(px + b, e - b, &lo, &hi);
+        std::lock_guard<std::mutex> lock(merge);
+        mn = std::min(mn, lo);
+        mx = std::max(mx, hi);
+      });
+    }
     const float scale = (mx - mn) / 255.f;
     if (scale == 0.f || !std::isfinite(scale)) return ref(ctx);  // all zeros (or inf/NaN): the reference's cases
     const float zp = std::min(std::max(std::nearbyint(0.f - mn / scale), 0.f), 255.f);
@@ -128,6 +139,7 @@ void register_fast_quantize_impls(OpRegistry& r) {
   r.add_impl("", "QuantizeLinear", {"fast_quantize_linear_f32", quantize_linear});
   r.add_impl("", "DequantizeLinear", {"fast_dequantize_linear_f32", dequantize_linear});
   r.add_impl("", "DynamicQuantizeLinear", {"fast_dynamic_quantize_f32", dynamic_quantize});
+  r.add_impl(kSparsertDomain, "DynamicQuantizeLinear", {"fast_dynamic_quantize_f32", dynamic_quantize});
 }
 
 }  // namespace sparsert

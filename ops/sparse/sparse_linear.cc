@@ -213,6 +213,10 @@ StatusOr<KernelFn> sparse_integer_linear(const Node& n, const Graph& g, const Im
     a->w_scales = scales.data<float>();
     a->w_scales_count = scales.num_elements();
     if (bias) a->bias = bias->data<float>();
+    if (ctx.output_wanted(1)) {  // Y's range, taken in the epilogue (for DynamicQuantizeLinear)
+      SPARSERT_ASSIGN_OR_RETURN(Tensor * range, ctx.allocate_output(1, DType::kFloat32, {2}));
+      a->y_range = range->data<float>();
+    }
     return spmm->run(*a, threads);
   });
 }

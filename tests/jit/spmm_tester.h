@@ -111,8 +111,13 @@ class SpmmTester {
     a.y_scale = 0.05f;
     a.y_zero_point = out_ == SpmmOut::kU8 ? 128 : -3;
     a.y = y.data();
+    // int8 with float output: the range of Y for DynamicQuantizeLinear, checked below.
+    float range[2] = {7.f, -7.f};
+    const bool want_range = !f32 && out_ == SpmmOut::kF32;
+    if (want_range) a.y_range = range;
     const Status st = (*spmm)->run(a, threads_);
     EXPECT_TRUE(st.ok()) << st.to_string();
+    a.y_range = nullptr;
     a.y = y_ref.data();
     spmm_reference(d, w, stride_n, stride_k, a);
     EXPECT_EQ(y.back(), 0xAB) << "wrote past Y";
@@ -139,6 +144,12 @@ class SpmmTester {
       for (int64_t i = 0; i < count; ++i) scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
       for (int64_t i = 0; i < count; ++i) worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]));
       EXPECT_LE(worst / scale, 2e-5) << "max abs error " << worst << " at output scale " << scale;
+      if (want_range) {  // exactly {min(0, min Y), max(0, max Y)} of the Y written, NaN ignored
+        float lo = 0.f, hi = 0.f;
+        for (int64_t i = 0; i < count; ++i) lo = got[i] < lo ? got[i] : lo, hi = got[i] > hi ? got[i] : hi;
+        EXPECT_EQ(range[0], lo);
+        EXPECT_EQ(range[1], hi);
+      }
     }
     return (*spmm)->impl_name();
   }
