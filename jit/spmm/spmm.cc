@@ -96,19 +96,10 @@ std::string heights_text(const std::vector<int>& heights) {  // "{1,8,16,32}" (a
   return text;
 }
 
-// Widens `into` by the item's range `from` (both {lo, hi}; min and max are
-// exact in any order), items on several threads one at a time.
-void merge_range(const float* from, float* into) {
-#pragma omp critical(sparsert_spmm_range)
-  {
-    into[0] = from[0] < into[0] ? from[0] : into[0];
-    into[1] = from[1] > into[1] ? from[1] : into[1];
-  }
-}
-
-// Packed weight bytes per work item's range of row blocks, and the most an
-// int8 W may have for threads to split the M tiles instead (Spmm::run).
-constexpr int64_t kRangeWeightBytes = 32 << 10, kByTileWeightBytes = 512 << 10;
+// Packed weight bytes per work item's range of row blocks, and the most a
+// "small" W has (half an L2: int8 threads may split the M tiles instead, and
+// the tiles run in groups; Spmm::run).
+constexpr int64_t kRangeWeightBytes = 32 << 10, kSmallWeightBytes = 512 << 10;
 // Packed activation bytes per group of M tiles that ranges pass over together.
 constexpr int64_t kTileGroupBytes = 512 << 10;
 
@@ -283,12 +274,14 @@ Status Spmm::validate(const SpmmRunArgs& a) const {
   return Status::OK();
 }
 
+int64_t Spmm::tile_bytes(int mr) const { return w_.k * mr * elem_bytes(desc_.dtype, w_.group); }
+
 std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
   std::vector<Tile> tiles;
   int64_t offset = 0;
   auto add = [&](int64_t m0, int mr) {
     tiles.push_back({m0, mr, offset});
-    offset += w_.k * mr * elem_bytes(desc_.dtype, w_.group);
+    offset += tile_bytes(mr);
   };
   if (desc_.dtype == SpmmDType::kU8S8) {  // full tiles, the last one padded (or the one-row kernel)
     const int rows = w_.group == 4 ? kU8S8QuadTileRows : kU8S8TileRows;
@@ -453,10 +446,7 @@ Status Spmm::run_dense(const SpmmRunArgs& a, int threads) const {
                       remainder ? remainder + m0 * w.n + n0 : nullptr, w.n);
     EpilogueTile tile{acc, 0, m0, mt, n0, count};
     tile.ld_acc = kLdAcc;
-    float range[2] = {0.f, 0.f};
-    if (a.y_range != nullptr) tile.range = range;
     spmm_epilogue(desc_, a, tile);
-    if (a.y_range != nullptr) merge_range(range, a.y_range);
   };
   const int64_t items = row_blocks * group_blocks;
   if (threads <= 1) {
@@ -494,8 +484,8 @@ Status Spmm::run(const SpmmRunArgs& a, int threads) const {
   // (the weights, read by both threads, are small). Dynamic int8 BERT 90%
   // 4x1, 2 threads: 6.77-6.95 -> 6.51-6.75 ms, QDQ ~2% (Zen 5); f32 (4x
   // larger W) was 1-3% slower this way.
-  const bool by_tile = threads > 1 && desc_.dtype == SpmmDType::kU8S8 && tiles_n % threads == 0 &&
-                       w_.packed_bytes() <= kByTileWeightBytes;
+  const bool small_w = w_.packed_bytes() <= kSmallWeightBytes;
+  const bool by_tile = threads > 1 && desc_.dtype == SpmmDType::kU8S8 && tiles_n % threads == 0 && small_w;
   const int64_t for_threads = threads <= 1 || by_tile ? 1 : 4 * threads;  // (a thread's unit is a range: below)
   const int64_t for_cache = tiles_n > 1 ? (w_.packed_bytes() + kRangeWeightBytes - 1) / kRangeWeightBytes : 1;
   const int64_t ranges = std::max<int64_t>(1, std::min<int64_t>(std::max(for_threads, for_cache), w_.blocks));
@@ -537,11 +527,7 @@ Status Spmm::run(const SpmmRunArgs& a, int threads) const {
     compute(t, packed, cut[c], cut[c + 1], acc, zero_point_fix);
     const int64_t n0 = cut[c] * w_.block_bands * w_.band_rows;
     const int64_t n1 = std::min(cut[c + 1] * w_.block_bands * w_.band_rows, w_.n);
-    EpilogueTile tile{acc, t.mr, t.m0, std::min<int64_t>(t.mr, a.m - t.m0), n0, n1 - n0};
-    float range[2] = {0.f, 0.f};
-    if (a.y_range != nullptr) tile.range = range;
-    spmm_epilogue(desc_, a, tile);
-    if (a.y_range != nullptr) merge_range(range, a.y_range);
+    spmm_epilogue(desc_, a, {acc, t.mr, t.m0, std::min<int64_t>(t.mr, a.m - t.m0), n0, n1 - n0});
   };
   // Tile groups, where W is small (it is then read from L2 once per group):
   // consecutive tiles with up to kTileGroupBytes of packed activations, run
@@ -551,11 +537,10 @@ Status Spmm::run(const SpmmRunArgs& a, int threads) const {
   // int8 BERT batch 8, FFN2 1673 -> 1555 us a layer. A large W, f32, keeps
   // one group: streaming it once per group was 9% slower than the tiles from
   // L3, f32 768 x 3072 90% M=128.)
-  const bool small_w = w_.packed_bytes() <= kByTileWeightBytes;
   std::vector<int64_t> group_begin = {0};
   int64_t group_bytes = 0;
   for (int64_t i = 0; i < tiles_n; ++i) {
-    const int64_t bytes = w_.k * tiles[static_cast<size_t>(i)].mr * elem_bytes(desc_.dtype, w_.group);
+    const int64_t bytes = tile_bytes(tiles[static_cast<size_t>(i)].mr);
     if (i > 0 && small_w && group_bytes + bytes > kTileGroupBytes) {
       group_begin.push_back(i);
       group_bytes = 0;

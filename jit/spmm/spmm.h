@@ -77,6 +77,7 @@ class Spmm {
   };
   Status validate(const SpmmRunArgs& a) const;
   std::vector<Tile> plan_tiles(int64_t m, int64_t* pack_bytes) const;
+  int64_t tile_bytes(int mr) const;  // packed activations of a tile of mr rows
   void pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const;
   // zero_point_fix: see SpmmTileArgs (quads with a zero point), else null.
   void compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc,

@@ -21,8 +21,9 @@ struct EpilogueTile {
   int64_t rows;     // output channels in acc
   // > 0: acc is s32 row-major [mt][ld_acc] instead (the dense tiles; mr unused).
   int64_t ld_acc = 0;
-  // Not null (with SpmmRunArgs::y_range): {lo, hi} that the tile's f32 output
-  // values widen (`v < lo ? v : lo`, `v > hi ? v : hi`: NaN never enters).
+  // Set by spmm_epilogue (where SpmmRunArgs::y_range is) for its build: {lo,
+  // hi} that the tile's f32 output values widen (`v < lo ? v : lo`, `v > hi ?
+  // v : hi`: NaN never enters).
   float* range = nullptr;
 };
 
