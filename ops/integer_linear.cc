@@ -1,10 +1,10 @@
 // com.sparsert IntegerLinear (ops/linear.h): schema, shape rule and the
 // reference kernel (exact int64 products, then the epilogue in double).
-#include <algorithm>
 #include <cmath>
 
 #include "ops/linear.h"
 #include "ops/op_util.h"
+#include "ops/quant_util.h"
 #include "ops/register_all.h"
 #include "ops/registry.h"
 
@@ -49,13 +49,7 @@ Status integer_linear_reference(KernelContext& ctx) {
     }
   if (ctx.output_wanted(1)) {  // y's range for DynamicQuantizeLinear: min and max with 0, NaN ignored
     SPARSERT_ASSIGN_OR_RETURN(Tensor * range, ctx.allocate_output(1, DType::kFloat32, {2}));
-    float lo = 0.f, hi = 0.f;
-    for (int64_t i = 0; i < M * N; ++i) {
-      lo = std::min(lo, y->data<float>()[i]);
-      hi = std::max(hi, y->data<float>()[i]);
-    }
-    range->data<float>()[0] = lo;
-    range->data<float>()[1] = hi;
+    dynamic_quantize_range_reference(y->data<float>(), M * N, &range->data<float>()[0], &range->data<float>()[1]);
   }
   return Status::OK();
 }

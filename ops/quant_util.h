@@ -21,6 +21,16 @@ Q saturate(double v) {
 // QuantizeLinear's code of one float, as a float: saturate(nearbyint(v / scale)
 // + zero_point) into [lo, hi] (float division, as ONNX Runtime does it; NaN
 // stays NaN). The reference twin of the fast kernels' quantize_one.
+// DynamicQuantizeLinear's range of x[0, n): {min(0, min x), max(0, max x)},
+// NaN never replacing a bound (std::min(lo, x) is `x < lo ? x : lo`).
+inline void dynamic_quantize_range_reference(const float* x, int64_t n, float* lo, float* hi) {
+  *lo = *hi = 0.f;
+  for (int64_t i = 0; i < n; ++i) {
+    *lo = std::min(*lo, x[i]);
+    *hi = std::max(*hi, x[i]);
+  }
+}
+
 inline float quantize_code_reference(float v, float scale, float zero_point, float lo, float hi) {
   const double q = std::nearbyint(v / scale) + zero_point;
   return static_cast<float>(std::min(std::max(q, static_cast<double>(lo)), static_cast<double>(hi)));

@@ -114,12 +114,8 @@ Status dynamic_quantize_in_range(KernelContext& ctx, const Tensor& x, float lo, 
 Status dynamic_quantize_linear(KernelContext& ctx) {
   SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kFloat32}));
   const Tensor& x = *ctx.input(0);
-  const float* px = x.data<float>();
-  float lo = 0.f, hi = 0.f;
-  for (int64_t i = 0, n = x.num_elements(); i < n; ++i) {
-    lo = std::min(lo, px[i]);
-    hi = std::max(hi, px[i]);
-  }
+  float lo, hi;
+  dynamic_quantize_range_reference(x.data<float>(), x.num_elements(), &lo, &hi);
   return dynamic_quantize_in_range(ctx, x, lo, hi);
 }
 
