@@ -57,7 +57,7 @@ Status integer_linear_reference(KernelContext& ctx) {
 // Output 1 (optional): the range {lo, hi} of output 0.
 Status integer_linear_shape_rule(InferContext& c) {
   SPARSERT_RETURN_IF_ERROR(linear_shape_rule(c));
-  if (c.num_outputs() > 1) c.set_output(1, DType::kFloat32, {Dim(2)});
+  if (c.num_outputs() > 1) c.set_output(1, DType::kFloat32, {Dim::of(2)});
   return Status::OK();
 }
 

@@ -1,6 +1,5 @@
 #include "graph/passes/fuse_dynamic_quantize_range.h"
 
-#include <algorithm>
 #include <vector>
 
 #include "ops/linear.h"  // kSparsertDomain
@@ -23,6 +22,7 @@ StatusOr<int> run_fuse_dynamic_quantize_range(Graph& g, PassContext&) {
   }
   if (matches.empty()) return 0;
   std::vector<bool> remove(g.num_nodes(), false);
+  int count = 0;
   for (const Match& m : matches) {
     if (remove[m.linear]) continue;  // a second quantization of the same output stays as it is
     Node lin = g.node(m.linear), quant = g.node(m.quantize);
@@ -30,7 +30,7 @@ StatusOr<int> run_fuse_dynamic_quantize_range(Graph& g, PassContext&) {
     ValueType range_type;
     range_type.dtype = DType::kFloat32;
     range_type.has_shape = true;
-    range_type.dims = {Dim(2)};
+    range_type.dims = {Dim::of(2)};
     const ValueId range = g.add_value(g.unused_name(g.value(y).name + "_range"), range_type);
     lin.outputs.push_back(range);
     quant.domain = kSparsertDomain;
@@ -39,8 +39,8 @@ StatusOr<int> run_fuse_dynamic_quantize_range(Graph& g, PassContext&) {
     g.add_node(std::move(lin));
     g.add_node(std::move(quant));
     remove[m.linear] = remove[m.quantize] = true;
+    ++count;
   }
-  const int count = static_cast<int>(std::count(remove.begin(), remove.end(), true) / 2);
   remove.resize(g.num_nodes(), false);
   g.remove_nodes(remove);
   return count;
