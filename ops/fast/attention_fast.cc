@@ -141,12 +141,12 @@ Status attention_f32_tiled(const AttentionDims& d, const AttentionAttrs& a, cons
       // in L2, the prefetches cost 2.5%: none there.)
       const int64_t next_bh = prefetch && t + 1 < t1 ? (t + 1) / chunks : -1;
       const int64_t prefetch_rows = next_bh == bh || next_bh < 0 ? 0 : (d.Sk + (s1 - s0) - 1) / (s1 - s0);
+      const int64_t nb = next_bh / d.H, nh = next_bh % d.H;  // (used only with prefetch_rows > 0)
       for (int64_t s = s0; s < s1; ++s) {
         const int64_t i0 = s * kMr;
         const int mr = static_cast<int>(std::min<int64_t>(kMr, d.Sq - i0));
         const float* q_rows = q + (b * d.Sq + i0) * HD + h * d.D;
         for (int64_t j = (s - s0) * prefetch_rows; j < std::min(d.Sk, (s - s0 + 1) * prefetch_rows); ++j) {
-          const int64_t nb = next_bh / d.H, nh = next_bh % d.H;
           prefetch_row(k + (nb * d.Sk + j) * HD + nh * d.D, d.D);
           prefetch_row(v + (nb * d.Sk + j) * HDv + nh * d.Dv, d.Dv);
         }
