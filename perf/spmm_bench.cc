@@ -28,10 +28,11 @@ struct Variant {
   SpmmLayout layout;
   int band_rows;
   uint32_t isa;
+  int k_block;
 };
 const Variant kVariants[] = {
-#define SPARSERT_SPMM_KERNEL(name, dtype, layout, band_rows, isa) \
-  {#name, SpmmDType::dtype, SpmmLayout::layout, band_rows, isa},
+#define SPARSERT_SPMM_KERNEL(name, dtype, layout, band_rows, isa, k_block) \
+  {#name, SpmmDType::dtype, SpmmLayout::layout, band_rows, isa, k_block},
 #include "jit/spmm/spmm_kernels.inc"
 #undef SPARSERT_SPMM_KERNEL
 };
@@ -100,6 +101,7 @@ void bench_spmm(benchmark::State& s, Variant v, Shape sh, int sparsity, int thre
   d.dtype = v.dtype;
   d.layout = v.layout;
   d.band_rows = v.band_rows;
+  d.k_block = v.k_block;
   d.isa_cap = v.isa;
   const bool f32 = v.dtype == SpmmDType::kF32;
   // 4x1 blocks for 4-row bands; 1-row bands: int8 1x4 blocks, f32 unstructured.

@@ -21,13 +21,15 @@ struct CodeKey {
   int band_rows;
   int group;     // K indices per group: 1 (f32), 2 (u8s8 pairs) or 4 (u8s8 quads)
   uint32_t isa;  // kIsaAvx2, kIsaAvx512 or kIsaAvx512Vnni: which generator
+  int k_block;   // 4: the quads' 64-row tiles of 1x4 blocks (else 1)
   bool operator==(const CodeKey& o) const {
-    return dtype == o.dtype && mr == o.mr && band_rows == o.band_rows && group == o.group && isa == o.isa;
+    return dtype == o.dtype && mr == o.mr && band_rows == o.band_rows && group == o.group && isa == o.isa &&
+           k_block == o.k_block;
   }
 };
 struct CodeKeyHash {
   size_t operator()(const CodeKey& k) const {
-    return (static_cast<size_t>(k.isa) << 24) ^ (static_cast<size_t>(k.dtype) << 16) ^
+    return (static_cast<size_t>(k.k_block) << 32) ^ (static_cast<size_t>(k.isa) << 24) ^ (static_cast<size_t>(k.dtype) << 16) ^
            (static_cast<size_t>(k.group) << 12) ^ (static_cast<size_t>(k.mr) << 4) ^ static_cast<size_t>(k.band_rows);
   }
 };
@@ -46,8 +48,9 @@ StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
       return avx512 ? generate_f32_bspmm_avx512(key.mr) : generate_f32_bspmm_avx2(key.mr);
     if (key.dtype == SpmmDType::kF32) return avx512 ? generate_f32_spmm_avx512(key.mr) : generate_f32_spmm_avx2(key.mr);
     if (key.group == 4)
-      return key.mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(key.band_rows)
-                         : generate_u8s8_quad_bspmm_avx512_vnni(key.band_rows);
+      return key.mr == 1        ? generate_u8s8_quad_spmv_avx512_vnni(key.band_rows)
+             : key.k_block == 4 ? generate_u8s8_kquad_bspmm_avx512_vnni()
+                                : generate_u8s8_quad_bspmm_avx512_vnni(key.band_rows);
     if (key.mr == 1) return generate_u8s8_spmv_avx2(key.band_rows);
     return avx512 ? generate_u8s8_bspmm_avx512(key.band_rows) : generate_u8s8_bspmm_avx2(key.band_rows);
   });
@@ -125,6 +128,11 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   if (w == nullptr) return InvalidArgument("spmm: no weight");
   if (desc.band_rows != 1 && desc.band_rows != 4)
     return InvalidArgument("spmm ", to_string(desc.dtype), ": band_rows must be 1 or 4, got ", desc.band_rows);
+  if (desc.k_block != 1 && desc.k_block != 4)
+    return InvalidArgument("spmm: k_block must be 1 or 4, got ", desc.k_block);
+  if (desc.k_block == 4 && (desc.dtype != SpmmDType::kU8S8 || desc.band_rows != 1))
+    return InvalidArgument("spmm: k_block 4 (1x4 blocks) is for u8s8 with band_rows 1, got ", to_string(desc.dtype),
+                           " with band_rows ", desc.band_rows);
   if (desc.dtype == SpmmDType::kF32 && desc.out != SpmmOut::kF32)
     return InvalidArgument("spmm f32: output must be f32, got ", to_string(desc.out));
   if (desc.out == SpmmOut::kS32 && desc.post[0] != PostOp::kNone)
@@ -147,7 +155,7 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   spmm->w_ = desc.dtype == SpmmDType::kF32
                  ? pack_sparse_f32(static_cast<const float*>(w), desc.n, desc.k, stride_n, stride_k, desc.band_rows)
                  : pack_sparse_s8(static_cast<const int8_t*>(w), desc.n, desc.k, stride_n, stride_k, desc.band_rows,
-                                  quads ? 4 : 2);
+                                  quads ? 4 : 2, desc.k_block);
   desc.pattern_fingerprint = spmm->w_.fingerprint;
   spmm->desc_ = desc;
 
@@ -156,7 +164,7 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   const std::string family =
       f32 ? std::string(desc.band_rows == 4 ? "f32_bspmm_" : "f32_spmm_")
           : "u8_s8_s32_bspmm_" + std::to_string(quads ? kU8S8QuadTileRows : kU8S8TileRows) + "x" +
-                std::to_string(desc.band_rows) + "_";
+                std::to_string(desc.band_rows) + (spmm->w_.k_block == 4 ? "x4_" : "_");
   // The f32 names list their tile heights: "f32_bspmm_{1,8,16}x4_avx2".
   auto name = [&](uint32_t isa, const char* suffix) {
     std::string n = family;
@@ -164,12 +172,14 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
       n.append(heights_text(tile_heights(desc, isa, group))).append("x").append(std::to_string(desc.band_rows)).append("_");
     return n.append(suffix);
   };
-  auto loader = [&spmm, &desc, group](uint32_t isa) {
-    return [&spmm, &desc, group, isa]() -> Status {
+  const int k_block = spmm->w_.k_block;
+  auto loader = [&spmm, &desc, group, k_block](uint32_t isa) {
+    return [&spmm, &desc, group, k_block, isa]() -> Status {
       for (int mr : tile_heights(desc, isa, group)) {
-        SPARSERT_ASSIGN_OR_RETURN(
-            spmm->code_[mr_slot(mr)],
-            cached_code({desc.dtype, mr, desc.band_rows, group, kernel_isa(desc.dtype, group, mr, desc.band_rows, isa)}));
+        SPARSERT_ASSIGN_OR_RETURN(spmm->code_[mr_slot(mr)],
+                                  cached_code({desc.dtype, mr, desc.band_rows, group,
+                                               kernel_isa(desc.dtype, group, mr, desc.band_rows, isa),
+                                               mr == 1 ? 1 : k_block}));
       }
       return Status::OK();
     };
@@ -274,7 +284,10 @@ Status Spmm::validate(const SpmmRunArgs& a) const {
   return Status::OK();
 }
 
-int64_t Spmm::tile_bytes(int mr) const { return w_.k * mr * elem_bytes(desc_.dtype, w_.group); }
+int64_t Spmm::tile_bytes(int mr) const {
+  const int64_t k = w_.k_block == 4 && mr > 1 ? (w_.k + 3) / 4 * 4 : w_.k;  // (1x4: whole quads)
+  return k * mr * elem_bytes(desc_.dtype, w_.group);
+}
 
 std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
   std::vector<Tile> tiles;
@@ -323,6 +336,10 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
       std::memcpy(dst, x, static_cast<size_t>(k));
       return;
     }
+    if (w_.k_block == 4) {
+      pack_dense_quads(x, a.ldx, mt, dst);
+      return;
+    }
     const uint8_t* src[kU8S8QuadTileRows];
     for (int p = 0; p < kU8S8QuadTileRows; ++p) src[p] = x + std::min<int64_t>(u8s8_quad_tile_row(p), mt - 1) * a.ldx;
     pack_u8_rows_to_u8_tile(src, k, dst, packing_isa());
@@ -342,6 +359,23 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   for (int p = 0; p < kU8S8TileRows; ++p)
     src[p] = kU8S8TileOrder[p] < mt ? x + kU8S8TileOrder[p] * a.ldx : zp_row.data();
   pack_u8_rows_to_s16_tile(src, k, zp, out, packing_isa());
+}
+
+void Spmm::pack_dense_quads(const uint8_t* x, int64_t ldx, int64_t mt, uint8_t* dst) const {
+  // tile[q][m][4] = x[m][4q .. 4q + 3]: a 32-bit transpose of the rows' whole
+  // quads where they are 4-byte aligned, else byte by byte; the last quad of
+  // a K that is not a multiple of 4 padded with zeros (W is zero there).
+  constexpr int rows = kU8S8QuadTileRows;
+  const int64_t k = w_.k, whole = k / 4, quads = (k + 3) / 4;
+  if (mt < rows) std::memset(dst, 0, static_cast<size_t>(quads * 4 * rows));
+  int64_t q0 = 0;
+  if (ldx % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 4 == 0) {
+    transpose32(x, ldx / 4, mt, whole, dst, rows, packing_isa());
+    q0 = whole;
+  }
+  for (int64_t m = 0; m < mt; ++m)
+    for (int64_t c = 4 * q0; c < 4 * quads; ++c)
+      dst[c / 4 * 4 * rows + 4 * m + c % 4] = c < k ? x[m * ldx + c] : 0;
 }
 
 SpmmTileFn Spmm::kernel_for(int mr) const {
@@ -373,6 +407,8 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
         jit(&args);
       } else if (desc_.dtype == SpmmDType::kF32) {
         spmm_f32_tile_generic(&args, t.mr, w_.band_rows);
+      } else if (w_.k_block == 4) {
+        spmm_u8s8_kquad_tile_generic(&args, t.mr);
       } else if (w_.group == 4) {
         spmm_u8s8_quad_tile_generic(&args, t.mr, w_.band_rows);
       } else {

@@ -50,6 +50,7 @@ std::string to_string(const PostOpChain& chain);  // "bias+gelu_erf" or "none"
   X(SpmmOut, out, SpmmOut::kF32)                                                   \
   X(SpmmLayout, layout, SpmmLayout::kBands)                                        \
   X(int32_t, band_rows, 1)       /* rows of W sharing K indices: 4 for 4x1 blocks */ \
+  X(int32_t, k_block, 1)         /* 4: 1x4 blocks (aligned K quads; u8s8 quads, 1-row bands) */ \
   X(PostOpChain, post, PostOpChain{})                                              \
   X(uint32_t, isa_cap, 0)        /* jit::Isa bits the kernel may use */            \
   X(uint64_t, pattern_fingerprint, 0) /* hash of the non-zero positions, by content */

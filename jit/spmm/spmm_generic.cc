@@ -82,4 +82,32 @@ void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
   u8s8_tile_generic<uint8_t, 4>(a, mr, band_rows);
 }
 
+void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr) {
+  if (mr != kU8S8QuadTileRows) {  // one row: the row as it is, as for any quads
+    u8s8_tile_generic<uint8_t, 4>(a, mr, 1);
+    return;
+  }
+  const uint8_t* x = static_cast<const uint8_t*>(a->x);
+  const int32_t* kidx = a->kidx;
+  const int32_t* values = static_cast<const int32_t*>(a->values);
+  int32_t* out = static_cast<int32_t*>(a->out);
+  for (int64_t b = 0; b < a->bands; ++b) {
+    int32_t* o = out + b * mr;
+    if (!a->accumulate)
+      for (int m = 0; m < mr; ++m) o[m] = 0;
+    for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
+      const uint8_t* quad = x + static_cast<int64_t>(kidx[0]) / 4 * kU8S8KQuadTileBytesPerQuad;  // kidx[0] = 4q
+      kidx += 4;
+      const uint32_t word = static_cast<uint32_t>(*values++);
+      for (int m = 0; m < mr; ++m) {
+        int32_t sum = 0;
+        for (int j = 0; j < 4; ++j) sum += quad[4 * m + j] * static_cast<int8_t>(word >> (8 * j));
+        o[m] += sum;
+      }
+    }
+    if (a->zero_point_fix != nullptr)
+      for (int m = 0; m < mr; ++m) o[m] -= a->zero_point_fix[b];
+  }
+}
+
 }  // namespace sparsert::jit

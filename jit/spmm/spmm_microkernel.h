@@ -16,6 +16,10 @@
 //         vpunpck{l,h}wd of four K rows yield 4 zmm of 16 byte quads each,
 //         zmm v covering m 16v..16v+15; out s32 [rows][64] in natural m
 //         order; or (mr = 1) x_tile[k] u8 and out s32 [rows][1].
+//   u8s8 quads of 1x4 blocks (k_block 4, 1-row bands, AVX512_VNNI): x_tile
+//         [K / 4][64][4] u8: the dword of quad q and activation row m at
+//         256 q + 4 m, K padded with zeros to quads; a group's kidx[0] = 4q
+//         addresses it. out s32 [bands][64]; mr = 1 as for other quads.
 // Keep the argument layout in sync with the generators (offsets below).
 #pragma once
 
@@ -56,10 +60,13 @@ constexpr int kU8S8QuadTileRows = 64;
 // 16 * v + 4 * lane + j (an involution: lane and v swap), because the unpacks
 // work within 128-bit lanes.
 constexpr int u8s8_quad_tile_row(int p) { return 16 * (p / 4 % 4) + 4 * (p / 16) + p % 4; }
+// One K quad of a 1x4 tile: 64 rows x 4 bytes.
+constexpr int kU8S8KQuadTileBytesPerQuad = 4 * kU8S8QuadTileRows;
 
 // Plain C++ micro-kernels (the "generic" ISA and the JIT kernels' twins).
 void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
+void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr);  // 1x4 blocks, 1-row bands
 
 }  // namespace sparsert::jit

@@ -43,6 +43,7 @@ void build(PackedSparse& p, Emit emit) {
   uint64_t h = mix(mix(mix(static_cast<uint64_t>(p.n), static_cast<uint64_t>(p.k)), p.band_rows),
                    static_cast<uint64_t>(p.dtype));
   h = mix(mix(mix(h, static_cast<uint64_t>(p.kc)), static_cast<uint64_t>(p.block_bands)), static_cast<uint64_t>(p.group));
+  h = mix(h, static_cast<uint64_t>(p.k_block));
   for (int32_t c : p.groups_per_band) h = mix(h, static_cast<uint32_t>(c));
   for (int32_t i : p.kidx) h = mix(h, static_cast<uint32_t>(i));
   p.fingerprint = h;
@@ -84,13 +85,14 @@ PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t strid
 }
 
 PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
-                            int32_t band_rows, int32_t group) {
+                            int32_t band_rows, int32_t group, int32_t k_block) {
   PackedSparse p;
   p.dtype = SpmmDType::kU8S8;
   p.n = n;
   p.k = k;
   p.band_rows = band_rows;
   p.group = group;
+  p.k_block = group == 4 && band_rows == 1 && k_block == 4 ? 4 : 1;
   p.bands = (n + band_rows - 1) / band_rows;
   const bool quads = group == 4;
   init_layout(p, quads ? kS8QuadKc : kS8Kc, quads ? kS8QuadBlockBands : kS8BlockBands);
@@ -107,6 +109,26 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
     }
   }
   std::vector<int32_t> cols;
+  if (p.k_block == 4) {  // (chunks start at multiples of kS8QuadKc, so of 4)
+    build(p, [&](int64_t r, int64_t c0, int64_t c1) {
+      int32_t count = 0;
+      for (int64_t c = c0; c < c1; c += 4) {
+        int32_t nz = 0;
+        for (int64_t j = c; j < std::min(c + 4, c1); ++j) nz += at(r, j) != 0;
+        if (nz == 0) continue;
+        p.nnz += nz;
+        uint32_t packed = 0;
+        for (int64_t j = 0; j < 4; ++j) {
+          p.kidx.push_back(static_cast<int32_t>(c + j < c1 ? c + j : c0));
+          if (c + j < c1) packed |= static_cast<uint32_t>(static_cast<uint8_t>(at(r, c + j))) << (8 * j);
+        }
+        p.values_s8x4.push_back(static_cast<int32_t>(packed));
+        ++count;
+      }
+      return count;
+    });
+    return p;
+  }
   build(p, [&](int64_t b, int64_t c0, int64_t c1) {
     cols.clear();
     for (int64_t c = c0; c < c1; ++c) {

@@ -37,6 +37,9 @@ struct PackedSparse {
   int64_t n = 0, k = 0;
   int32_t band_rows = 1;
   int32_t group = 1;
+  // 4: every group is one aligned K quad (4q, .., 4q + 3) of a 1-row band,
+  // for 1x4-pruned W on the quad kernels, whose tiles then hold dense quads.
+  int32_t k_block = 1;
   int64_t bands = 0;
   int64_t kc = 0, chunks = 0;      // K chunk length and count
   int64_t block_bands = 0, blocks = 0;
@@ -67,9 +70,11 @@ struct PackedSparse {
 // [N,K] matrix and (1, N) for ONNX MatMul's [K,N] weight.
 PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                              int32_t band_rows);
-// group: 2 (pairs) or 4 (quads).
+// group: 2 (pairs) or 4 (quads); k_block 4 (quads with 1-row bands only):
+// groups are the aligned K quads holding a non-zero, zeros inside them kept
+// (a K past the end points at the chunk's first column with weight 0).
 PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
-                            int32_t band_rows, int32_t group = 2);
+                            int32_t band_rows, int32_t group = 2, int32_t k_block = 1);
 
 // How many of the K x N/4 blocks of 4 rows x 1 column are entirely zero,
 // relative to the number of zero weights: 1.0 means every zero lies in a zero

@@ -25,13 +25,14 @@ struct Variant {
   SpmmLayout layout;
   int band_rows;
   uint32_t isa;
+  int k_block;
 };
 
 void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 
 const Variant kVariants[] = {
-#define SPARSERT_SPMM_KERNEL(name, dtype, layout, band_rows, isa) \
-  {#name, SpmmDType::dtype, SpmmLayout::layout, band_rows, isa},
+#define SPARSERT_SPMM_KERNEL(name, dtype, layout, band_rows, isa, k_block) \
+  {#name, SpmmDType::dtype, SpmmLayout::layout, band_rows, isa, k_block},
 #include "jit/spmm/spmm_kernels.inc"
 #undef SPARSERT_SPMM_KERNEL
 };
@@ -45,8 +46,8 @@ class SpmmVariant : public ::testing::TestWithParam<Variant> {
   bool f32() const { return GetParam().dtype == SpmmDType::kF32; }
   SpmmTester tester() const {
     SpmmTester t;
-    t.dtype(GetParam().dtype).layout(GetParam().layout).band_rows(GetParam().band_rows);
-    t.out(f32() ? SpmmOut::kF32 : SpmmOut::kS32).pattern(GetParam().band_rows, 1);
+    t.dtype(GetParam().dtype).layout(GetParam().layout).band_rows(GetParam().band_rows).k_block(GetParam().k_block);
+    t.out(f32() ? SpmmOut::kF32 : SpmmOut::kS32).pattern(GetParam().band_rows, GetParam().k_block);
     return t;
   }
   // The variant runs exactly: the cap pins the implementation, whose name ends in the ISA's.
@@ -235,6 +236,60 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
         EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
       }
     }
+  }
+}
+
+// The 1x4 quad kernel (k_block 4) and its generic twin, call by call, on a
+// W of 1x4 blocks with zeros inside them and a K that ends in a partial quad;
+// the tile as Spmm packs it ([K / 4][64][4], zero-padded), and the plain sum
+// for one row and activation.
+TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
+  if (!may_use(kIsaAvx512Vnni, default_isa_cap())) {
+    GTEST_SKIP() << "1x4 quad kernel: this CPU (or SPARSERT_ISA) lacks avx512_vnni";
+  }
+  std::mt19937 rng(23);
+  const int64_t n = 37, k = 603, quads = (k + 3) / 4;  // 2 K chunks (384 and 219), 3 row blocks of 16 bands
+  std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t q = 0; q < quads; ++q)
+      if (rng() % 3 == 0)
+        for (int64_t c = 4 * q; c < std::min(k, 4 * q + 4); ++c)
+          w[static_cast<size_t>(r * k + c)] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);  // 0 too
+  const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, 1, 4, 4);
+  ASSERT_EQ(p.k_block, 4);
+  constexpr int mr = kU8S8QuadTileRows;
+  std::vector<uint8_t> rows(static_cast<size_t>(mr * k));
+  for (auto& v : rows) v = static_cast<uint8_t>(rng());
+  std::vector<uint8_t> tile(static_cast<size_t>(quads * 4 * mr), 0);
+  for (int64_t m = 0; m < mr; ++m)
+    for (int64_t c = 0; c < k; ++c) tile[static_cast<size_t>(c / 4 * 4 * mr + 4 * m + c % 4)] = rows[static_cast<size_t>(m * k + c)];
+  auto code = generate_u8s8_kquad_bspmm_avx512_vnni();
+  ASSERT_TRUE(code.ok()) << code.status().to_string();
+  std::vector<int32_t> fix(static_cast<size_t>(p.bands));
+  for (auto& v : fix) v = static_cast<int32_t>(rng() % 100000) - 50000;
+  for (int64_t blk = 0; blk < p.blocks; ++blk) {
+    const size_t acc_size = static_cast<size_t>(p.block_bands * mr);
+    std::vector<int32_t> jit(acc_size, 7), twin(acc_size, 7);
+    for (int64_t ch = 0; ch < p.chunks; ++ch) {
+      const int64_t g0 = p.segment_begin[static_cast<size_t>(blk * p.chunks + ch)];
+      SpmmTileArgs args;
+      args.x = tile.data();
+      args.groups_per_band = p.groups_per_band.data() + p.count_offset(blk, ch);
+      args.kidx = p.kidx.data() + g0 * p.group;
+      args.values = p.values_s8x4.data() + g0;
+      args.bands = p.bands_in_block(blk);
+      args.accumulate = ch > 0;
+      args.zero_point_fix = ch == p.chunks - 1 ? fix.data() + blk * p.block_bands : nullptr;
+      args.out = jit.data();
+      (*code)->entry<SpmmTileFn>()(&args);
+      args.out = twin.data();
+      spmm_u8s8_kquad_tile_generic(&args, mr);
+    }
+    EXPECT_EQ(jit, twin) << "block " << blk;
+    const int64_t r = blk * p.block_bands, m = mr - 2;
+    int32_t want = -fix[static_cast<size_t>(r)];
+    for (int64_t c = 0; c < k; ++c) want += w[static_cast<size_t>(r * k + c)] * rows[static_cast<size_t>(m * k + c)];
+    EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
   }
 }
 
@@ -476,6 +531,24 @@ TEST(Spmm, rejects_bad_descriptors_and_arguments) {
   st = Spmm::create(bad, w, 2, 1);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("band_rows must be 1 or 4, got 3"), std::string::npos) << st.status().message();
+  bad = d;
+  bad.k_block = 2;
+  st = Spmm::create(bad, w, 2, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("k_block must be 1 or 4, got 2"), std::string::npos) << st.status().message();
+  bad = d;
+  bad.k_block = 4;  // f32
+  st = Spmm::create(bad, w, 2, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("k_block 4 (1x4 blocks) is for u8s8 with band_rows 1, got f32"), std::string::npos)
+      << st.status().message();
+  const int8_t w8[4] = {1, 0, 0, 2};
+  bad.dtype = SpmmDType::kU8S8;
+  bad.out = SpmmOut::kS32;
+  bad.band_rows = 4;
+  st = Spmm::create(bad, w8, 2, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("with band_rows 4"), std::string::npos) << st.status().message();
   bad = d;
   bad.post = {PostOp::kNone, PostOp::kRelu};
   EXPECT_FALSE(Spmm::create(bad, w, 2, 1).ok());

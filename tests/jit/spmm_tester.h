@@ -27,6 +27,7 @@ class SpmmTester {
   SpmmTester& dtype(SpmmDType v) { dtype_ = v; return *this; }
   SpmmTester& out(SpmmOut v) { out_ = v; return *this; }
   SpmmTester& band_rows(int v) { band_rows_ = v; return *this; }
+  SpmmTester& k_block(int v) { k_block_ = v; return *this; }  // 4: SpmmDesc::k_block (1x4 blocks)
   SpmmTester& layout(SpmmLayout v) { layout_ = v; return *this; }
   // Zero blocks of rows x cols (in W's N x K view): (1,1) unstructured, (4,1), (1,4).
   SpmmTester& pattern(int rows, int cols) { block_r_ = rows; block_c_ = cols; return *this; }
@@ -40,7 +41,7 @@ class SpmmTester {
 
   std::string describe() const {
     return "M=" + std::to_string(m_) + " N=" + std::to_string(n_) + " K=" + std::to_string(k_) + " " +
-           to_string(dtype_) + " " + to_string(layout_) + " out=" + to_string(out_) + " band=" + std::to_string(band_rows_) + " pattern=" +
+           to_string(dtype_) + " " + to_string(layout_) + " out=" + to_string(out_) + " band=" + std::to_string(band_rows_) + "x" + std::to_string(k_block_) + " pattern=" +
            std::to_string(block_r_) + "x" + std::to_string(block_c_) + " sparsity=" + std::to_string(sparsity_) +
            " post=" + to_string(post_) + " threads=" + std::to_string(threads_);
   }
@@ -86,6 +87,7 @@ class SpmmTester {
     d.out = out_;
     d.layout = layout_;
     d.band_rows = band_rows_;
+    d.k_block = k_block_;
     d.post = post_;
     d.isa_cap = isa_cap;
     const void* w = f32 ? static_cast<const void*>(wf.data()) : static_cast<const void*>(wq.data());
@@ -170,6 +172,7 @@ class SpmmTester {
   SpmmDType dtype_ = SpmmDType::kF32;
   SpmmOut out_ = SpmmOut::kF32;
   int band_rows_ = 1;
+  int k_block_ = 1;
   SpmmLayout layout_ = SpmmLayout::kBands;
   int block_r_ = 1, block_c_ = 1;
   double sparsity_ = 0.5;
