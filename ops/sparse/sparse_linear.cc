@@ -91,7 +91,10 @@ std::shared_ptr<const Spmm> reported(std::shared_ptr<const Spmm> spmm, const Spa
     ictx.report->notes.push_back(choice.why + "; dense 16-channel groups, " + std::to_string(dense->fixes()) +
                                  " remainder entries");
   else
-    ictx.report->notes.push_back(choice.why + (w.band_rows == 4 ? "; 4-row bands (4x1 blocks)" : "; 1-row bands") +
+    ictx.report->notes.push_back(choice.why +
+                                 (w.band_rows == 4 ? "; 4-row bands (4x1 blocks)"
+                                  : w.k_block == 4 ? "; 1-row bands of K quads (1x4 blocks)"
+                                                   : "; 1-row bands") +
                                  ", " + std::to_string(w.groups() * w.group) + " K entries for " +
                                  std::to_string(w.nnz) + " non-zeros");
   for (const std::string& d : spmm->declined()) ictx.report->notes.push_back("declined " + d);
@@ -131,6 +134,7 @@ StatusOr<std::shared_ptr<const Spmm>> make_s8(const Tensor& w, SpmmOut out, jit:
   d.out = out;
   d.layout = choice.layout;
   d.band_rows = choice.band_rows;
+  d.k_block = choice.k_block;
   d.post = post;
   d.isa_cap = ictx.isa_cap;
   SPARSERT_ASSIGN_OR_RETURN(auto spmm, Spmm::create(d, w.raw_data(), 1, N));

@@ -134,5 +134,44 @@ TEST(SparseMatMulInteger, pruned_4x1_int8_is_exact) {
   }
 }
 
+// 1x4 blocks (4 consecutive K of one output column of the [K, N] weight),
+// 90% pruned, zeros inside surviving blocks, K ending in a partial quad: exact
+// against the reference; with AVX512_VNNI on the K-quad bands (the cost model
+// prefers them to 1-row quads), elsewhere on the ISA's own bands.
+TEST(SparseMatMulInteger, pruned_1x4_int8_runs_on_k_quads_exactly) {
+  std::mt19937 rng(7);
+  const int64_t K = 203, N = 40;
+  std::vector<int8_t> w(static_cast<size_t>(K * N), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k0 = 0; k0 < K; k0 += 4)
+      if (rng() % 10 == 0)
+        for (int64_t k = k0; k < std::min(K, k0 + 4); ++k)
+          w[static_cast<size_t>(k * N + n)] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  OnnxBuilder b;
+  b.input("a", onnx::TensorProto::UINT8, {-1, K}, {"m"}).input("a_zp", onnx::TensorProto::UINT8, {});
+  b.output("y", onnx::TensorProto::INT32);
+  b.raw_initializer("w", onnx::TensorProto::INT8, {K, N}, std::string(reinterpret_cast<const char*>(w.data()), w.size()));
+  b.node("MatMulInteger", {"a", "w", "a_zp"}, {"y"}, "mmi");
+  for (int64_t M : {1, 63, 130}) {
+    std::vector<uint8_t> a(static_cast<size_t>(M * K));
+    for (uint8_t& v : a) v = static_cast<uint8_t>(rng() % 256);
+    auto r = testing::compare_with_reference(
+        b.bytes(), {{"a", Tensor::from_vector<uint8_t>({M, K}, a)}, {"a_zp", Tensor::scalar<uint8_t>(131)}}, 0.0);
+    EXPECT_EQ(r.kernels, "sparse_matmul_integer_u8s8 x1");
+  }
+  const std::string model = b.bytes();
+  auto s = Session::CreateFromBytes(model.data(), model.size(), SessionOptions{});
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  const std::vector<NodeReport> nodes = (*s)->inspect();
+  ASSERT_EQ(nodes.size(), 1u);
+  if (!jit::may_use(jit::kIsaAvx512Vnni, jit::default_isa_cap())) {
+    std::printf("[ SKIPPED  ] 1x4 K quads: this CPU (or SPARSERT_ISA) lacks avx512_vnni (ran %s; exactness checked)\n",
+                nodes[0].kernel_variant.c_str());
+    return;
+  }
+  EXPECT_EQ(nodes[0].kernel_variant, "u8_s8_s32_bspmm_64x1x4_avx512_vnni");
+  EXPECT_TRUE(mentions(nodes[0].kernel_notes, "1-row bands of K quads (1x4 blocks)")) << nodes[0].kernel_notes[0];
+}
+
 }  // namespace
 }  // namespace sparsert
