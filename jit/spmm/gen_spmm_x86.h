@@ -43,8 +43,9 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_bspmm_avx512_vn
 // u8_s8_s32_bspmm_64x1x4_avx512_vnni: 1x4 blocks (k_block 4) on 1-row bands,
 // tiles of dense K quads: four tile loads and vpdpbusd per group, no shuffles.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kquad_bspmm_avx512_vnni();
-// u8_s8_s32_spmv_1x<band_rows>_avx512_vnni: the quad layout for one activation row.
-StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows);
+// u8_s8_s32_spmv_1x<band_rows>[x4]_avx512_vnni: the quad layout for one
+// activation row (k_block 4: 1x4 blocks, each group's quad one dword load).
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows, int k_block = 1);
 // u8_s8_s32_spmv_1x<band_rows>_avx2: one activation row of the int16 tile;
 // per group the two K values as one int16 pair, vpmaddwd per band row.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows);

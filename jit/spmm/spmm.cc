@@ -48,7 +48,7 @@ StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
       return avx512 ? generate_f32_bspmm_avx512(key.mr) : generate_f32_bspmm_avx2(key.mr);
     if (key.dtype == SpmmDType::kF32) return avx512 ? generate_f32_spmm_avx512(key.mr) : generate_f32_spmm_avx2(key.mr);
     if (key.group == 4)
-      return key.mr == 1        ? generate_u8s8_quad_spmv_avx512_vnni(key.band_rows)
+      return key.mr == 1        ? generate_u8s8_quad_spmv_avx512_vnni(key.band_rows, key.k_block)
              : key.k_block == 4 ? generate_u8s8_kquad_bspmm_avx512_vnni()
                                 : generate_u8s8_quad_bspmm_avx512_vnni(key.band_rows);
     if (key.mr == 1) return generate_u8s8_spmv_avx2(key.band_rows);
@@ -178,8 +178,7 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
       for (int mr : tile_heights(desc, isa, group)) {
         SPARSERT_ASSIGN_OR_RETURN(spmm->code_[mr_slot(mr)],
                                   cached_code({desc.dtype, mr, desc.band_rows, group,
-                                               kernel_isa(desc.dtype, group, mr, desc.band_rows, isa),
-                                               mr == 1 ? 1 : k_block}));
+                                               kernel_isa(desc.dtype, group, mr, desc.band_rows, isa), k_block}));
       }
       return Status::OK();
     };
@@ -285,7 +284,7 @@ Status Spmm::validate(const SpmmRunArgs& a) const {
 }
 
 int64_t Spmm::tile_bytes(int mr) const {
-  const int64_t k = w_.k_block == 4 && mr > 1 ? (w_.k + 3) / 4 * 4 : w_.k;  // (1x4: whole quads)
+  const int64_t k = w_.k_block == 4 ? (w_.k + 3) / 4 * 4 : w_.k;  // (1x4: whole quads)
   return k * mr * elem_bytes(desc_.dtype, w_.group);
 }
 
@@ -334,6 +333,7 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   if (w_.group == 4) {  // quads: raw bytes (rows past M: any bytes; their results are dropped)
     if (t.mr == 1) {
       std::memcpy(dst, x, static_cast<size_t>(k));
+      if (w_.k_block == 4) std::memset(dst + k, 0, static_cast<size_t>(tile_bytes(1) - k));  // the last quad's dword
       return;
     }
     if (w_.k_block == 4) {

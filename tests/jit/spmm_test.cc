@@ -257,13 +257,15 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
           w[static_cast<size_t>(r * k + c)] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);  // 0 too
   const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, 1, 4, 4);
   ASSERT_EQ(p.k_block, 4);
-  constexpr int mr = kU8S8QuadTileRows;
+  for (int mr : {1, kU8S8QuadTileRows}) {
+  SCOPED_TRACE("mr " + std::to_string(mr));
   std::vector<uint8_t> rows(static_cast<size_t>(mr * k));
   for (auto& v : rows) v = static_cast<uint8_t>(rng());
+  // 64 rows: [K / 4][64][4]; one row: the row, its last quad padded.
   std::vector<uint8_t> tile(static_cast<size_t>(quads * 4 * mr), 0);
   for (int64_t m = 0; m < mr; ++m)
     for (int64_t c = 0; c < k; ++c) tile[static_cast<size_t>(c / 4 * 4 * mr + 4 * m + c % 4)] = rows[static_cast<size_t>(m * k + c)];
-  auto code = generate_u8s8_kquad_bspmm_avx512_vnni();
+  auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(1, 4) : generate_u8s8_kquad_bspmm_avx512_vnni();
   ASSERT_TRUE(code.ok()) << code.status().to_string();
   std::vector<int32_t> fix(static_cast<size_t>(p.bands));
   for (auto& v : fix) v = static_cast<int32_t>(rng() % 100000) - 50000;
@@ -286,11 +288,13 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
       spmm_u8s8_kquad_tile_generic(&args, mr);
     }
     EXPECT_EQ(jit, twin) << "block " << blk;
-    const int64_t r = blk * p.block_bands, m = mr - 2;
+    const int64_t r = blk * p.block_bands, m = mr == 1 ? 0 : mr - 2;
     int32_t want = -fix[static_cast<size_t>(r)];
     for (int64_t c = 0; c < k; ++c) want += w[static_cast<size_t>(r * k + c)] * rows[static_cast<size_t>(m * k + c)];
     EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
   }
+  }
+  EXPECT_FALSE(generate_u8s8_quad_spmv_avx512_vnni(4, 4).ok()) << "k_block 4 is for 1-row bands";
 }
 
 // W (n x k, row-major) on the dense tiles under each ISA this CPU has, s32
