@@ -174,7 +174,7 @@ class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
     const TileRegs t;
     const Reg64 idx[kUnroll] = {rax, rdx, rsi, rdi};
     auto group = [&](int u) {
-      movsxd(idx[u], dword[t.kidx + 16 * u]);
+      movsxd(idx[u], dword[t.kidx + 4 * u]);  // (one K index a group: 4q)
       shl(idx[u], kQuadShift);
       const Zmm w(16 + u);
       vpbroadcastd(w, dword[t.values + 4 * u]);
@@ -194,7 +194,7 @@ class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
     for (int i = 4; i < 4 * kSets; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
     t.load_or_zero<Zmm>(*this, 4, true);
     movsxd(rcx, dword[t.counts]);
-    t.group_loops(*this, rcx, kUnroll, 16, 4, group, store);
+    t.group_loops(*this, rcx, kUnroll, 4, 4, group, store);
     L(store);
     for (int v = 0; v < 4; ++v) vpaddd(Zmm(v), Zmm(v), Zmm(4 + v));
     test(fix, fix);
@@ -211,10 +211,6 @@ class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
 // One activation row of raw u8 (M = 1): per group the four K values gathered
 // into one dword, broadcast to the band's rows (4-row bands: the 4 rows' weight
 // quads are one xmm) and vpdpbusd; four accumulators.
-// With 1x4 blocks (k_block 4, 1-row bands) a group's quad is the dword at
-// x + 4q: one load instead of four byte loads and three shifts and ors
-// (4096 x 4096 M=1 1 thread: 90% 743 -> 521 us, 70% 1436 -> 826, Zen 5; the
-// per-band loop exits, ~10 groups a band and K chunk at 90%, bound it now).
 class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
  public:
   U8S8QuadSpmvAvx512Vnni(int band_rows, int k_block)
@@ -230,14 +226,6 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     const int value_bytes = 4 * rows_;
     // acc(u): Xmm0-3; x quad: Xmm4-7; one-row weights: Xmm8-11.
     auto step = [&](int u) {
-      if (k_block_ == 4) {
-        const Reg64 q = u % 2 == 0 ? rax : rsi;
-        movsxd(q, dword[t.kidx + 16 * u]);
-        vmovd(Xmm(4 + u), dword[t.x + q]);
-        vmovd(Xmm(8 + u), dword[t.values + 4 * u]);
-        vpdpbusd(Xmm(u), Xmm(4 + u), Xmm(8 + u));
-        return;
-      }
       const Reg32 q = u % 2 == 0 ? eax : esi, b = u % 2 == 0 ? edx : ecx;
       const Reg64 q64 = u % 2 == 0 ? rax : rsi, b64 = u % 2 == 0 ? rdx : rcx;
       for (int j = 0; j < 4; ++j) {
@@ -261,6 +249,11 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     t.enter(*this);
     const Reg64 fix = r15;
     mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix
+    if (k_block_ == 4) {
+      mov(rbx, ptr[rdi + 64]);  // SpmmTileArgs::scratch
+      generate_k_quads(t, fix, rbx);
+      return;
+    }
     Label band_loop, store, stored, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
@@ -280,6 +273,98 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     if (band4) vmovdqu32(ptr[t.out], Xmm(0));
     else vmovd(dword[t.out], Xmm(0));
     t.next_band_and_leave(*this, value_bytes, band_loop, done);
+  }
+
+  // 1x4 blocks (k_block 4, 1-row bands): a group's quad is the dword at x +
+  // 4q. The call's groups run as one stream (the bands' groups are
+  // consecutive) whose running sum goes to scratch: P[0] = 0, P[g + 1] = the
+  // sum of groups 0..g; band b's result is then P[end_b] - P[start_b]. No
+  // branch on a band's length: per band, the loop exits over ~10 groups a
+  // band and K chunk at 90% mispredicted and bound the per-band kernel.
+  void generate_k_quads(const TileRegs& t, const Reg64& fix, const Reg64& p) {
+    constexpr int kUnroll = 4;
+    Label count_loop, counted, group_loop, group_tail, groups_done, band_loop, no_acc, no_fix, done;
+    // rcx = the call's groups.
+    xor_(ecx, ecx);
+    test(t.bands, t.bands);
+    jz(done, T_NEAR);
+    mov(rdx, t.counts);
+    mov(rsi, t.bands);
+    L(count_loop);
+    movsxd(rax, dword[rdx]);
+    add(rcx, rax);
+    add(rdx, 4);
+    dec(rsi);
+    jnz(count_loop);
+    // The stream, 4 groups to an xmm (lane u: group u's quad and weights):
+    // the lanes' inclusive prefix sum plus the running sum (Xmm15, in every
+    // lane) goes to P; the tail one group at a time. rdi = &P[g + 1].
+    const Xmm run(15);
+    vpxor(run, run, run);
+    mov(dword[p], 0);
+    lea(rdi, ptr[p + 4]);
+    L(group_loop);
+    cmp(rcx, kUnroll);
+    jl(group_tail, T_NEAR);
+    for (int u = 0; u < kUnroll; ++u) {
+      movsxd(rsi, dword[t.kidx + 4 * u]);  // (one K index a group: 4q)
+      if (u == 0) vmovd(Xmm(1), dword[t.x + rsi]);
+      else vpinsrd(Xmm(1), Xmm(1), dword[t.x + rsi], u);
+    }
+    vpxor(Xmm(0), Xmm(0), Xmm(0));
+    vpdpbusd(Xmm(0), Xmm(1), ptr[t.values]);
+    vpslldq(Xmm(2), Xmm(0), 4);
+    vpaddd(Xmm(0), Xmm(0), Xmm(2));
+    vpslldq(Xmm(2), Xmm(0), 8);
+    vpaddd(Xmm(0), Xmm(0), Xmm(2));
+    vpaddd(Xmm(0), Xmm(0), run);
+    vmovdqu(ptr[rdi], Xmm(0));
+    vpshufd(run, Xmm(0), 0xFF);
+    add(t.kidx, 4 * kUnroll);
+    add(t.values, 4 * kUnroll);
+    add(rdi, 4 * kUnroll);
+    sub(rcx, kUnroll);
+    jmp(group_loop, T_NEAR);
+    L(group_tail);
+    test(rcx, rcx);
+    jz(groups_done, T_NEAR);
+    movsxd(rsi, dword[t.kidx]);
+    vmovd(Xmm(1), dword[t.x + rsi]);
+    vmovd(Xmm(3), dword[t.values]);
+    vpxor(Xmm(0), Xmm(0), Xmm(0));
+    vpdpbusd(Xmm(0), Xmm(1), Xmm(3));
+    vpaddd(run, run, Xmm(0));  // (lane 0; the others are not read again)
+    vmovd(dword[rdi], run);
+    add(t.kidx, 4);
+    add(t.values, 4);
+    add(rdi, 4);
+    dec(rcx);
+    jmp(group_tail, T_NEAR);
+    L(groups_done);
+    // Bands: rsi = &P[start_b].
+    mov(rsi, p);
+    L(band_loop);
+    movsxd(rax, dword[t.counts]);
+    lea(rdi, ptr[rsi + rax * 4]);  // &P[end_b]
+    mov(eax, dword[rdi]);
+    sub(eax, dword[rsi]);
+    test(t.accumulate, t.accumulate);
+    jz(no_acc, T_NEAR);
+    add(eax, dword[t.out]);
+    L(no_acc);
+    test(fix, fix);
+    jz(no_fix, T_NEAR);
+    sub(eax, dword[fix]);
+    add(fix, 4);
+    L(no_fix);
+    mov(dword[t.out], eax);
+    mov(rsi, rdi);
+    add(t.out, 4);
+    add(t.counts, 4);
+    dec(t.bands);
+    jnz(band_loop, T_NEAR);
+    L(done);
+    postamble();
   }
 
  private:

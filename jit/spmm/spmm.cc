@@ -392,7 +392,7 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       SpmmTileArgs args;
       args.x = packed + t.pack_offset;
       args.groups_per_band = w_.groups_per_band.data() + w_.count_offset(blk, ch);
-      args.kidx = w_.kidx.data() + g0 * w_.group;
+      args.kidx = w_.kidx.data() + g0 * w_.kidx_per_group();
       args.values = desc_.dtype == SpmmDType::kF32 ? static_cast<const void*>(w_.values_f32.data() + g0 * w_.band_rows)
                     : w_.group == 4 ? static_cast<const void*>(w_.values_s8x4.data() + g0 * w_.band_rows)
                                     : static_cast<const void*>(w_.values_s16x2.data() + g0 * w_.band_rows);
@@ -403,6 +403,12 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       args.zero_point_fix = zero_point_fix != nullptr && ch == w_.chunks - 1
                                 ? zero_point_fix + blk * w_.block_bands * w_.band_rows
                                 : nullptr;
+      if (w_.k_block == 4 && t.mr == 1) {  // the one-row kernel's running sums
+        thread_local std::vector<int32_t> sums;
+        const int64_t groups = w_.segment_begin[static_cast<size_t>(blk * w_.chunks + ch + 1)] - g0;
+        if (sums.size() < static_cast<size_t>(groups + 1)) sums.resize(static_cast<size_t>(groups + 1));
+        args.scratch = sums.data();
+      }
       if (jit != nullptr) {
         jit(&args);
       } else if (desc_.dtype == SpmmDType::kF32) {

@@ -83,10 +83,6 @@ void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
 }
 
 void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr) {
-  if (mr != kU8S8QuadTileRows) {  // one row: the row as it is, as for any quads
-    u8s8_tile_generic<uint8_t, 4>(a, mr, 1);
-    return;
-  }
   const uint8_t* x = static_cast<const uint8_t*>(a->x);
   const int32_t* kidx = a->kidx;
   const int32_t* values = static_cast<const int32_t*>(a->values);
@@ -96,8 +92,9 @@ void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr) {
     if (!a->accumulate)
       for (int m = 0; m < mr; ++m) o[m] = 0;
     for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
-      const uint8_t* quad = x + static_cast<int64_t>(kidx[0]) / 4 * kU8S8KQuadTileBytesPerQuad;  // kidx[0] = 4q
-      kidx += 4;
+      // One K index a group, 4q: the quad's 64 rows at 256 q, or (one row) the row's bytes 4q..
+      const uint8_t* quad = mr == 1 ? x + *kidx : x + static_cast<int64_t>(*kidx) / 4 * kU8S8KQuadTileBytesPerQuad;
+      ++kidx;
       const uint32_t word = static_cast<uint32_t>(*values++);
       for (int m = 0; m < mr; ++m) {
         int32_t sum = 0;

@@ -41,11 +41,15 @@ struct SpmmTileArgs {
   // the row's weight sum, subtracted from the result; null: nothing to take
   // out (not the last K chunk, or zero point 0). Other kernels ignore it.
   const int32_t* zero_point_fix;
+  // The one-row 1x4 quad kernel only: (groups of the call + 1) int32 of
+  // scratch for its running sums (others ignore it).
+  int32_t* scratch = nullptr;
 };
 static_assert(offsetof(SpmmTileArgs, x) == 0 && offsetof(SpmmTileArgs, groups_per_band) == 8 &&
                   offsetof(SpmmTileArgs, kidx) == 16 && offsetof(SpmmTileArgs, values) == 24 &&
                   offsetof(SpmmTileArgs, out) == 32 && offsetof(SpmmTileArgs, bands) == 40 &&
-                  offsetof(SpmmTileArgs, accumulate) == 48 && offsetof(SpmmTileArgs, zero_point_fix) == 56,
+                  offsetof(SpmmTileArgs, accumulate) == 48 && offsetof(SpmmTileArgs, zero_point_fix) == 56 &&
+                  offsetof(SpmmTileArgs, scratch) == 64,
               "generators address SpmmTileArgs by these offsets");
 
 using SpmmTileFn = void (*)(const SpmmTileArgs*);

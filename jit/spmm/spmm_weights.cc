@@ -118,10 +118,9 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
         if (nz == 0) continue;
         p.nnz += nz;
         uint32_t packed = 0;
-        for (int64_t j = 0; j < 4; ++j) {
-          p.kidx.push_back(static_cast<int32_t>(c + j < c1 ? c + j : c0));
-          if (c + j < c1) packed |= static_cast<uint32_t>(static_cast<uint8_t>(at(r, c + j))) << (8 * j);
-        }
+        p.kidx.push_back(static_cast<int32_t>(c));
+        for (int64_t j = 0; j < 4 && c + j < c1; ++j)
+          packed |= static_cast<uint32_t>(static_cast<uint8_t>(at(r, c + j))) << (8 * j);
         p.values_s8x4.push_back(static_cast<int32_t>(packed));
         ++count;
       }

@@ -47,7 +47,7 @@ struct PackedSparse {
   std::vector<int32_t> groups_per_band;
   // [blocks * chunks + 1]: first group of each (block, chunk) segment.
   std::vector<int64_t> segment_begin;
-  std::vector<int32_t> kidx;          // [groups * group]
+  std::vector<int32_t> kidx;          // [groups * kidx_per_group()]
   std::vector<float> values_f32;      // [groups * band_rows]      (f32)
   std::vector<int32_t> values_s16x2;  // [groups * band_rows]      (u8s8 pairs)
   std::vector<int32_t> values_s8x4;   // [groups * band_rows]      (u8s8 quads)
@@ -56,6 +56,9 @@ struct PackedSparse {
   uint64_t fingerprint = 0;           // hash of shape, blocking, band_rows and the K lists
 
   int64_t groups() const { return segment_begin.empty() ? 0 : segment_begin.back(); }
+  // K indices stored per group: its `group` indices, or with k_block 4 the
+  // quad's first (4q) alone (at M = 1 the stream is 8 bytes a group, not 20).
+  int64_t kidx_per_group() const { return k_block == 4 ? 1 : group; }
   int64_t bands_in_block(int64_t b) const { return std::min(block_bands, bands - b * block_bands); }
   // Index into groups_per_band of (block, chunk)'s first band.
   int64_t count_offset(int64_t block, int64_t chunk) const {
@@ -72,7 +75,7 @@ PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t strid
                              int32_t band_rows);
 // group: 2 (pairs) or 4 (quads); k_block 4 (quads with 1-row bands only):
 // groups are the aligned K quads holding a non-zero, zeros inside them kept
-// (a K past the end points at the chunk's first column with weight 0).
+// (weights past K are 0), each stored as one K index, 4q.
 PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                             int32_t band_rows, int32_t group = 2, int32_t k_block = 1);
 

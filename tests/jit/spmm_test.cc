@@ -277,11 +277,14 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
       SpmmTileArgs args;
       args.x = tile.data();
       args.groups_per_band = p.groups_per_band.data() + p.count_offset(blk, ch);
-      args.kidx = p.kidx.data() + g0 * p.group;
+      args.kidx = p.kidx.data() + g0 * p.kidx_per_group();
       args.values = p.values_s8x4.data() + g0;
       args.bands = p.bands_in_block(blk);
       args.accumulate = ch > 0;
       args.zero_point_fix = ch == p.chunks - 1 ? fix.data() + blk * p.block_bands : nullptr;
+      // The one-row kernel's running sums: exactly the segment's groups + 1.
+      std::vector<int32_t> sums(static_cast<size_t>(p.segment_begin[static_cast<size_t>(blk * p.chunks + ch + 1)] - g0 + 1));
+      args.scratch = sums.data();
       args.out = jit.data();
       (*code)->entry<SpmmTileFn>()(&args);
       args.out = twin.data();
