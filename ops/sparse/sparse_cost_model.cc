@@ -20,7 +20,7 @@ namespace {
 //   u8s8 4x1 bands vs oneDNN u8s8: 90% -> 0.19-0.29x: ~2.2 (padding included).
 //   u8s8 1-row bands (1x4 / unstructured): 90% -> 0.57x: ~5.7.
 //   u8s8 1x4 quads (k_block 4, AVX512_VNNI, Zen 5) vs oneDNN u8s8 on
-//     1x4-pruned W: 90% -> 0.29x, 80% -> 0.48x, 70% -> 0.67x: ~2.2-2.9.
+//     1x4-pruned W: 90% -> 0.26x, 70% -> 0.61x: ~2.0-2.6.
 // The plain C++ kernels (no AVX2) are ~3x slower than the JIT ones.
 constexpr double kF32PerWeight = 2.4;
 constexpr double kF32Band4PerWeight = 1.3;
