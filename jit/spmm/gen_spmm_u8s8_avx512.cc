@@ -208,9 +208,9 @@ class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
   }
 };
 
-// One activation row of raw u8 (M = 1): per group the four K values gathered
-// into one dword, broadcast to the band's rows (4-row bands: the 4 rows' weight
-// quads are one xmm) and vpdpbusd; four accumulators.
+// One activation row of raw u8 (M = 1). 4-row bands: per group the four K
+// values gathered into one dword, broadcast to the 4 rows, whose weight quads
+// are one xmm, and vpdpbusd; four accumulators. 1-row bands: generate_stream.
 class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
  public:
   U8S8QuadSpmvAvx512Vnni(int band_rows, int k_block)
@@ -220,11 +220,9 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
 
  protected:
   void generate() override {
-    constexpr int kUnroll = 4;
+    constexpr int kUnroll = 4, value_bytes = 16;
     const TileRegs t;
-    const bool band4 = rows_ == 4;
-    const int value_bytes = 4 * rows_;
-    // acc(u): Xmm0-3; x quad: Xmm4-7; one-row weights: Xmm8-11.
+    // acc(u): Xmm0-3; x quad: Xmm4-7.
     auto step = [&](int u) {
       const Reg32 q = u % 2 == 0 ? eax : esi, b = u % 2 == 0 ? edx : ecx;
       const Reg64 q64 = u % 2 == 0 ? rax : rsi, b64 = u % 2 == 0 ? rdx : rcx;
@@ -238,51 +236,64 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
         or_(q, b);
       }
       vmovd(Xmm(4 + u), q);
-      if (band4) {
-        vpbroadcastd(Xmm(4 + u), Xmm(4 + u));
-        vpdpbusd(Xmm(u), Xmm(4 + u), ptr[t.values + value_bytes * u]);
-      } else {
-        vmovd(Xmm(8 + u), dword[t.values + value_bytes * u]);
-        vpdpbusd(Xmm(u), Xmm(4 + u), Xmm(8 + u));
-      }
+      vpbroadcastd(Xmm(4 + u), Xmm(4 + u));
+      vpdpbusd(Xmm(u), Xmm(4 + u), ptr[t.values + value_bytes * u]);
     };
     t.enter(*this);
     const Reg64 fix = r15;
     mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix
-    if (k_block_ == 4) {
+    if (rows_ == 1) {
       mov(rbx, ptr[rdi + 64]);  // SpmmTileArgs::scratch
-      generate_k_quads(t, fix, rbx);
+      generate_stream(t, fix, rbx);
       return;
     }
     Label band_loop, store, stored, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    t.spmv_s32_band_start(*this, band4);
+    t.spmv_s32_band_start(*this, true);
     movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
     t.group_loops(*this, rdi, kUnroll, 16, value_bytes, step, store);
     L(store);
     t.spmv_s32_sum(*this);
     test(fix, fix);
     jz(stored, T_NEAR);
-    if (band4) vmovdqu32(Xmm(8), ptr[fix]);
-    else vmovd(Xmm(8), dword[fix]);
+    vmovdqu32(Xmm(8), ptr[fix]);
     vpsubd(Xmm(0), Xmm(0), Xmm(8));
     add(fix, value_bytes);
     L(stored);
-    if (band4) vmovdqu32(ptr[t.out], Xmm(0));
-    else vmovd(dword[t.out], Xmm(0));
+    vmovdqu32(ptr[t.out], Xmm(0));
     t.next_band_and_leave(*this, value_bytes, band_loop, done);
   }
 
-  // 1x4 blocks (k_block 4, 1-row bands): a group's quad is the dword at x +
-  // 4q. The call's groups run as one stream (the bands' groups are
+  // 1-row bands: the call's groups run as one stream (the bands' groups are
   // consecutive) whose running sum goes to scratch: P[0] = 0, P[g + 1] = the
   // sum of groups 0..g; band b's result is then P[end_b] - P[start_b]. No
   // branch on a band's length: per band, the loop exits over ~10 groups a
   // band and K chunk at 90% mispredicted and bound the per-band kernel.
-  void generate_k_quads(const TileRegs& t, const Reg64& fix, const Reg64& p) {
+  // A group's quad: with 1x4 blocks (k_block 4) the dword at x + 4q (its one
+  // K index), else its four bytes gathered into a GPR.
+  void generate_stream(const TileRegs& t, const Reg64& fix, const Reg64& p) {
     constexpr int kUnroll = 4;
+    const int kidx_bytes = k_block_ == 4 ? 4 : 16;
+    // Xmm(1) lane u = group u's quad (u = 0 also zeroes the other lanes).
+    auto load_quad = [&](int u) {
+      if (k_block_ == 4) {
+        movsxd(rsi, dword[t.kidx + kidx_bytes * u]);
+        if (u == 0) vmovd(Xmm(1), dword[t.x + rsi]);
+        else vpinsrd(Xmm(1), Xmm(1), dword[t.x + rsi], u);
+        return;
+      }
+      for (int j = 0; j < 4; ++j) {
+        movsxd(rsi, dword[t.kidx + kidx_bytes * u + 4 * j]);
+        movzx(j == 0 ? eax : edx, byte[t.x + rsi]);
+        if (j == 0) continue;
+        shl(edx, 8 * j);
+        or_(eax, edx);
+      }
+      if (u == 0) vmovd(Xmm(1), eax);
+      else vpinsrd(Xmm(1), Xmm(1), eax, u);
+    };
     Label count_loop, counted, group_loop, group_tail, groups_done, band_loop, no_acc, no_fix, done;
     // rcx = the call's groups.
     xor_(ecx, ecx);
@@ -306,11 +317,7 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     L(group_loop);
     cmp(rcx, kUnroll);
     jl(group_tail, T_NEAR);
-    for (int u = 0; u < kUnroll; ++u) {
-      movsxd(rsi, dword[t.kidx + 4 * u]);  // (one K index a group: 4q)
-      if (u == 0) vmovd(Xmm(1), dword[t.x + rsi]);
-      else vpinsrd(Xmm(1), Xmm(1), dword[t.x + rsi], u);
-    }
+    for (int u = 0; u < kUnroll; ++u) load_quad(u);
     vpxor(Xmm(0), Xmm(0), Xmm(0));
     vpdpbusd(Xmm(0), Xmm(1), ptr[t.values]);
     vpslldq(Xmm(2), Xmm(0), 4);
@@ -320,7 +327,7 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     vpaddd(Xmm(0), Xmm(0), run);
     vmovdqu(ptr[rdi], Xmm(0));
     vpshufd(run, Xmm(0), 0xFF);
-    add(t.kidx, 4 * kUnroll);
+    add(t.kidx, kidx_bytes * kUnroll);
     add(t.values, 4 * kUnroll);
     add(rdi, 4 * kUnroll);
     sub(rcx, kUnroll);
@@ -328,14 +335,13 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     L(group_tail);
     test(rcx, rcx);
     jz(groups_done, T_NEAR);
-    movsxd(rsi, dword[t.kidx]);
-    vmovd(Xmm(1), dword[t.x + rsi]);
+    load_quad(0);
     vmovd(Xmm(3), dword[t.values]);
     vpxor(Xmm(0), Xmm(0), Xmm(0));
     vpdpbusd(Xmm(0), Xmm(1), Xmm(3));
     vpaddd(run, run, Xmm(0));  // (lane 0; the others are not read again)
     vmovd(dword[rdi], run);
-    add(t.kidx, 4);
+    add(t.kidx, kidx_bytes);
     add(t.values, 4);
     add(rdi, 4);
     dec(rcx);

@@ -223,6 +223,10 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
           args.bands = p.bands_in_block(blk);
           args.accumulate = ch > 0;
           args.zero_point_fix = ch == p.chunks - 1 ? fix.data() + blk * p.block_bands * band_rows : nullptr;
+          // The one-row kernel's running sums (1-row bands): exactly the segment's groups + 1.
+          std::vector<int32_t> sums(
+              static_cast<size_t>(p.segment_begin[static_cast<size_t>(blk * p.chunks + ch + 1)] - g0 + 1));
+          args.scratch = sums.data();
           args.out = jit.data();
           (*code)->entry<SpmmTileFn>()(&args);
           args.out = twin.data();
