@@ -251,7 +251,7 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    t.spmv_s32_band_start(*this, true);
+    t.spmv_s32_band_start(*this);
     movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
     t.group_loops(*this, rdi, kUnroll, 16, value_bytes, step, store);
     L(store);
@@ -266,17 +266,11 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
     t.next_band_and_leave(*this, value_bytes, band_loop, done);
   }
 
-  // 1-row bands: the call's groups run as one stream (the bands' groups are
-  // consecutive) whose running sum goes to scratch: P[0] = 0, P[g + 1] = the
-  // sum of groups 0..g; band b's result is then P[end_b] - P[start_b]. No
-  // branch on a band's length: per band, the loop exits over ~10 groups a
-  // band and K chunk at 90% mispredicted and bound the per-band kernel.
-  // A group's quad: with 1x4 blocks (k_block 4) the dword at x + 4q (its one
-  // K index), else its four bytes gathered into a GPR.
+  // 1-row bands: TileRegs::spmv_stream. A group's quad: with 1x4 blocks
+  // (k_block 4) the dword at x + 4q (its one K index), else its four bytes
+  // gathered into a GPR.
   void generate_stream(const TileRegs& t, const Reg64& fix, const Reg64& p) {
-    constexpr int kUnroll = 4;
     const int kidx_bytes = k_block_ == 4 ? 4 : 16;
-    // Xmm(1) lane u = group u's quad (u = 0 also zeroes the other lanes).
     auto load_quad = [&](int u) {
       if (k_block_ == 4) {
         movsxd(rsi, dword[t.kidx + kidx_bytes * u]);
@@ -294,83 +288,11 @@ class U8S8QuadSpmvAvx512Vnni : public JitGenerator {
       if (u == 0) vmovd(Xmm(1), eax);
       else vpinsrd(Xmm(1), Xmm(1), eax, u);
     };
-    Label count_loop, counted, group_loop, group_tail, groups_done, band_loop, no_acc, no_fix, done;
-    // rcx = the call's groups.
-    xor_(ecx, ecx);
-    test(t.bands, t.bands);
-    jz(done, T_NEAR);
-    mov(rdx, t.counts);
-    mov(rsi, t.bands);
-    L(count_loop);
-    movsxd(rax, dword[rdx]);
-    add(rcx, rax);
-    add(rdx, 4);
-    dec(rsi);
-    jnz(count_loop);
-    // The stream, 4 groups to an xmm (lane u: group u's quad and weights):
-    // the lanes' inclusive prefix sum plus the running sum (Xmm15, in every
-    // lane) goes to P; the tail one group at a time. rdi = &P[g + 1].
-    const Xmm run(15);
-    vpxor(run, run, run);
-    mov(dword[p], 0);
-    lea(rdi, ptr[p + 4]);
-    L(group_loop);
-    cmp(rcx, kUnroll);
-    jl(group_tail, T_NEAR);
-    for (int u = 0; u < kUnroll; ++u) load_quad(u);
-    vpxor(Xmm(0), Xmm(0), Xmm(0));
-    vpdpbusd(Xmm(0), Xmm(1), ptr[t.values]);
-    vpslldq(Xmm(2), Xmm(0), 4);
-    vpaddd(Xmm(0), Xmm(0), Xmm(2));
-    vpslldq(Xmm(2), Xmm(0), 8);
-    vpaddd(Xmm(0), Xmm(0), Xmm(2));
-    vpaddd(Xmm(0), Xmm(0), run);
-    vmovdqu(ptr[rdi], Xmm(0));
-    vpshufd(run, Xmm(0), 0xFF);
-    add(t.kidx, kidx_bytes * kUnroll);
-    add(t.values, 4 * kUnroll);
-    add(rdi, 4 * kUnroll);
-    sub(rcx, kUnroll);
-    jmp(group_loop, T_NEAR);
-    L(group_tail);
-    test(rcx, rcx);
-    jz(groups_done, T_NEAR);
-    load_quad(0);
-    vmovd(Xmm(3), dword[t.values]);
-    vpxor(Xmm(0), Xmm(0), Xmm(0));
-    vpdpbusd(Xmm(0), Xmm(1), Xmm(3));
-    vpaddd(run, run, Xmm(0));  // (lane 0; the others are not read again)
-    vmovd(dword[rdi], run);
-    add(t.kidx, kidx_bytes);
-    add(t.values, 4);
-    add(rdi, 4);
-    dec(rcx);
-    jmp(group_tail, T_NEAR);
-    L(groups_done);
-    // Bands: rsi = &P[start_b].
-    mov(rsi, p);
-    L(band_loop);
-    movsxd(rax, dword[t.counts]);
-    lea(rdi, ptr[rsi + rax * 4]);  // &P[end_b]
-    mov(eax, dword[rdi]);
-    sub(eax, dword[rsi]);
-    test(t.accumulate, t.accumulate);
-    jz(no_acc, T_NEAR);
-    add(eax, dword[t.out]);
-    L(no_acc);
-    test(fix, fix);
-    jz(no_fix, T_NEAR);
-    sub(eax, dword[fix]);
-    add(fix, 4);
-    L(no_fix);
-    mov(dword[t.out], eax);
-    mov(rsi, rdi);
-    add(t.out, 4);
-    add(t.counts, 4);
-    dec(t.bands);
-    jnz(band_loop, T_NEAR);
-    L(done);
-    postamble();
+    auto dot = [&](const Xmm& dst, const Xmm& x, const Operand& w) {
+      vpxor(dst, dst, dst);
+      vpdpbusd(dst, x, w);
+    };
+    t.spmv_stream(*this, p, &fix, kidx_bytes, load_quad, dot);
   }
 
  private:

@@ -320,11 +320,9 @@ class U8S8SpmvAvx2 : public JitGenerator {
 
  protected:
   void generate() override {
-    constexpr int kUnroll = 4;
+    constexpr int kUnroll = 4, value_bytes = 16;
     const TileRegs t;
-    const bool band4 = rows_ == 4;
-    const int value_bytes = 4 * rows_;
-    // acc(u): Xmm0-3; x pair: Xmm4-7; products: Xmm8-11; one-row weights: Xmm12-15.
+    // 4-row bands: acc(u): Xmm0-3; x pair: Xmm4-7; products: Xmm8-11.
     auto step = [&](int u) {
       const Reg32 a = u % 2 == 0 ? eax : esi, b = u % 2 == 0 ? edx : ecx;
       const Reg64 a64 = u % 2 == 0 ? rax : rsi, b64 = u % 2 == 0 ? rdx : rcx;
@@ -335,27 +333,37 @@ class U8S8SpmvAvx2 : public JitGenerator {
       shl(b, 16);
       or_(a, b);
       vmovd(Xmm(4 + u), a);
-      if (band4) {
-        vpbroadcastd(Xmm(4 + u), Xmm(4 + u));
-        vpmaddwd(Xmm(8 + u), Xmm(4 + u), ptr[t.values + value_bytes * u]);
-      } else {
-        vmovd(Xmm(12 + u), dword[t.values + value_bytes * u]);
-        vpmaddwd(Xmm(8 + u), Xmm(4 + u), Xmm(12 + u));
-      }
+      vpbroadcastd(Xmm(4 + u), Xmm(4 + u));
+      vpmaddwd(Xmm(8 + u), Xmm(4 + u), ptr[t.values + value_bytes * u]);
       vpaddd(Xmm(u), Xmm(u), Xmm(8 + u));
     };
     t.enter(*this);
+    if (rows_ == 1) {  // TileRegs::spmv_stream; a group's pair (x[k_a], x[k_b]) from two int16 loads
+      mov(rbx, ptr[rdi + 64]);  // SpmmTileArgs::scratch
+      auto load_pair = [&](int u) {
+        movsxd(rsi, dword[t.kidx + 8 * u]);
+        movzx(eax, word[t.x + rsi * 2]);
+        movsxd(rsi, dword[t.kidx + 8 * u + 4]);
+        movzx(edx, word[t.x + rsi * 2]);
+        shl(edx, 16);
+        or_(eax, edx);
+        if (u == 0) vmovd(Xmm(1), eax);
+        else vpinsrd(Xmm(1), Xmm(1), eax, u);
+      };
+      auto dot = [&](const Xmm& dst, const Xmm& x, const Operand& w) { vpmaddwd(dst, x, w); };
+      t.spmv_stream(*this, rbx, nullptr, 8, load_pair, dot);
+      return;
+    }
     Label band_loop, store, done;
     test(t.bands, t.bands);
     jz(done, T_NEAR);
     L(band_loop);
-    t.spmv_s32_band_start(*this, band4);
+    t.spmv_s32_band_start(*this);
     movsxd(rdi, dword[t.counts]);  // the argument pointer is no longer needed
     t.group_loops(*this, rdi, kUnroll, 8, value_bytes, step, store);
     L(store);
     t.spmv_s32_sum(*this);
-    if (band4) vmovdqu(ptr[t.out], Xmm(0));
-    else vmovd(dword[t.out], Xmm(0));
+    vmovdqu(ptr[t.out], Xmm(0));
     t.next_band_and_leave(*this, value_bytes, band_loop, done);
   }
 

@@ -403,7 +403,7 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       args.zero_point_fix = zero_point_fix != nullptr && ch == w_.chunks - 1
                                 ? zero_point_fix + blk * w_.block_bands * w_.band_rows
                                 : nullptr;
-      if (w_.group == 4 && w_.band_rows == 1 && t.mr == 1) {  // the one-row quad kernel's running sums
+      if (desc_.dtype == SpmmDType::kU8S8 && w_.band_rows == 1 && t.mr == 1) {  // the one-row kernels' running sums
         thread_local std::vector<int32_t> sums;
         const int64_t groups = w_.segment_begin[static_cast<size_t>(blk * w_.chunks + ch + 1)] - g0;
         if (sums.size() < static_cast<size_t>(groups + 1)) sums.resize(static_cast<size_t>(groups + 1));

@@ -41,8 +41,8 @@ struct SpmmTileArgs {
   // the row's weight sum, subtracted from the result; null: nothing to take
   // out (not the last K chunk, or zero point 0). Other kernels ignore it.
   const int32_t* zero_point_fix;
-  // The one-row quad kernel of 1-row bands only: (groups of the call + 1)
-  // int32 of scratch for its running sums (others ignore it).
+  // The u8s8 one-row kernels of 1-row bands only: (groups of the call + 1)
+  // int32 of scratch for their running sums (others ignore it).
   int32_t* scratch = nullptr;
 };
 static_assert(offsetof(SpmmTileArgs, x) == 0 && offsetof(SpmmTileArgs, groups_per_band) == 8 &&
