@@ -75,6 +75,35 @@ class U8S8BspmmAvx512 : public JitGenerator {
   int rows_;
 };
 
+// The 64-row quad kernels' start: arguments loaded, `fix` = zero_point_fix,
+// and the band loop's head (nothing to do without bands).
+void begin_quad_bands(JitGenerator& g, const TileRegs& t, const Reg64& fix, Label& band_loop, Label& done) {
+  t.enter(g);
+  g.mov(fix, g.ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
+  g.test(t.bands, t.bands);
+  g.jz(done, JitGenerator::T_NEAR);
+  g.L(band_loop);
+}
+
+// The 64-row quad kernels' band end: where zero_point_fix (`fix`) is set, each
+// band row's x_zero_point x weight sum comes out of its 4 accumulators
+// (Zmm(4 r + v); `tmp` a free zmm) and fix steps to the next band; then the
+// accumulators are stored to out and the loop goes to the next band.
+void store_quad_band(JitGenerator& g, const TileRegs& t, const Reg64& fix, int rows, const Zmm& tmp,
+                     Label& band_loop, Label& done) {
+  Label stored;
+  g.test(fix, fix);
+  g.jz(stored, JitGenerator::T_NEAR);
+  for (int r = 0; r < rows; ++r) {
+    g.vpbroadcastd(tmp, g.dword[fix + 4 * r]);
+    for (int v = 0; v < 4; ++v) g.vpsubd(Zmm(4 * r + v), Zmm(4 * r + v), tmp);
+  }
+  g.add(fix, 4 * rows);
+  g.L(stored);
+  for (int i = 0; i < 4 * rows; ++i) g.vmovdqu32(g.ptr[t.out + 64 * i], Zmm(i));
+  t.next_band_and_leave(g, 64 * 4 * rows, band_loop, done);
+}
+
 // Quads (AVX512_VNNI): 64-row tiles of raw u8 activations, groups of 4 K
 // indices, one vpdpbusd per band row and 16 rows of the tile against the
 // row's broadcast weight quad: 4 MACs per lane, twice vpdpwssd's. The four
@@ -123,13 +152,9 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
         for (int v = 0; v < 4; ++v) vpdpbusd(acc(set, r, v), Zmm(16 + v), w);
       }
     };
-    t.enter(*this);
     const Reg64 fix = r15;
-    mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
-    Label band_loop, store, stored, done;
-    test(t.bands, t.bands);
-    jz(done, T_NEAR);
-    L(band_loop);
+    Label band_loop, store, done;
+    begin_quad_bands(*this, t, fix, band_loop, done);
     for (int i = accs; i < sets * accs; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
     t.load_or_zero<Zmm>(*this, accs, true);
     movsxd(rcx, dword[t.counts]);
@@ -137,16 +162,7 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
     L(store);
     if (sets == 2)
       for (int i = 0; i < accs; ++i) vpaddd(Zmm(i), Zmm(i), Zmm(accs + i));
-    test(fix, fix);
-    jz(stored, T_NEAR);
-    for (int r = 0; r < rows_; ++r) {
-      vpbroadcastd(Zmm(26), dword[fix + 4 * r]);
-      for (int v = 0; v < 4; ++v) vpsubd(acc(0, r, v), acc(0, r, v), Zmm(26));
-    }
-    add(fix, 4 * rows_);
-    L(stored);
-    for (int i = 0; i < accs; ++i) vmovdqu32(ptr[t.out + 64 * i], Zmm(i));
-    t.next_band_and_leave(*this, 64 * accs, band_loop, done);
+    store_quad_band(*this, t, fix, rows_, Zmm(26), band_loop, done);
   }
 
  private:
@@ -184,27 +200,16 @@ class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
         vpdpbusd(Zmm(4 * (u % kSets) + v), x, w);
       }
     };
-    t.enter(*this);
     const Reg64 fix = r15;
-    mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
-    Label band_loop, store, stored, done;
-    test(t.bands, t.bands);
-    jz(done, T_NEAR);
-    L(band_loop);
+    Label band_loop, store, done;
+    begin_quad_bands(*this, t, fix, band_loop, done);
     for (int i = 4; i < 4 * kSets; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
     t.load_or_zero<Zmm>(*this, 4, true);
     movsxd(rcx, dword[t.counts]);
     t.group_loops(*this, rcx, kUnroll, 4, 4, group, store);
     L(store);
     for (int v = 0; v < 4; ++v) vpaddd(Zmm(v), Zmm(v), Zmm(4 + v));
-    test(fix, fix);
-    jz(stored, T_NEAR);
-    vpbroadcastd(Zmm(16), dword[fix]);
-    for (int v = 0; v < 4; ++v) vpsubd(Zmm(v), Zmm(v), Zmm(16));
-    add(fix, 4);
-    L(stored);
-    for (int v = 0; v < 4; ++v) vmovdqu32(ptr[t.out + 64 * v], Zmm(v));
-    t.next_band_and_leave(*this, 4 * 64, band_loop, done);
+    store_quad_band(*this, t, fix, 1, Zmm(16), band_loop, done);
   }
 };
 

@@ -177,6 +177,57 @@ TEST(Spmm, int8_extremes_are_exact) {
 
 // The quad layout's plain C++ micro-kernel only runs when its JIT twin cannot
 // be generated (the generic cap packs pairs), so it is compared with the JIT
+// A quad kernel call's arguments for one (block, K chunk) segment of p (as
+// Spmm::compute makes them, out left to the caller): the zero-point fix at
+// the last chunk, and `sums` sized to exactly the segment's groups + 1 (the
+// one-row kernels' running sums, SpmmTileArgs::scratch).
+SpmmTileArgs quad_segment_args(const PackedSparse& p, int64_t blk, int64_t ch, const uint8_t* tile,
+                               const int32_t* fix, std::vector<int32_t>& sums) {
+  const int64_t g0 = p.segment_begin[static_cast<size_t>(blk * p.chunks + ch)];
+  SpmmTileArgs args;
+  args.x = tile;
+  args.groups_per_band = p.groups_per_band.data() + p.count_offset(blk, ch);
+  args.kidx = p.kidx.data() + g0 * p.kidx_per_group();
+  args.values = p.values_s8x4.data() + g0 * p.band_rows;
+  args.bands = p.bands_in_block(blk);
+  args.accumulate = ch > 0;
+  args.zero_point_fix = ch == p.chunks - 1 ? fix + blk * p.block_bands * p.band_rows : nullptr;
+  sums.assign(static_cast<size_t>(p.segment_begin[static_cast<size_t>(blk * p.chunks + ch + 1)] - g0 + 1), 0);
+  args.scratch = sums.data();
+  return args;
+}
+
+// A quad kernel (`code`, tile height mr) against its generic twin over every
+// segment of p (W as n x k row-major `w`, activation rows `rows` packed into
+// `tile`), with a random zero-point fix: equal accumulators per block, and
+// the twin's first row of each block at the last activation equal to the
+// plain sum less the fix.
+void expect_quad_kernel_matches_twin(const PackedSparse& p, const std::vector<int8_t>& w,
+                                     const std::vector<uint8_t>& rows, const std::vector<uint8_t>& tile, int mr,
+                                     const JitGenerator& code, void (*twin_fn)(const SpmmTileArgs*, int),
+                                     std::mt19937& rng) {
+  const int64_t k = p.k;
+  const size_t acc_size = static_cast<size_t>(p.block_bands * p.band_rows * mr);
+  std::vector<int32_t> fix(static_cast<size_t>(p.bands * p.band_rows));
+  for (auto& v : fix) v = static_cast<int32_t>(rng() % 100000) - 50000;
+  for (int64_t blk = 0; blk < p.blocks; ++blk) {
+    std::vector<int32_t> jit(acc_size, 7), twin(acc_size, 7);
+    for (int64_t ch = 0; ch < p.chunks; ++ch) {
+      std::vector<int32_t> sums;
+      SpmmTileArgs args = quad_segment_args(p, blk, ch, tile.data(), fix.data(), sums);
+      args.out = jit.data();
+      code.entry<SpmmTileFn>()(&args);
+      args.out = twin.data();
+      twin_fn(&args, mr);
+    }
+    EXPECT_EQ(jit, twin) << "block " << blk;
+    const int64_t r = blk * p.block_bands * p.band_rows, m = mr - 1;
+    int32_t want = -fix[static_cast<size_t>(r)];
+    for (int64_t c = 0; c < k; ++c) want += w[static_cast<size_t>(r * k + c)] * rows[static_cast<size_t>(m * k + c)];
+    EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
+  }
+}
+
 // micro-kernels here, call by call over every (block, K chunk) segment, on
 // tiles packed by both the register and the scalar byte transposes, with the
 // zero-point fix subtracted at the last chunk.
@@ -208,37 +259,9 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
       }
       auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(band_rows) : generate_u8s8_quad_bspmm_avx512_vnni(band_rows);
       ASSERT_TRUE(code.ok()) << code.status().to_string();
-      const size_t acc_size = static_cast<size_t>(p.block_bands * band_rows * mr);
-      std::vector<int32_t> fix(static_cast<size_t>(p.bands * band_rows));
-      for (auto& v : fix) v = static_cast<int32_t>(rng() % 100000) - 50000;
-      for (int64_t blk = 0; blk < p.blocks; ++blk) {
-        std::vector<int32_t> jit(acc_size, 7), twin(acc_size, 7);
-        for (int64_t ch = 0; ch < p.chunks; ++ch) {
-          const int64_t g0 = p.segment_begin[static_cast<size_t>(blk * p.chunks + ch)];
-          SpmmTileArgs args;
-          args.x = tile.data();
-          args.groups_per_band = p.groups_per_band.data() + p.count_offset(blk, ch);
-          args.kidx = p.kidx.data() + g0 * p.group;
-          args.values = p.values_s8x4.data() + g0 * band_rows;
-          args.bands = p.bands_in_block(blk);
-          args.accumulate = ch > 0;
-          args.zero_point_fix = ch == p.chunks - 1 ? fix.data() + blk * p.block_bands * band_rows : nullptr;
-          // The one-row kernel's running sums (1-row bands): exactly the segment's groups + 1.
-          std::vector<int32_t> sums(
-              static_cast<size_t>(p.segment_begin[static_cast<size_t>(blk * p.chunks + ch + 1)] - g0 + 1));
-          args.scratch = sums.data();
-          args.out = jit.data();
-          (*code)->entry<SpmmTileFn>()(&args);
-          args.out = twin.data();
-          spmm_u8s8_quad_tile_generic(&args, mr, band_rows);
-        }
-        EXPECT_EQ(jit, twin) << "block " << blk;
-        // And against the plain sum less the fix: row r, activation m.
-        const int64_t r = blk * p.block_bands * band_rows, m = mr - 1;
-        int32_t want = -fix[static_cast<size_t>(r)];
-        for (int64_t c = 0; c < k; ++c) want += w[static_cast<size_t>(r * k + c)] * rows[static_cast<size_t>(m * k + c)];
-        EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
-      }
+      auto twin = band_rows == 4 ? +[](const SpmmTileArgs* a, int mr) { spmm_u8s8_quad_tile_generic(a, mr, 4); }
+                                 : +[](const SpmmTileArgs* a, int mr) { spmm_u8s8_quad_tile_generic(a, mr, 1); };
+      expect_quad_kernel_matches_twin(p, w, rows, tile, mr, **code, twin, rng);
     }
   }
 }
@@ -271,35 +294,7 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
     for (int64_t c = 0; c < k; ++c) tile[static_cast<size_t>(c / 4 * 4 * mr + 4 * m + c % 4)] = rows[static_cast<size_t>(m * k + c)];
   auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(1, 4) : generate_u8s8_kquad_bspmm_avx512_vnni();
   ASSERT_TRUE(code.ok()) << code.status().to_string();
-  std::vector<int32_t> fix(static_cast<size_t>(p.bands));
-  for (auto& v : fix) v = static_cast<int32_t>(rng() % 100000) - 50000;
-  for (int64_t blk = 0; blk < p.blocks; ++blk) {
-    const size_t acc_size = static_cast<size_t>(p.block_bands * mr);
-    std::vector<int32_t> jit(acc_size, 7), twin(acc_size, 7);
-    for (int64_t ch = 0; ch < p.chunks; ++ch) {
-      const int64_t g0 = p.segment_begin[static_cast<size_t>(blk * p.chunks + ch)];
-      SpmmTileArgs args;
-      args.x = tile.data();
-      args.groups_per_band = p.groups_per_band.data() + p.count_offset(blk, ch);
-      args.kidx = p.kidx.data() + g0 * p.kidx_per_group();
-      args.values = p.values_s8x4.data() + g0;
-      args.bands = p.bands_in_block(blk);
-      args.accumulate = ch > 0;
-      args.zero_point_fix = ch == p.chunks - 1 ? fix.data() + blk * p.block_bands : nullptr;
-      // The one-row kernel's running sums: exactly the segment's groups + 1.
-      std::vector<int32_t> sums(static_cast<size_t>(p.segment_begin[static_cast<size_t>(blk * p.chunks + ch + 1)] - g0 + 1));
-      args.scratch = sums.data();
-      args.out = jit.data();
-      (*code)->entry<SpmmTileFn>()(&args);
-      args.out = twin.data();
-      spmm_u8s8_kquad_tile_generic(&args, mr);
-    }
-    EXPECT_EQ(jit, twin) << "block " << blk;
-    const int64_t r = blk * p.block_bands, m = mr == 1 ? 0 : mr - 2;
-    int32_t want = -fix[static_cast<size_t>(r)];
-    for (int64_t c = 0; c < k; ++c) want += w[static_cast<size_t>(r * k + c)] * rows[static_cast<size_t>(m * k + c)];
-    EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
-  }
+  expect_quad_kernel_matches_twin(p, w, rows, tile, mr, **code, spmm_u8s8_kquad_tile_generic, rng);
   }
   EXPECT_FALSE(generate_u8s8_quad_spmv_avx512_vnni(4, 4).ok()) << "k_block 4 is for 1-row bands";
 }
