@@ -9,7 +9,7 @@
   python tests/models/generate.py --set full --out models/generated
       BERT-base (seq 128), torchvision MobileNetV2 and ResNet-50, opsets 13 and
       17, one GPT-2-small decoder block, and pruned copies (70/80/90%,
-      unstructured and 4x1).
+      unstructured and 4x1; 90% 1x4), int8 copies (dynamic, QDQ).
 
 Fixed seeds; nothing is downloaded. A stamp (hash of the generator sources and
 versions) makes a second run with unchanged sources do nothing.
@@ -147,8 +147,11 @@ def gen_full(w: Writer) -> None:
     for sp in (0.7, 0.8, 0.9):
         for pat in ("unstructured", "4x1"):
             w.case(w.pruned("bert_base_op17.onnx", sp, pat), bdims)
-    # int8 as ORT's tools write it: dynamic for the dense and 4x1 copies, static QDQ for the dense and 90% 4x1 ones.
-    for src in ("bert_base_op17.onnx",) + tuple(f"bert_base_op17_4x1_{p}.onnx" for p in (70, 80, 90)):
+    # The int8 1x4 kernels' model: 90% 1x4 (1 output channel x 4 consecutive inputs), dynamic int8 below.
+    w.pruned("bert_base_op17.onnx", 0.9, "1x4")
+    # int8 as ORT's tools write it: dynamic for the dense, 4x1 and 1x4 copies, static QDQ for the dense and 90% 4x1 ones.
+    for src in ("bert_base_op17.onnx", "bert_base_op17_1x4_90.onnx") + tuple(
+            f"bert_base_op17_4x1_{p}.onnx" for p in (70, 80, 90)):
         dst = src.replace(".onnx", "_dynamic_int8.onnx")
         quantize.dynamic_int8(w.path(src), w.path(dst))
         w.case(dst, bdims)
