@@ -178,7 +178,7 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
 // tile loads and shuffles feed 4 rows), ~4.5 cycles a group on Zen 5; a
 // 16-byte load of 4 groups' weights and vpshufd instead of the broadcasts
 // measured the same. 128 x 768 x 768 1x4 blocks, against the 1-row quad
-// kernel on the same W: 70% 131 -> 98 us, 90% 56 -> 43 (Zen 5).
+// kernel on the same W: 70% 131 -> 92 us, 90% 56 -> 39 (Zen 5).
 class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
  public:
   U8S8KQuadBspmmAvx512Vnni() : JitGenerator("u8_s8_s32_bspmm_64x1x4_avx512_vnni") {}

@@ -12,6 +12,7 @@ constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
 // (fewer accumulator loads and stores per band than 256 K: 4-7% faster at
 // 70-90% on the BERT shapes, Zen 5 VNNI; 512 measured the same, 1024 slower).
 constexpr int64_t kS8Kc = 256, kS8QuadKc = 384, kS8BlockBands = 32, kS8QuadBlockBands = 16;
+static_assert(kS8QuadKc % 4 == 0, "1x4 quads (k_block 4) must not straddle K chunks");
 
 uint64_t mix(uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 12) + (h >> 4)); }
 
@@ -109,7 +110,7 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
     }
   }
   std::vector<int32_t> cols;
-  if (p.k_block == 4) {  // (chunks start at multiples of kS8QuadKc, so of 4)
+  if (p.k_block == 4) {
     build(p, [&](int64_t r, int64_t c0, int64_t c1) {
       int32_t count = 0;
       for (int64_t c = c0; c < c1; c += 4) {
