@@ -1,7 +1,9 @@
 #include "graph/passes/quantize_dynamic.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <unordered_map>
 
 #include "ops/op_util.h"
 #include "ops/sparse/sparse_cost_model.h"
@@ -46,6 +48,10 @@ StatusOr<int> run_quantize_dynamic(Graph& g, PassContext& ctx) {
   std::vector<Node> added;
   std::vector<bool> remove(g.num_nodes(), false);
   int quantized = 0;
+  // Activations already quantized here -> {x_quantized, x_scale, x_zero_point}:
+  // MatMuls sharing an input (BERT's Q, K and V) share one quantization, as
+  // ORT's quantize_dynamic writes it (three of them cost 2 of 6 per BERT layer).
+  std::unordered_map<ValueId, std::array<ValueId, 3>> quantized_inputs;
   for (NodeId id = 0; id < static_cast<NodeId>(g.num_nodes()); ++id) {
     const Node& mm = g.node(id);
     if (mm.op_type != "MatMul" || !mm.domain.empty() || mm.inputs.size() != 2) continue;
@@ -74,16 +80,21 @@ StatusOr<int> run_quantize_dynamic(Graph& g, PassContext& ctx) {
     s_type.dtype = DType::kFloat32;
     s_type.has_shape = true;
     s_type.dims = {Dim::of(N)};
-    const ValueId xq = g.add_value(g.unused_name(base + "/x_quantized"), u8);
-    const ValueId xs = g.add_value(g.unused_name(base + "/x_scale"), f32_scalar);
-    const ValueId xzp = g.add_value(g.unused_name(base + "/x_zero_point"), u8_scalar);
+    auto shared = quantized_inputs.find(mm.inputs[0]);
+    if (shared == quantized_inputs.end()) {
+      const ValueId xq = g.add_value(g.unused_name(base + "/x_quantized"), u8);
+      const ValueId xs = g.add_value(g.unused_name(base + "/x_scale"), f32_scalar);
+      const ValueId xzp = g.add_value(g.unused_name(base + "/x_zero_point"), u8_scalar);
+      added.push_back(make_node(base + "/DynamicQuantizeLinear", "DynamicQuantizeLinear", {mm.inputs[0]},
+                                {xq, xs, xzp}, opset));
+      shared = quantized_inputs.emplace(mm.inputs[0], std::array<ValueId, 3>{xq, xs, xzp}).first;
+    }
+    const auto [xq, xs, xzp] = shared->second;
     const ValueId wq = g.add_constant(g.unused_name(base + "/w_quantized"), std::move(q));
     const ValueId ws = g.add_constant(g.unused_name(base + "/w_scale"), std::move(scale));
     const ValueId a = g.add_value(g.unused_name(base + "/acc"), acc);
     const ValueId af = g.add_value(g.unused_name(base + "/acc_float"), accf);
     const ValueId s = g.add_value(g.unused_name(base + "/scale"), s_type);
-    added.push_back(make_node(base + "/DynamicQuantizeLinear", "DynamicQuantizeLinear", {mm.inputs[0]}, {xq, xs, xzp},
-                              opset));
     added.push_back(make_node(base + "/MatMulInteger", "MatMulInteger", {xq, wq, xzp}, {a}, opset));
     Node cast = make_node(base + "/Cast", "Cast", {a}, {af}, opset);
     cast.attrs.set("to", static_cast<int64_t>(DType::kFloat32));

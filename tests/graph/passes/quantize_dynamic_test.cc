@@ -1,5 +1,6 @@
 #include "graph/passes/quantize_dynamic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -74,6 +75,54 @@ TEST(QuantizeDynamic, pruned_matmul_becomes_ort_dynamic_int8_chain_with_per_colu
     EXPECT_TRUE(amax == 127 || amax == 0) << "column " << n;
   }
   EXPECT_EQ(g->value(g->find_value("w")).constant.has_value(), false) << "the float weight was released";
+}
+
+// x -> MatMul(w1) and MatMul(w2) (Q/K/V-style), then MatMul(w3) on the first
+// product: the two on x share one DynamicQuantizeLinear; the third quantizes its own input.
+TEST(QuantizeDynamic, matmuls_on_one_input_share_its_quantization) {
+  std::mt19937 rng(22);
+  auto pruned_weight = [&] {
+    std::vector<float> w = testing::randn(K * K, rng);
+    for (size_t i = 0; i < w.size(); ++i)
+      if (i % 10 != 0) w[i] = 0.f;
+    return w;
+  };
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {-1, K}, {"seq"}).output("y2").output("y3");
+  b.initializer("w1", {K, K}, pruned_weight());
+  b.initializer("w2", {K, K}, pruned_weight());
+  b.initializer("w3", {K, K}, pruned_weight());
+  b.node("MatMul", {"x", "w1"}, {"y1"}, "q");
+  b.node("MatMul", {"x", "w2"}, {"y2"}, "k");
+  b.node("MatMul", {"y1", "w3"}, {"y3"}, "next");
+  const std::string bytes = b.bytes();
+  int count = 0;
+  auto g = quantized(bytes, "dynamic-int8", &count);
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(count, 3);
+  EXPECT_EQ(testing::count_op(*g, "MatMulInteger"), 3);
+  EXPECT_EQ(testing::count_op(*g, "DynamicQuantizeLinear"), 2);
+  std::vector<ValueId> x_quantized;
+  for (const Node& n : g->nodes())
+    if (n.op_type == "MatMulInteger") x_quantized.push_back(n.inputs[0]);
+  ASSERT_EQ(x_quantized.size(), 3u);
+  EXPECT_EQ(std::count(x_quantized.begin(), x_quantized.end(), x_quantized[0]) +
+                std::count(x_quantized.begin(), x_quantized.end(), x_quantized[2]),
+            3)
+      << "two MatMulIntegers read one quantized x, the third its own";
+  // And the session runs it: both outputs near the float model's.
+  SessionOptions ref_opts, q_opts;
+  ref_opts.optimization_level = 0;
+  q_opts.quantize = "dynamic-int8";
+  auto ref = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
+  auto q = Session::CreateFromBytes(bytes.data(), bytes.size(), q_opts);
+  ASSERT_TRUE(ref.ok() && q.ok());
+  const std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({9, K}, testing::randn(9 * K, rng))}};
+  auto want = (*ref)->Run(in);
+  auto got = (*q)->Run(in);
+  ASSERT_TRUE(want.ok() && got.ok());
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT_EQ(testing::compare_tensors((*got)[i].tensor, (*want)[i].tensor, 5e-2), "") << "output " << i;
 }
 
 TEST(QuantizeDynamic, off_by_default_dense_weights_stay_float_and_bad_modes_are_errors) {
