@@ -85,23 +85,24 @@ void begin_quad_bands(JitGenerator& g, const TileRegs& t, const Reg64& fix, Labe
   g.L(band_loop);
 }
 
-// The 64-row quad kernels' band end: where zero_point_fix (`fix`) is set, each
-// band row's x_zero_point x weight sum comes out of its 4 accumulators
-// (Zmm(4 r + v); `tmp` a free zmm) and fix steps to the next band; then the
-// accumulators are stored to out and the loop goes to the next band.
-void store_quad_band(JitGenerator& g, const TileRegs& t, const Reg64& fix, int rows, const Zmm& tmp,
+// The quad kernels' band end: where zero_point_fix (`fix`) is set, each band
+// row's x_zero_point x weight sum comes out of its `vectors` accumulators
+// (Zmm(vectors r + v): 4 for 64-row tiles, 1 for 16-row tiles; `tmp` a free
+// zmm) and fix steps to the next band; then the accumulators are stored to
+// out and the loop goes to the next band.
+void store_quad_band(JitGenerator& g, const TileRegs& t, const Reg64& fix, int rows, int vectors, const Zmm& tmp,
                      Label& band_loop, Label& done) {
   Label stored;
   g.test(fix, fix);
   g.jz(stored, JitGenerator::T_NEAR);
   for (int r = 0; r < rows; ++r) {
     g.vpbroadcastd(tmp, g.dword[fix + 4 * r]);
-    for (int v = 0; v < 4; ++v) g.vpsubd(Zmm(4 * r + v), Zmm(4 * r + v), tmp);
+    for (int v = 0; v < vectors; ++v) g.vpsubd(Zmm(vectors * r + v), Zmm(vectors * r + v), tmp);
   }
   g.add(fix, 4 * rows);
   g.L(stored);
-  for (int i = 0; i < 4 * rows; ++i) g.vmovdqu32(g.ptr[t.out + 64 * i], Zmm(i));
-  t.next_band_and_leave(g, 64 * 4 * rows, band_loop, done);
+  for (int i = 0; i < vectors * rows; ++i) g.vmovdqu32(g.ptr[t.out + 64 * i], Zmm(i));
+  t.next_band_and_leave(g, 64 * vectors * rows, band_loop, done);
 }
 
 // Quads (AVX512_VNNI): 64-row tiles of raw u8 activations, groups of 4 K
@@ -162,7 +163,76 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
     L(store);
     if (sets == 2)
       for (int i = 0; i < accs; ++i) vpaddd(Zmm(i), Zmm(i), Zmm(accs + i));
-    store_quad_band(*this, t, fix, rows_, Zmm(26), band_loop, done);
+    store_quad_band(*this, t, fix, rows_, 4, Zmm(26), band_loop, done);
+  }
+
+ private:
+  int rows_;
+};
+
+// 16-row quad tiles (small M: a 64-row tile for M = 8 spent 8x the work;
+// natural row order, K row k at 16 k): per group the four K rows' 16 bytes go
+// into the four 128-bit lanes of one zmm (a load and 3 vinserti32x4), vpermd
+// puts dword L of every lane into lane L, and vpshufb transposes each lane's
+// 4x4 bytes: dword m = the quad of activation row m. Then one vpdpbusd per
+// band row (2 sets of accumulators for 4-row bands, 4 for 1-row bands).
+class U8S8Quad16BspmmAvx512Vnni : public JitGenerator {
+ public:
+  explicit U8S8Quad16BspmmAvx512Vnni(int band_rows)
+      : JitGenerator("u8_s8_s32_bspmm_16x" + std::to_string(band_rows) + "_quads_avx512_vnni"), rows_(band_rows) {}
+
+ protected:
+  void generate() override {
+    constexpr int kRowShift = 4;  // one K row of the tile: 16 bytes
+    const TileRegs t;
+    const int sets = rows_ == 4 ? 2 : 4;
+    const int value_bytes = 4 * rows_;
+    const Zmm lane_perm(30), byte_perm(31);
+    const Reg64 idx[4] = {rax, rdx, rsi, rdi};
+    Label constants;
+    auto group = [&](int u) {
+      for (int j = 0; j < 4; ++j) {
+        movsxd(idx[j], dword[t.kidx + 16 * u + 4 * j]);
+        shl(idx[j], kRowShift);
+      }
+      const Zmm q(8 + u);
+      vmovdqu8(Xmm(8 + u), ptr[t.x + idx[0]]);
+      for (int j = 1; j < 4; ++j) vinserti32x4(q, q, ptr[t.x + idx[j]], j);
+      vpermd(q, lane_perm, q);
+      vpshufb(q, q, byte_perm);
+      for (int r = 0; r < rows_; ++r) {
+        const Zmm w(16 + 4 * u + r);
+        vpbroadcastd(w, dword[t.values + value_bytes * u + 4 * r]);
+        vpdpbusd(Zmm((u % sets) * rows_ + r), q, w);
+      }
+    };
+    const Reg64 fix = r15;
+    Label band_loop, store, done;
+    t.enter(*this);
+    mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
+    vmovdqu32(lane_perm, ptr[rip + constants]);
+    vmovdqu32(byte_perm, ptr[rip + constants + 64]);
+    test(t.bands, t.bands);
+    jz(done, T_NEAR);
+    L(band_loop);
+    for (int i = rows_; i < sets * rows_; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
+    t.load_or_zero<Zmm>(*this, rows_, true);
+    movsxd(rcx, dword[t.counts]);
+    t.group_loops(*this, rcx, sets, 16, value_bytes, group, store);
+    L(store);
+    for (int width = sets; width > 1; width /= 2)
+      for (int s = 0; s < width / 2; ++s)
+        for (int r = 0; r < rows_; ++r) vpaddd(Zmm(s * rows_ + r), Zmm(s * rows_ + r), Zmm((s + width / 2) * rows_ + r));
+    store_quad_band(*this, t, fix, rows_, 1, Zmm(16), band_loop, done);
+    // vpermd: output dword 4L + j = input dword 4j + L; vpshufb (per lane):
+    // output byte 4i + j = input byte 4j + i.
+    align(64);
+    L(constants);
+    for (int l = 0; l < 4; ++l)
+      for (int j = 0; j < 4; ++j) dd(4 * j + l);
+    for (int lane = 0; lane < 4; ++lane)
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) db(4 * j + i);
   }
 
  private:
@@ -179,38 +249,47 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
 // 16-byte load of 4 groups' weights and vpshufd instead of the broadcasts
 // measured the same. 128 x 768 x 768 1x4 blocks, against the 1-row quad
 // kernel on the same W: 70% 131 -> 92 us, 90% 56 -> 39 (Zen 5).
+// 16-row tiles ([K/4][16][4]): one zmm per group, 4 accumulator sets.
 class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
  public:
-  U8S8KQuadBspmmAvx512Vnni() : JitGenerator("u8_s8_s32_bspmm_64x1x4_avx512_vnni") {}
+  explicit U8S8KQuadBspmmAvx512Vnni(int mr)
+      : JitGenerator("u8_s8_s32_bspmm_" + std::to_string(mr) + "x1x4_avx512_vnni"), mr_(mr) {}
 
  protected:
   void generate() override {
-    constexpr int kUnroll = 4, kSets = 2;
-    constexpr int kQuadShift = 6;  // kidx[0] = 4q -> byte offset 256 q
+    constexpr int kUnroll = 4;
+    const int vectors = mr_ / 16, sets = vectors == 4 ? 2 : 4;
+    const int quad_shift = log2_exact(mr_);  // kidx[0] = 4q -> byte offset 4 mr q
     const TileRegs t;
     const Reg64 idx[kUnroll] = {rax, rdx, rsi, rdi};
     auto group = [&](int u) {
       movsxd(idx[u], dword[t.kidx + 4 * u]);  // (one K index a group: 4q)
-      shl(idx[u], kQuadShift);
+      shl(idx[u], quad_shift);
       const Zmm w(16 + u);
       vpbroadcastd(w, dword[t.values + 4 * u]);
-      for (int v = 0; v < 4; ++v) {
+      for (int v = 0; v < vectors; ++v) {
         const Zmm x(20 + 4 * (u % 3) + v);  // (Zmm20-31: three groups' loads in flight)
         vmovdqu8(x, ptr[t.x + idx[u] + 64 * v]);
-        vpdpbusd(Zmm(4 * (u % kSets) + v), x, w);
+        vpdpbusd(Zmm(vectors * (u % sets) + v), x, w);
       }
     };
     const Reg64 fix = r15;
     Label band_loop, store, done;
     begin_quad_bands(*this, t, fix, band_loop, done);
-    for (int i = 4; i < 4 * kSets; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
-    t.load_or_zero<Zmm>(*this, 4, true);
+    for (int i = vectors; i < vectors * sets; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
+    t.load_or_zero<Zmm>(*this, vectors, true);
     movsxd(rcx, dword[t.counts]);
     t.group_loops(*this, rcx, kUnroll, 4, 4, group, store);
     L(store);
-    for (int v = 0; v < 4; ++v) vpaddd(Zmm(v), Zmm(v), Zmm(4 + v));
-    store_quad_band(*this, t, fix, 1, Zmm(16), band_loop, done);
+    for (int width = sets; width > 1; width /= 2)
+      for (int s = 0; s < width / 2; ++s)
+        for (int v = 0; v < vectors; ++v)
+          vpaddd(Zmm(vectors * s + v), Zmm(vectors * s + v), Zmm(vectors * (s + width / 2) + v));
+    store_quad_band(*this, t, fix, 1, vectors, Zmm(16), band_loop, done);
   }
+
+ private:
+  int mr_;
 };
 
 // One activation row of raw u8 (M = 1). 4-row bands: per group the four K
@@ -314,8 +393,14 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_bspmm_avx512_vn
   return build_band_generator<U8S8QuadBspmmAvx512Vnni>("u8s8_quad_bspmm_avx512_vnni", band_rows);
 }
 
-StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kquad_bspmm_avx512_vnni() {
-  return build_generator<U8S8KQuadBspmmAvx512Vnni>();
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad16_bspmm_avx512_vnni(int band_rows) {
+  return build_band_generator<U8S8Quad16BspmmAvx512Vnni>("u8s8_quad16_bspmm_avx512_vnni", band_rows);
+}
+
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kquad_bspmm_avx512_vnni(int mr) {
+  if (mr != 16 && mr != kU8S8QuadTileRows)
+    return InvalidArgument("u8s8_kquad_bspmm_avx512_vnni: mr must be 16 or 64, got ", mr);
+  return build_generator<U8S8KQuadBspmmAvx512Vnni>(mr);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows, int k_block) {

@@ -40,9 +40,12 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_bspmm_avx512(int ban
 // u8_s8_s32_bspmm_64x<band_rows>_avx512_vnni: the quad layout (4-K groups,
 // raw u8 64-row tiles, spmm_microkernel.h), vpdpbusd.
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_bspmm_avx512_vnni(int band_rows);
-// u8_s8_s32_bspmm_64x1x4_avx512_vnni: 1x4 blocks (k_block 4) on 1-row bands,
+// u8_s8_s32_bspmm_16x<band_rows>_quads_avx512_vnni: the quads on 16-row tiles
+// in natural row order (small M), each group's K rows transposed in one zmm.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad16_bspmm_avx512_vnni(int band_rows);
+// u8_s8_s32_bspmm_{64,16}x1x4_avx512_vnni: 1x4 blocks (k_block 4) on 1-row bands,
 // tiles of dense K quads: four tile loads and vpdpbusd per group, no shuffles.
-StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kquad_bspmm_avx512_vnni();
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kquad_bspmm_avx512_vnni(int mr = 64);
 // u8_s8_s32_spmv_1x<band_rows>[x4]_avx512_vnni: the quad layout for one
 // activation row (k_block 4: 1x4 blocks, each group's quad one dword load).
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows, int k_block = 1);

@@ -49,7 +49,8 @@ StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
     if (key.dtype == SpmmDType::kF32) return avx512 ? generate_f32_spmm_avx512(key.mr) : generate_f32_spmm_avx2(key.mr);
     if (key.group == 4)
       return key.mr == 1        ? generate_u8s8_quad_spmv_avx512_vnni(key.band_rows, key.k_block)
-             : key.k_block == 4 ? generate_u8s8_kquad_bspmm_avx512_vnni()
+             : key.k_block == 4 ? generate_u8s8_kquad_bspmm_avx512_vnni(key.mr)
+             : key.mr == 16     ? generate_u8s8_quad16_bspmm_avx512_vnni(key.band_rows)
                                 : generate_u8s8_quad_bspmm_avx512_vnni(key.band_rows);
     if (key.mr == 1) return generate_u8s8_spmv_avx2(key.band_rows);
     return avx512 ? generate_u8s8_bspmm_avx512(key.band_rows) : generate_u8s8_bspmm_avx2(key.band_rows);
@@ -79,8 +80,15 @@ int mr_slot(int mr) { return mr == 1 ? 0 : mr == 8 ? 1 : mr == 16 ? 2 : mr == 32
 // its code. 4-row f32 bands keep 4 x (mr / lanes) accumulators in registers,
 // so they stop at 16 on AVX2 (8 lanes) and at 32 on AVX-512. Height 1 is the
 // one-row (M = 1, or a last row) kernel.
+// Quads: how many 16-row tiles may take the rows past the last full 64-row
+// tile before one 64-row tile is cheaper. 4096 x 4096 90%, 1 thread, Zen 5,
+// against one 64-row tile: 4x1 M=8 349 -> 159 us, M=32 372 -> 328 (2 tiles);
+// 1x4 M=8 712 -> 515, M=32 734 -> 758; 1-row quads (5 shuffles per
+// vpdpbusd on 16 rows) M=8 903-918 -> 690, M=32 910 -> 1165.
+int quad_small_tiles(int band_rows) { return band_rows == 4 ? 2 : 1; }
+
 std::vector<int> tile_heights(const SpmmDesc& d, uint32_t code_isa, int group) {
-  if (group == 4) return {1, kU8S8QuadTileRows};
+  if (group == 4) return {1, kU8S8QuadSmallTileRows, kU8S8QuadTileRows};
   if (d.dtype == SpmmDType::kU8S8) return {1, kU8S8TileRows};
   if (d.band_rows == 4 && !is_subset(kIsaAvx512, code_isa)) return {1, 8, 16};
   // 1-row bands on AVX-512: 64-row tiles, one K index and weight per 4 zmm
@@ -297,7 +305,16 @@ std::vector<Spmm::Tile> Spmm::plan_tiles(int64_t m, int64_t* pack_bytes) const {
   };
   if (desc_.dtype == SpmmDType::kU8S8) {  // full tiles, the last one padded (or the one-row kernel)
     const int rows = w_.group == 4 ? kU8S8QuadTileRows : kU8S8TileRows;
-    for (int64_t m0 = 0; m0 < m; m0 += rows) add(m0, m - m0 == 1 ? 1 : rows);
+    int64_t m0 = 0;
+    if (w_.group == 4) {
+      // Quads: 64-row tiles, then the rest in 16-row tiles where that is
+      // cheaper (quad_small_tiles).
+      for (; m - m0 >= rows; m0 += rows) add(m0, rows);
+      const int small = quad_small_tiles(w_.band_rows);
+      if (m - m0 > 1 && m - m0 <= small * kU8S8QuadSmallTileRows)
+        for (; m0 < m; m0 += kU8S8QuadSmallTileRows) add(m0, kU8S8QuadSmallTileRows);
+    }
+    for (; m0 < m; m0 += rows) add(m0, m - m0 == 1 ? 1 : rows);
   } else {
     const std::vector<int> heights = tile_heights(desc_, code_isa_, w_.group);
     int64_t m0 = 0;
@@ -337,12 +354,13 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
       return;
     }
     if (w_.k_block == 4) {
-      pack_dense_quads(x, a.ldx, mt, dst);
+      pack_dense_quads(x, a.ldx, mt, t.mr, dst);
       return;
     }
-    const uint8_t* src[kU8S8QuadTileRows];
-    for (int p = 0; p < kU8S8QuadTileRows; ++p) src[p] = x + std::min<int64_t>(u8s8_quad_tile_row(p), mt - 1) * a.ldx;
-    pack_u8_rows_to_u8_tile(src, k, dst, packing_isa());
+    const uint8_t* src[kU8S8QuadTileRows];  // (16-row tiles: rows in order)
+    for (int p = 0; p < t.mr; ++p)
+      src[p] = x + std::min<int64_t>(t.mr == kU8S8QuadTileRows ? u8s8_quad_tile_row(p) : p, mt - 1) * a.ldx;
+    pack_u8_rows_to_u8_tile(src, t.mr, k, dst, packing_isa());
     return;
   }
   int16_t* out = reinterpret_cast<int16_t*>(dst);
@@ -361,11 +379,10 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   pack_u8_rows_to_s16_tile(src, k, zp, out, packing_isa());
 }
 
-void Spmm::pack_dense_quads(const uint8_t* x, int64_t ldx, int64_t mt, uint8_t* dst) const {
+void Spmm::pack_dense_quads(const uint8_t* x, int64_t ldx, int64_t mt, int rows, uint8_t* dst) const {
   // tile[q][m][4] = x[m][4q .. 4q + 3]: a 32-bit transpose of the rows' whole
   // quads where they are 4-byte aligned, else byte by byte; the last quad of
   // a K that is not a multiple of 4 padded with zeros (W is zero there).
-  constexpr int rows = kU8S8QuadTileRows;
   const int64_t k = w_.k, whole = k / 4, quads = (k + 3) / 4;
   if (mt < rows) std::memset(dst, 0, static_cast<size_t>(quads * 4 * rows));
   int64_t q0 = 0;
@@ -414,7 +431,7 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       } else if (desc_.dtype == SpmmDType::kF32) {
         spmm_f32_tile_generic(&args, t.mr, w_.band_rows);
       } else if (w_.k_block == 4) {
-        spmm_u8s8_kquad_tile_generic(&args, t.mr);
+        spmm_u8s8_kquad_tile_generic(&args, t.mr);  // (any tile height)
       } else if (w_.group == 4) {
         spmm_u8s8_quad_tile_generic(&args, t.mr, w_.band_rows);
       } else {

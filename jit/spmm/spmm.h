@@ -79,8 +79,8 @@ class Spmm {
   std::vector<Tile> plan_tiles(int64_t m, int64_t* pack_bytes) const;
   int64_t tile_bytes(int mr) const;  // packed activations of a tile of mr rows
   void pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const;
-  // The 1x4 quads' tile (spmm_microkernel.h) of rows x[0, mt).
-  void pack_dense_quads(const uint8_t* x, int64_t ldx, int64_t mt, uint8_t* dst) const;
+  // The 1x4 quads' tile (spmm_microkernel.h) of `rows` rows, from x[0, mt).
+  void pack_dense_quads(const uint8_t* x, int64_t ldx, int64_t mt, int rows, uint8_t* dst) const;
   // zero_point_fix: see SpmmTileArgs (quads with a zero point), else null.
   void compute(const Tile& t, const uint8_t* packed, int64_t band_begin, int64_t band_end, void* acc,
                const int32_t* zero_point_fix) const;

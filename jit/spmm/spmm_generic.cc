@@ -92,8 +92,8 @@ void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr) {
     if (!a->accumulate)
       for (int m = 0; m < mr; ++m) o[m] = 0;
     for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
-      // One K index a group, 4q: the quad's 64 rows at 256 q, or (one row) the row's bytes 4q..
-      const uint8_t* quad = mr == 1 ? x + *kidx : x + static_cast<int64_t>(*kidx) / 4 * kU8S8KQuadTileBytesPerQuad;
+      // One K index a group, 4q: the quad's mr rows at 4 mr q (one row: the row's bytes 4q..).
+      const uint8_t* quad = x + static_cast<int64_t>(*kidx) * mr;
       ++kidx;
       const uint32_t word = static_cast<uint32_t>(*values++);
       for (int m = 0; m < mr; ++m) {

@@ -16,10 +16,12 @@
 //         vpunpck{l,h}wd of four K rows yield 4 zmm of 16 byte quads each,
 //         zmm v covering m 16v..16v+15; out s32 [rows][64] in natural m
 //         order; or (mr = 1) x_tile[k] u8 and out s32 [rows][1].
+//         Small M: 16-row tiles, x_tile[k][16] u8 in natural row order (the
+//         kernel transposes each group's 4 K rows in a zmm), out [rows][16].
 //   u8s8 quads of 1x4 blocks (k_block 4, 1-row bands, AVX512_VNNI): x_tile
-//         [K / 4][64][4] u8: the dword of quad q and activation row m at
-//         256 q + 4 m, K padded with zeros to quads; a group's kidx[0] = 4q
-//         addresses it. out s32 [bands][64]; mr = 1 as for other quads.
+//         [K / 4][mr][4] u8 (mr 64 or 16): the dword of quad q and activation
+//         row m at 4 (mr q + m), K padded with zeros to quads; a group's one
+//         K index 4q addresses it. out s32 [bands][mr]; mr = 1 as for other quads.
 // Keep the argument layout in sync with the generators (offsets below).
 #pragma once
 
@@ -60,12 +62,13 @@ constexpr int kU8S8TileRows = 16;
 constexpr int kU8S8TileOrder[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
 
 constexpr int kU8S8QuadTileRows = 64;
+// Small-M quad tiles: 16 rows in natural order, x_tile[k][16] u8 (1x4: [K/4][16][4]).
+constexpr int kU8S8QuadSmallTileRows = 16;
 // Position p = 16 * lane + 4 * v + j of a quad tile row holds activation row
 // 16 * v + 4 * lane + j (an involution: lane and v swap), because the unpacks
 // work within 128-bit lanes.
 constexpr int u8s8_quad_tile_row(int p) { return 16 * (p / 4 % 4) + 4 * (p / 16) + p % 4; }
-// One K quad of a 1x4 tile: 64 rows x 4 bytes.
-constexpr int kU8S8KQuadTileBytesPerQuad = 4 * kU8S8QuadTileRows;
+
 
 // Plain C++ micro-kernels (the "generic" ISA and the JIT kernels' twins).
 void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);

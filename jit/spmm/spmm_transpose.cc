@@ -100,13 +100,13 @@ __attribute__((target("avx2"))) void pack_16x16_avx2(const uint8_t* const src[16
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (c + j) * 16), _mm256_sub_epi16(_mm256_cvtepu8_epi16(r[j]), zp));
 }
 
-// 16 rows (positions 16 * part ..) x 16 columns of the quad tile.
+// 16 rows (positions 16 * part ..) x 16 columns of a quad tile of `rows` rows.
 __attribute__((target("avx2"))) void pack_quad_16x16_avx2(const uint8_t* const src[16], int64_t c, int part,
-                                                           uint8_t* out) {
+                                                           int rows, uint8_t* out) {
   __m128i r[16];
   transpose_16x16_u8(src, c, r);
   for (int j = 0; j < 16; ++j)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (c + j) * kQuadRows + 16 * part), r[j]);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (c + j) * rows + 16 * part), r[j]);
 }
 
 // The four 16-row parts at once: 128-bit lane q of r[i] is row 16q + i, and
@@ -146,16 +146,16 @@ void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t z
     for (int p = 0; p < 16; ++p) out[c * 16 + p] = static_cast<int16_t>(src[p][c] - zp);
 }
 
-void pack_u8_rows_to_u8_tile(const uint8_t* const src[kQuadRows], int64_t k, uint8_t* out, uint32_t isa) {
+void pack_u8_rows_to_u8_tile(const uint8_t* const src[], int rows, int64_t k, uint8_t* out, uint32_t isa) {
   int64_t c = 0;
-  if (may_use(kIsaAvx512, isa)) {
+  if (rows == kQuadRows && may_use(kIsaAvx512, isa)) {
     for (; c + 16 <= k; c += 16) pack_quad_64x16_avx512(src, c, out);
-  } else if (may_use(kIsaAvx2, isa)) {
+  } else if (rows % 16 == 0 && may_use(kIsaAvx2, isa)) {
     for (; c + 16 <= k; c += 16)
-      for (int part = 0; part < kQuadRows / 16; ++part) pack_quad_16x16_avx2(src + 16 * part, c, part, out);
+      for (int part = 0; part < rows / 16; ++part) pack_quad_16x16_avx2(src + 16 * part, c, part, rows, out);
   }
   for (; c < k; ++c)
-    for (int p = 0; p < kQuadRows; ++p) out[c * kQuadRows + p] = src[p][c];
+    for (int p = 0; p < rows; ++p) out[c * rows + p] = src[p][c];
 }
 
 void transpose32(const void* src_v, int64_t src_ld, int64_t rows, int64_t cols, void* dst_v, int64_t dst_ld,

@@ -21,10 +21,10 @@ void transpose32(const void* src, int64_t src_ld, int64_t rows, int64_t cols, vo
 // includes AVX2.
 void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, uint32_t isa);
 
-// out[c * 64 + p] = src[p][c] for c < k: the u8s8 quad tile packing (64
-// activation rows, already in tile order, bytes as they are), by 16x16 byte
-// transposes: four at once in zmm where `isa` includes AVX-512, one at a
-// time in xmm where it includes AVX2.
-void pack_u8_rows_to_u8_tile(const uint8_t* const src[64], int64_t k, uint8_t* out, uint32_t isa);
+// out[c * rows + p] = src[p][c] for c < k: the u8s8 quad tile packing (rows
+// 64 or 16 activation rows, already in tile order, bytes as they are), by
+// 16x16 byte transposes: four at once in zmm where `isa` includes AVX-512 (64
+// rows), one at a time in xmm where it includes AVX2.
+void pack_u8_rows_to_u8_tile(const uint8_t* const src[], int rows, int64_t k, uint8_t* out, uint32_t isa);
 
 }  // namespace sparsert::jit

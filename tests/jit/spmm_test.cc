@@ -243,21 +243,23 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
       if (rng() % 4 == 0) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
     const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, band_rows, 4);
     ASSERT_EQ(p.group, 4);
-    for (int mr : {1, kU8S8QuadTileRows}) {
+    for (int mr : {1, kU8S8QuadSmallTileRows, kU8S8QuadTileRows}) {
       SCOPED_TRACE("band_rows " + std::to_string(band_rows) + " mr " + std::to_string(mr));
       std::vector<uint8_t> rows(static_cast<size_t>(mr * k));
       for (auto& v : rows) v = static_cast<uint8_t>(rng());
       std::vector<uint8_t> tile(static_cast<size_t>(mr * k)), scalar_tile(tile.size());
       if (mr == 1) {
         tile = rows;
-      } else {
+      } else {  // 64 rows in u8s8_quad_tile_row order, 16 in order
         const uint8_t* src[kU8S8QuadTileRows];
-        for (int q = 0; q < kU8S8QuadTileRows; ++q) src[q] = rows.data() + u8s8_quad_tile_row(q) * k;
-        pack_u8_rows_to_u8_tile(src, k, tile.data(), kIsaAvx512);
-        pack_u8_rows_to_u8_tile(src, k, scalar_tile.data(), kIsaGeneric);
+        for (int q = 0; q < mr; ++q) src[q] = rows.data() + (mr == kU8S8QuadTileRows ? u8s8_quad_tile_row(q) : q) * k;
+        pack_u8_rows_to_u8_tile(src, mr, k, tile.data(), kIsaAvx512);
+        pack_u8_rows_to_u8_tile(src, mr, k, scalar_tile.data(), kIsaGeneric);
         EXPECT_EQ(tile, scalar_tile) << "16x16 register transposes vs scalar";
       }
-      auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(band_rows) : generate_u8s8_quad_bspmm_avx512_vnni(band_rows);
+      auto code = mr == 1   ? generate_u8s8_quad_spmv_avx512_vnni(band_rows)
+                  : mr == 16 ? generate_u8s8_quad16_bspmm_avx512_vnni(band_rows)
+                             : generate_u8s8_quad_bspmm_avx512_vnni(band_rows);
       ASSERT_TRUE(code.ok()) << code.status().to_string();
       auto twin = band_rows == 4 ? +[](const SpmmTileArgs* a, int mr) { spmm_u8s8_quad_tile_generic(a, mr, 4); }
                                  : +[](const SpmmTileArgs* a, int mr) { spmm_u8s8_quad_tile_generic(a, mr, 1); };
@@ -284,15 +286,15 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
           w[static_cast<size_t>(r * k + c)] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);  // 0 too
   const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, 1, 4, 4);
   ASSERT_EQ(p.k_block, 4);
-  for (int mr : {1, kU8S8QuadTileRows}) {
+  for (int mr : {1, kU8S8QuadSmallTileRows, kU8S8QuadTileRows}) {
   SCOPED_TRACE("mr " + std::to_string(mr));
   std::vector<uint8_t> rows(static_cast<size_t>(mr * k));
   for (auto& v : rows) v = static_cast<uint8_t>(rng());
-  // 64 rows: [K / 4][64][4]; one row: the row, its last quad padded.
+  // 64 or 16 rows: [K / 4][mr][4]; one row: the row, its last quad padded.
   std::vector<uint8_t> tile(static_cast<size_t>(quads * 4 * mr), 0);
   for (int64_t m = 0; m < mr; ++m)
     for (int64_t c = 0; c < k; ++c) tile[static_cast<size_t>(c / 4 * 4 * mr + 4 * m + c % 4)] = rows[static_cast<size_t>(m * k + c)];
-  auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(1, 4) : generate_u8s8_kquad_bspmm_avx512_vnni();
+  auto code = mr == 1 ? generate_u8s8_quad_spmv_avx512_vnni(1, 4) : generate_u8s8_kquad_bspmm_avx512_vnni(mr);
   ASSERT_TRUE(code.ok()) << code.status().to_string();
   expect_quad_kernel_matches_twin(p, w, rows, tile, mr, **code, spmm_u8s8_kquad_tile_generic, rng);
   }
@@ -414,17 +416,19 @@ TEST(SpmmTranspose, register_blocks_match_the_definition_on_every_isa) {
                 << isa_name(isa) << " rows " << rows << " cols " << cols << " r " << r << " c " << c;
       }
   for (uint32_t isa : isas)
-    for (int64_t k : {1, 15, 16, 17, 48, 77}) {
-      std::vector<uint8_t> rows(static_cast<size_t>(64 * k));
-      for (auto& v : rows) v = static_cast<uint8_t>(rng());
-      const uint8_t* src[kU8S8QuadTileRows];
-      for (int p = 0; p < kU8S8QuadTileRows; ++p) src[p] = rows.data() + ((p * 37) % 64) * k;  // any row order
-      std::vector<uint8_t> tile(static_cast<size_t>(64 * k));
-      pack_u8_rows_to_u8_tile(src, k, tile.data(), isa);
-      for (int64_t c = 0; c < k; ++c)
-        for (int p = 0; p < kU8S8QuadTileRows; ++p)
-          ASSERT_EQ(tile[c * 64 + p], src[p][c]) << isa_name(isa) << " k " << k << " c " << c << " p " << p;
-    }
+    for (int tile_rows : {kU8S8QuadTileRows, 16})
+      for (int64_t k : {1, 15, 16, 17, 48, 77}) {
+        std::vector<uint8_t> rows(static_cast<size_t>(64 * k));
+        for (auto& v : rows) v = static_cast<uint8_t>(rng());
+        const uint8_t* src[kU8S8QuadTileRows];
+        for (int p = 0; p < tile_rows; ++p) src[p] = rows.data() + ((p * 37) % 64) * k;  // any row order
+        std::vector<uint8_t> tile(static_cast<size_t>(tile_rows * k));
+        pack_u8_rows_to_u8_tile(src, tile_rows, k, tile.data(), isa);
+        for (int64_t c = 0; c < k; ++c)
+          for (int p = 0; p < tile_rows; ++p)
+            ASSERT_EQ(tile[c * tile_rows + p], src[p][c])
+                << isa_name(isa) << " tile rows " << tile_rows << " k " << k << " c " << c << " p " << p;
+      }
 }
 
 TEST(Spmm, epilogue_builds_agree_bit_for_bit) {
