@@ -75,11 +75,14 @@ class U8S8BspmmAvx512 : public JitGenerator {
   int rows_;
 };
 
-// The 64-row quad kernels' start: arguments loaded, `fix` = zero_point_fix,
-// and the band loop's head (nothing to do without bands).
-void begin_quad_bands(JitGenerator& g, const TileRegs& t, const Reg64& fix, Label& band_loop, Label& done) {
+// The quad kernels' start: arguments loaded, `fix` = zero_point_fix,
+// `setup` (constants the loop keeps in registers), and the band loop's head
+// (nothing to do without bands).
+void begin_quad_bands(JitGenerator& g, const TileRegs& t, const Reg64& fix, Label& band_loop, Label& done,
+                      const std::function<void()>& setup = nullptr) {
   t.enter(g);
   g.mov(fix, g.ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
+  if (setup) setup();
   g.test(t.bands, t.bands);
   g.jz(done, JitGenerator::T_NEAR);
   g.L(band_loop);
@@ -208,13 +211,10 @@ class U8S8Quad16BspmmAvx512Vnni : public JitGenerator {
     };
     const Reg64 fix = r15;
     Label band_loop, store, done;
-    t.enter(*this);
-    mov(fix, ptr[rdi + 56]);  // SpmmTileArgs::zero_point_fix; rdi is free from here on
-    vmovdqu32(lane_perm, ptr[rip + constants]);
-    vmovdqu32(byte_perm, ptr[rip + constants + 64]);
-    test(t.bands, t.bands);
-    jz(done, T_NEAR);
-    L(band_loop);
+    begin_quad_bands(*this, t, fix, band_loop, done, [&] {
+      vmovdqu32(lane_perm, ptr[rip + constants]);
+      vmovdqu32(byte_perm, ptr[rip + constants + 64]);
+    });
     for (int i = rows_; i < sets * rows_; ++i) vpxord(Zmm(i), Zmm(i), Zmm(i));
     t.load_or_zero<Zmm>(*this, rows_, true);
     movsxd(rcx, dword[t.counts]);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include "tests/graph/passes/pass_test_util.h"
@@ -32,6 +33,19 @@ std::string linear_model(double sparsity) {
   b.node("MatMul", {"x", "w"}, {"mm"}, "fc");
   b.node("Add", {"mm", "bias"}, {"y"}, "bias_add");
   return b.bytes();
+}
+
+// The model's reference plan (no passes) and a session with --quantize dynamic-int8.
+void reference_and_quantized(const std::string& bytes, std::unique_ptr<Session>* ref, std::unique_ptr<Session>* q) {
+  SessionOptions ref_opts, q_opts;
+  ref_opts.optimization_level = 0;
+  q_opts.quantize = "dynamic-int8";
+  auto r = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
+  auto s = Session::CreateFromBytes(bytes.data(), bytes.size(), q_opts);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  *ref = std::move(*r);
+  *q = std::move(*s);
 }
 
 StatusOr<Graph> quantized(const std::string& bytes, const std::string& mode, int* count) {
@@ -111,15 +125,12 @@ TEST(QuantizeDynamic, matmuls_on_one_input_share_its_quantization) {
             3)
       << "two MatMulIntegers read one quantized x, the third its own";
   // And the session runs it: both outputs near the float model's.
-  SessionOptions ref_opts, q_opts;
-  ref_opts.optimization_level = 0;
-  q_opts.quantize = "dynamic-int8";
-  auto ref = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
-  auto q = Session::CreateFromBytes(bytes.data(), bytes.size(), q_opts);
-  ASSERT_TRUE(ref.ok() && q.ok());
+  std::unique_ptr<Session> ref, q;
+  reference_and_quantized(bytes, &ref, &q);
+  ASSERT_TRUE(ref && q);
   const std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({9, K}, testing::randn(9 * K, rng))}};
-  auto want = (*ref)->Run(in);
-  auto got = (*q)->Run(in);
+  auto want = ref->Run(in);
+  auto got = q->Run(in);
   ASSERT_TRUE(want.ok() && got.ok());
   for (size_t i = 0; i < 2; ++i)
     EXPECT_EQ(testing::compare_tensors((*got)[i].tensor, (*want)[i].tensor, 5e-2), "") << "output " << i;
@@ -150,18 +161,15 @@ TEST(QuantizeDynamic, off_by_default_dense_weights_stay_float_and_bad_modes_are_
 
 TEST(QuantizeDynamic, session_runs_the_sparse_int8_kernel_within_quantization_error) {
   const std::string bytes = linear_model(0.9);
-  SessionOptions ref_opts, q_opts;
-  ref_opts.optimization_level = 0;
-  q_opts.quantize = "dynamic-int8";
-  auto ref = Session::CreateFromBytes(bytes.data(), bytes.size(), ref_opts);
-  auto q = Session::CreateFromBytes(bytes.data(), bytes.size(), q_opts);
-  ASSERT_TRUE(ref.ok() && q.ok());
-  EXPECT_NE((*q)->kernel_summary().find("sparse_integer_linear_u8s8 x1"), std::string::npos) << (*q)->kernel_summary();
+  std::unique_ptr<Session> ref, q;
+  reference_and_quantized(bytes, &ref, &q);
+  ASSERT_TRUE(ref && q);
+  EXPECT_NE(q->kernel_summary().find("sparse_integer_linear_u8s8 x1"), std::string::npos) << q->kernel_summary();
   std::mt19937 rng(3);
   for (int64_t seq : {1, 17}) {
     const std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({seq, K}, testing::randn(seq * K, rng))}};
-    auto a = (*ref)->Run(in);
-    auto b = (*q)->Run(in);
+    auto a = ref->Run(in);
+    auto b = q->Run(in);
     ASSERT_TRUE(a.ok() && b.ok());
     const Tensor &want = (*a)[0].tensor, &got = (*b)[0].tensor;
     double dot = 0, gg = 0, ww = 0;
