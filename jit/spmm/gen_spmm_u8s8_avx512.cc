@@ -22,6 +22,15 @@ namespace {
 using namespace Xbyak;
 using namespace Xbyak::util;
 
+// s32 accumulator sets Zmm(set * per_set + i), set < sets (a power of 2),
+// summed into set 0 by a pairwise tree.
+void sum_sets(JitGenerator& g, int sets, int per_set) {
+  for (int width = sets; width > 1; width /= 2)
+    for (int s = 0; s < width / 2; ++s)
+      for (int i = 0; i < per_set; ++i)
+        g.vpaddd(Zmm(s * per_set + i), Zmm(s * per_set + i), Zmm((s + width / 2) * per_set + i));
+}
+
 class U8S8BspmmAvx512 : public JitGenerator {
  public:
   explicit U8S8BspmmAvx512(int band_rows)
@@ -64,9 +73,7 @@ class U8S8BspmmAvx512 : public JitGenerator {
     movsxd(rcx, dword[t.counts]);
     t.group_loops(*this, rcx, sets, 8, value_bytes, [&](int u) { group(u, u); }, store);
     L(store);
-    for (int width = sets; width > 1; width /= 2)  // pairwise tree over the sets
-      for (int s = 0; s < width / 2; ++s)
-        for (int r = 0; r < rows_; ++r) vpaddd(acc(s, r), acc(s, r), acc(s + width / 2, r));
+    sum_sets(*this, sets, rows_);
     for (int r = 0; r < rows_; ++r) vmovdqu32(ptr[t.out + 64 * r], acc(0, r));
     t.next_band_and_leave(*this, 64 * rows_, band_loop, done);
   }
@@ -164,8 +171,7 @@ class U8S8QuadBspmmAvx512Vnni : public JitGenerator {
     movsxd(rcx, dword[t.counts]);
     t.group_loops(*this, rcx, sets, 16, value_bytes, [&](int u) { group(u, u); }, store);
     L(store);
-    if (sets == 2)
-      for (int i = 0; i < accs; ++i) vpaddd(Zmm(i), Zmm(i), Zmm(accs + i));
+    sum_sets(*this, sets, accs);
     store_quad_band(*this, t, fix, rows_, 4, Zmm(26), band_loop, done);
   }
 
@@ -220,9 +226,7 @@ class U8S8Quad16BspmmAvx512Vnni : public JitGenerator {
     movsxd(rcx, dword[t.counts]);
     t.group_loops(*this, rcx, sets, 16, value_bytes, group, store);
     L(store);
-    for (int width = sets; width > 1; width /= 2)
-      for (int s = 0; s < width / 2; ++s)
-        for (int r = 0; r < rows_; ++r) vpaddd(Zmm(s * rows_ + r), Zmm(s * rows_ + r), Zmm((s + width / 2) * rows_ + r));
+    sum_sets(*this, sets, rows_);
     store_quad_band(*this, t, fix, rows_, 1, Zmm(16), band_loop, done);
     // vpermd: output dword 4L + j = input dword 4j + L; vpshufb (per lane):
     // output byte 4i + j = input byte 4j + i.
@@ -281,10 +285,7 @@ class U8S8KQuadBspmmAvx512Vnni : public JitGenerator {
     movsxd(rcx, dword[t.counts]);
     t.group_loops(*this, rcx, kUnroll, 4, 4, group, store);
     L(store);
-    for (int width = sets; width > 1; width /= 2)
-      for (int s = 0; s < width / 2; ++s)
-        for (int v = 0; v < vectors; ++v)
-          vpaddd(Zmm(vectors * s + v), Zmm(vectors * s + v), Zmm(vectors * (s + width / 2) + v));
+    sum_sets(*this, sets, vectors);
     store_quad_band(*this, t, fix, 1, vectors, Zmm(16), band_loop, done);
   }
 

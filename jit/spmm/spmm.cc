@@ -21,7 +21,7 @@ struct CodeKey {
   int band_rows;
   int group;     // K indices per group: 1 (f32), 2 (u8s8 pairs) or 4 (u8s8 quads)
   uint32_t isa;  // kIsaAvx2, kIsaAvx512 or kIsaAvx512Vnni: which generator
-  int k_block;   // 4: the quads' 64-row tiles of 1x4 blocks (else 1)
+  int k_block;   // 4: the quads of 1x4 blocks (dense K-quad tiles; one K index a group), else 1
   bool operator==(const CodeKey& o) const {
     return dtype == o.dtype && mr == o.mr && band_rows == o.band_rows && group == o.group && isa == o.isa &&
            k_block == o.k_block;
