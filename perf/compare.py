@@ -1,8 +1,9 @@
 """sparsert vs ONNX Runtime (and DeepSparse, where installed) on the same models,
 inputs and thread counts.
 
-Every runtime runs in this process through the same ORT-style API (`import
-sparsert` is a drop-in for `import onnxruntime`); rounds alternate between the
+ORT and sparsert run in this process through the same ORT-style API (`import
+sparsert` is a drop-in for `import onnxruntime`), DeepSparse in a child process
+that times its own rounds (DeepSparseWorker); rounds alternate between the
 runtimes so machine noise (these are shared VMs) hits all alike; each round is
 `--iters` timed runs after warmup, and the report uses the median over rounds
 of each round's median (p10/p90 over all timed runs). Before any time is
@@ -22,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import shlex
 import socket
 import statistics
@@ -66,12 +66,9 @@ def load_sparsert(build_dir: str):
     return sparsert
 
 
-def load_deepsparse():
-    try:
-        import deepsparse  # noqa: F401
-        return deepsparse
-    except Exception:  # noqa: BLE001  (not installed, or its import fails on this Python)
-        return None
+def deepsparse_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("deepsparse") is not None  # (imported only in DeepSparseWorker's child)
 
 
 class Runner:
@@ -97,52 +94,95 @@ def deepsparse_inputs(model: str, feed: Dict[str, np.ndarray]):
     return order, batch
 
 
-_DS_PROBE = """
-import json, os, shutil, sys, tempfile
+_DS_WORKER = """
+import json, os, shutil, sys, tempfile, time
+import numpy as np
 import deepsparse
-model, shapes, batch = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+model, threads, batch, feed_path, out_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+with np.load(feed_path) as f:
+    inputs = [f[f"arr_{i}"] for i in range(len(f.files))]
 with tempfile.TemporaryDirectory() as d:
+    # DeepSparse 1.8 writes the static input shapes into the file it is given: a copy.
     copy = os.path.join(d, os.path.basename(model))
     shutil.copyfile(model, copy)
-    deepsparse.compile_model(copy, batch_size=batch, num_cores=1, input_shapes=shapes)
-"""
-_ds_probed: Dict[str, Optional[str]] = {}
-
-
-def deepsparse_probe(model: str, feed: Dict[str, np.ndarray]) -> Optional[str]:
-    """Compiles the model with DeepSparse in a child process first: DeepSparse 1.8 aborts the whole
-    process (a C++ assertion) on some models (dynamic and QDQ int8 BERT), which would end the
-    harness. Returns None when it compiles, else why not. Once per model."""
-    if model not in _ds_probed:
-        order, batch = deepsparse_inputs(model, feed)
-        shapes = [list(feed[n].shape) for n in order]
-        r = subprocess.run([sys.executable, "-c", _DS_PROBE, model, json.dumps(shapes), str(batch)],
-                           capture_output=True, text=True, timeout=1800)
-        why = None
-        if r.returncode != 0:
-            lines = (r.stdout + r.stderr).splitlines()
-            detail = next((ln.strip() for ln in lines if "Assertion" in ln or "Error" in ln), "")
-            why = f"DeepSparse fails on it (child exit {r.returncode}{': ' + detail if detail else ''})"
-        _ds_probed[model] = why
-    return _ds_probed[model]
-
-
-def deepsparse_runner(ds, model: str, threads: int, feed: Dict[str, np.ndarray]) -> Runner:
-    order, batch = deepsparse_inputs(model, feed)
-    # DeepSparse 1.8 writes the static input shapes into the file it is given:
-    # hand it a copy, never the user's model.
-    tmp = tempfile.TemporaryDirectory(prefix="sparsert_ds_")
-    copy = os.path.join(tmp.name, os.path.basename(model))
-    shutil.copyfile(model, copy)
     # Static input shapes: with symbolic dims DeepSparse falls back to its unoptimized runtime.
-    engine = ds.compile_model(copy, batch_size=batch, num_cores=threads,
-                              input_shapes=[list(feed[n].shape) for n in order])
-    runner = Runner("deepsparse", lambda f: engine.run([f[n] for n in order]), [])
-    runner.keep = tmp  # the copy lives as long as the engine
-    return runner
+    engine = deepsparse.compile_model(copy, batch_size=batch, num_cores=threads,
+                                      input_shapes=[list(x.shape) for x in inputs])
+    np.savez(out_path, *engine.run(inputs))
+    print("@@ready", flush=True)
+    for line in sys.stdin:
+        warmup, iters = map(int, line.split())
+        for _ in range(warmup):
+            engine.run(inputs)
+        ts = []
+        for _ in range(iters):
+            t = time.perf_counter()
+            engine.run(inputs)
+            ts.append((time.perf_counter() - t) * 1e3)
+        print("@@" + json.dumps(ts), flush=True)
+"""
+_ds_failed: Dict[str, str] = {}
 
 
-def timed_round(runner: Runner, feed, warmup: int, iters: int) -> List[float]:
+class DeepSparseWorker:
+    """DeepSparse on one model and thread count, in a child process that times its own rounds.
+
+    DeepSparse 1.8 aborts the whole process (a C++ assertion) on some models (dynamic and QDQ
+    int8 BERT), which would end the harness: the child compiles once and reports that, where a
+    probe compile in a child and then the engine's in this process compiled BERT twice. (An engine
+    alive in this process does not slow the others: sparsert 2 threads 11.8-12.1 ms before, beside
+    and after one, BERT-base 4x1 90% fp32 on Zen 5.)"""
+
+    def __init__(self, model: str, threads: int, feed: Dict[str, np.ndarray]):
+        self.name, self.output_names, self.proc = "deepsparse", [], None
+        if model in _ds_failed:
+            raise RuntimeError(_ds_failed[model])
+        order, batch = deepsparse_inputs(model, feed)
+        self.tmp = tempfile.TemporaryDirectory(prefix="sparsert_ds_")
+        feed_path, out_path = (os.path.join(self.tmp.name, f) for f in ("feed.npz", "out.npz"))
+        np.savez(feed_path, *[feed[n] for n in order])
+        self.proc = subprocess.Popen([sys.executable, "-c", _DS_WORKER, model, str(threads), str(batch), feed_path,
+                                      out_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        said = []
+        line = self._reply(said)
+        if line != "ready":
+            self.close()
+            detail = next((ln.strip() for ln in said if "Assertion" in ln or "Error" in ln), "")
+            why = f"DeepSparse fails on it (child exit {self.proc.returncode}{': ' + detail if detail else ''})"
+            _ds_failed[model] = why  # (the same at any thread count: not compiled again)
+            raise RuntimeError(why)
+        with np.load(out_path) as f:
+            self.outputs = [f[f"arr_{i}"] for i in range(len(f.files))]
+
+    def _reply(self, said: List[str]) -> Optional[str]:
+        """The child's next protocol line (its other output, DeepSparse's banner and logs, goes to said)."""
+        for line in self.proc.stdout:
+            if line.startswith("@@"):
+                return line[2:].strip()
+            said.append(line)
+        self.proc.wait()
+        return None
+
+    def round(self, warmup: int, iters: int) -> List[float]:
+        self.proc.stdin.write(f"{warmup} {iters}\n")
+        self.proc.stdin.flush()
+        said: List[str] = []
+        line = self._reply(said)
+        if line is None:
+            raise RuntimeError(f"DeepSparse's child exited (code {self.proc.returncode}): {''.join(said)[-300:]}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.tmp.cleanup()
+
+
+def timed_round(runner, feed, warmup: int, iters: int) -> List[float]:
+    if isinstance(runner, DeepSparseWorker):
+        return runner.round(warmup, iters)
     for _ in range(warmup):
         runner.run(feed)
     ts = []
@@ -184,24 +224,26 @@ def compare_model(model: str, dims: Dict[str, int], threads: int, args, srt, ds)
     row["agrees"] = agrees(row["model"], {"rel_error": row["sparsert_rel_error"], "cosine": row["sparsert_cosine"]})
     if args.no_deepsparse:
         row["deepsparse_skipped"] = True
-    probe = deepsparse_probe(model, feed) if ds is not None else None
-    if probe is not None:
-        row["deepsparse_error"] = probe[:200]
-    elif ds is not None:
+    worker = None
+    if ds:
         try:
-            dsr = deepsparse_runner(ds, model, threads, feed)
-            a = agreement(dsr.run(feed), want)
+            worker = DeepSparseWorker(model, threads, feed)
+            a = agreement(worker.outputs, want)
             row.update({f"deepsparse_{k}": v for k, v in a.items()})
-            runners.append(dsr)
+            runners.append(worker)
         except Exception as e:  # noqa: BLE001  (an engine that cannot compile this model: say so, go on)
             row["deepsparse_error"] = str(e).splitlines()[0][:200]
     medians: Dict[str, List[float]] = {r.name: [] for r in runners}
     every: Dict[str, List[float]] = {r.name: [] for r in runners}
-    for _ in range(args.rounds):
-        for r in runners:
-            ts = timed_round(r, feed, args.warmup, args.iters)
-            medians[r.name].append(statistics.median(ts))
-            every[r.name].extend(ts)
+    try:
+        for _ in range(args.rounds):
+            for r in runners:
+                ts = timed_round(r, feed, args.warmup, args.iters)
+                medians[r.name].append(statistics.median(ts))
+                every[r.name].extend(ts)
+    finally:
+        if worker is not None:
+            worker.close()
     for name in medians:
         ts = sorted(every[name])
         row[f"{name}_ms"] = statistics.median(medians[name])
@@ -407,8 +449,8 @@ def main(argv=None) -> int:
     if not jobs:
         p.error("give models, --set full or --quick")
     srt = load_sparsert(a.build_dir)
-    ds = None if a.no_deepsparse else load_deepsparse()
-    if ds is None and not a.no_deepsparse:
+    ds = False if a.no_deepsparse else deepsparse_installed()
+    if not ds and not a.no_deepsparse:
         print("DeepSparse: not importable here (pip install deepsparse); its columns stay empty", flush=True)
     rows = []
     for model, d in jobs:

@@ -103,3 +103,45 @@ def test_readme_block_is_generated_from_result_jsons(tmp_path):
     r = subprocess.run([sys.executable, script, "--from-json", str(a), "--readme", str(plain)], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2 and "no '<!-- perf/compare.py --readme: begin" in r.stderr
+
+
+def test_deepsparse_runs_in_a_child_that_reports_its_rounds_and_its_aborts(models_dir, tmp_path, monkeypatch):
+    # A stand-in deepsparse package on the child's path: its engine returns the inputs doubled,
+    # and it aborts the process (as 1.8 does on int8 BERT) on a model whose name says so.
+    pkg = tmp_path / "fake" / "deepsparse"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        "import os, sys\n"
+        "class _Engine:\n"
+        "    def run(self, inputs):\n"
+        "        return [x * 2 for x in inputs]\n"
+        "def compile_model(path, batch_size, num_cores, input_shapes):\n"
+        "    print('DeepSparse banner', flush=True)\n"
+        "    if 'abort' in os.path.basename(path):\n"
+        "        print('Assertion at planner.hpp:120', flush=True)\n"
+        "        os.abort()\n"
+        "    assert num_cores == 2 and batch_size == 1, (num_cores, batch_size)\n"
+        "    return _Engine()\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fake"))
+    model = os.path.join(models_dir, "bert_tiny_op17.onnx")
+    feed = compare.oracle.random_inputs(model, {"batch": 1, "sequence": 8})
+    worker = compare.DeepSparseWorker(model, 2, feed)
+    try:
+        order, _ = compare.deepsparse_inputs(model, feed)
+        assert len(worker.outputs) == len(order)
+        for got, name in zip(worker.outputs, order):
+            np.testing.assert_array_equal(got, feed[name] * 2)
+        for _ in range(2):  # rounds on request, each iters times
+            ts = compare.timed_round(worker, feed, 1, 3)
+            assert len(ts) == 3 and all(t >= 0 for t in ts)
+    finally:
+        worker.close()
+    assert worker.proc.poll() is not None
+    aborting = tmp_path / "abort.onnx"
+    aborting.write_bytes(open(model, "rb").read())
+    for _ in range(2):  # the second time from the first's verdict
+        try:
+            compare.DeepSparseWorker(str(aborting), 2, feed)
+            raise AssertionError("an aborting DeepSparse compile must raise")
+        except RuntimeError as e:
+            assert "DeepSparse fails on it (child exit -6: Assertion at planner.hpp:120)" == str(e), str(e)
