@@ -79,13 +79,19 @@ StatusOr<OracleCase> read_case(const std::string& dir) {
 std::vector<ManifestEntry> read_manifest() {
   std::vector<ManifestEntry> out;
   std::ifstream f(models_dir() + "/manifest.txt");
-  std::string model, case_dir;
-  double tol;
-  while (f >> model >> case_dir >> tol) out.push_back({models_dir() + "/" + model, models_dir() + "/" + case_dir, tol, model});
+  std::string line;
+  while (std::getline(f, line)) {  // model case_dir tolerance [min_cosine]
+    std::istringstream fields(line);
+    std::string model, case_dir;
+    double tol = 0, min_cosine = 0;
+    if (!(fields >> model >> case_dir >> tol)) continue;
+    fields >> min_cosine;
+    out.push_back({models_dir() + "/" + model, models_dir() + "/" + case_dir, tol, min_cosine, model});
+  }
   return out;
 }
 
-std::string compare_tensors(const Tensor& got, const Tensor& want, double tol) {
+std::string compare_tensors(const Tensor& got, const Tensor& want, double tol, double min_cosine) {
   std::ostringstream os;
   if (got.dtype() != want.dtype() || got.shape() != want.shape()) {
     os << "got " << got.type_string() << ", want " << want.type_string();
@@ -107,6 +113,20 @@ std::string compare_tensors(const Tensor& got, const Tensor& want, double tol) {
     os << "max abs error " << worst << " at element " << worst_i << " (got " << got.element_as_double(worst_i)
        << ", want " << want.element_as_double(worst_i) << "), limit " << limit;
     return os.str();
+  }
+  if (is_float && min_cosine > 0) {
+    double dot = 0, gg = 0, ww = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double g = got.element_as_double(i), w = want.element_as_double(i);
+      dot += g * w;
+      gg += g * g;
+      ww += w * w;
+    }
+    const double cosine = gg > 0 && ww > 0 ? dot / std::sqrt(gg * ww) : (gg == ww ? 1.0 : 0.0);
+    if (!(cosine >= min_cosine)) {
+      os << "cosine similarity " << cosine << ", limit " << min_cosine;
+      return os.str();
+    }
   }
   return "";
 }

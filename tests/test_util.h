@@ -26,6 +26,10 @@ struct ManifestEntry {
   std::string model;     // absolute path
   std::string case_dir;  // absolute path
   double tolerance;
+  // Where > 0, each float output's cosine similarity with the oracle's must reach it too
+  // (the manifest's optional 4th column: the int8 BERT-base cases, whose rounding flips
+  // move single elements by quantization steps, are judged as functions).
+  double min_cosine = 0;
   std::string name;      // model path relative to models_dir(), for test names
 };
 std::vector<ManifestEntry> read_manifest();
@@ -33,7 +37,8 @@ std::vector<ManifestEntry> read_manifest();
 inline void PrintTo(const ManifestEntry& e, std::ostream* os) { *os << e.name; }
 
 // Empty string when `got` matches `want`: exact for integers/bools; for floats
-// max |got - want| <= tol * max(1, max |want|) (error relative to output scale).
-std::string compare_tensors(const Tensor& got, const Tensor& want, double tol);
+// max |got - want| <= tol * max(1, max |want|) (error relative to output scale)
+// and, where min_cosine > 0, cosine(got, want) >= min_cosine.
+std::string compare_tensors(const Tensor& got, const Tensor& want, double tol, double min_cosine = 0);
 
 }  // namespace sparsert::testing

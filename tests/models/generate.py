@@ -41,6 +41,18 @@ FP32_TOL = 1e-4  # max abs error relative to max(1, max |reference|)
 # random 64-token inputs: 27 runs exceed 1e-4 of the output scale even on the
 # reference kernels (std::erf), max 5.0e-4, the optimized plan the same.
 DYNAMIC_INT8_TOL = 1e-3
+# int8 BERT-base (12 layers) against ORT: judged as a function, as the issue's
+# target says (last-hidden-state cosine >= 0.999), with a loose max-abs guard.
+# A rounding flip there is amplified layer by layer: the first difference from
+# ORT (optimizer off) in the QDQ model is one QuantizeLinear element of
+# layer 0's query (x/scale 1.500016 in ORT, 1.499998 here: the fp32 MatMul's
+# summation order), and the last hidden state then differs by up to 4.7% of
+# its scale, the pooler output by 10.6%, in sparsert's reference plan and
+# optimized plan alike (measured 2026-11-25). Cosines measured: dynamic int8
+# >= 0.99978; dense QDQ 0.99791-0.99812, where ORT's own optimized plan gets
+# 0.99764 (last hidden state) and 0.99723 (pooler) against its unoptimized one:
+# below 0.999 is the flips' floor there, so QDQ's bound is 0.997.
+INT8_BASE_TOL, DYNAMIC_INT8_BASE_MIN_COSINE, QDQ_BASE_MIN_COSINE = 0.25, 0.999, 0.997
 
 
 def _stamp(set_name: str) -> str:
@@ -65,10 +77,11 @@ class Writer:
         os.makedirs(os.path.dirname(p), exist_ok=True)
         return p
 
-    def case(self, rel_model: str, dims=None, tol=FP32_TOL, optimize=True) -> None:
+    def case(self, rel_model: str, dims=None, tol=FP32_TOL, optimize=True, min_cosine=None) -> None:
+        """An ORT case and its manifest line: model, case, max-abs tolerance [, min cosine]."""
         rel_case = rel_model[:-len(".onnx")] + ".case"
         oracle.make_case(self.path(rel_model), self.path(rel_case + "/x")[:-2], dims, seed=0, optimize=optimize)
-        self.manifest.append(f"{rel_model} {rel_case} {tol}")
+        self.manifest.append(f"{rel_model} {rel_case} {tol}" + (f" {min_cosine}" if min_cosine else ""))
 
     def pruned(self, rel_src: str, sparsity: float, pattern: str) -> str:
         rel = rel_src[:-len(".onnx")] + f"_{pattern}_{int(round(sparsity * 100))}.onnx"
@@ -154,11 +167,11 @@ def gen_full(w: Writer) -> None:
             f"bert_base_op17_4x1_{p}.onnx" for p in (70, 80, 90)):
         dst = src.replace(".onnx", "_dynamic_int8.onnx")
         quantize.dynamic_int8(w.path(src), w.path(dst))
-        w.case(dst, bdims)
+        w.case(dst, bdims, tol=INT8_BASE_TOL, min_cosine=DYNAMIC_INT8_BASE_MIN_COSINE)
     for src in ("bert_base_op17.onnx", "bert_base_op17_4x1_90.onnx"):
         dst = src.replace(".onnx", "_qdq_int8.onnx")
         quantize.qdq_int8(w.path(src), w.path(dst), bdims)
-        w.case(dst, bdims, optimize=False)
+        w.case(dst, bdims, optimize=False, tol=INT8_BASE_TOL, min_cosine=QDQ_BASE_MIN_COSINE)
     for name in ("mobilenet_v2", "resnet50"):
         w.case(w.pruned(f"{name}_op17.onnx", 0.9, "unstructured"), {"batch": 1})
 

@@ -28,7 +28,8 @@ void run_and_compare(const ManifestEntry& e, int opt_level, int threads) {
     ASSERT_EQ(outputs->size(), c->outputs.size());
     for (size_t i = 0; i < outputs->size(); ++i) {
       EXPECT_EQ((*outputs)[i].name, c->outputs[i].name);
-      std::string diff = testing::compare_tensors((*outputs)[i].tensor, c->outputs[i].tensor, e.tolerance);
+      std::string diff = testing::compare_tensors((*outputs)[i].tensor, c->outputs[i].tensor, e.tolerance,
+                                                 e.min_cosine);
       EXPECT_EQ(diff, "") << "output '" << c->outputs[i].name << "' of " << e.name << " (opt level " << opt_level
                           << ", run " << run << ")";
     }
@@ -47,6 +48,22 @@ std::string case_name(const ::testing::TestParamInfo<ManifestEntry>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(GeneratedModels, OracleTest, ::testing::ValuesIn(testing::read_manifest()), case_name);
+
+TEST(OracleManifest, compare_tensors_judges_by_max_abs_error_and_cosine) {
+  const Tensor want = Tensor::from_vector<float>({4}, {2.f, -1.f, 0.5f, 0.f});
+  // 0.1 off in one element: inside a 0.06 x scale 2 bound, cosine 0.9991.
+  const Tensor near = Tensor::from_vector<float>({4}, {2.f, -1.f, 0.6f, 0.f});
+  EXPECT_EQ(testing::compare_tensors(near, want, 0.06), "");
+  EXPECT_EQ(testing::compare_tensors(near, want, 0.06, 0.999), "");
+  EXPECT_NE(testing::compare_tensors(near, want, 0.04), "");
+  const std::string low = testing::compare_tensors(near, want, 0.06, 0.9995);
+  EXPECT_NE(low.find("cosine similarity 0.999"), std::string::npos) << low;
+  // A scaled copy has cosine 1 but fails the max-abs bound; all zeros against zeros agree.
+  EXPECT_NE(testing::compare_tensors(Tensor::from_vector<float>({4}, {4.f, -2.f, 1.f, 0.f}), want, 0.25, 0.999), "");
+  const Tensor zeros = Tensor::from_vector<float>({2}, {0.f, 0.f});
+  EXPECT_EQ(testing::compare_tensors(zeros, zeros, 1e-4, 0.999), "");
+  EXPECT_NE(testing::compare_tensors(zeros, Tensor::from_vector<float>({2}, {0.f, 1e-3f}), 1.0, 0.999), "");
+}
 
 TEST(OracleManifest, has_the_generated_models) {
   // Guards against an empty manifest silently running zero cases above.
