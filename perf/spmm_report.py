@@ -5,6 +5,10 @@ cases so the shared machine's noise hits sparse and dense alike, several
 repetitions, median kept) and joins each sparse row with the dense rows of the
 same shape and threads measured in that same run:
   fp32 baseline = faster of oneDNN and OpenBLAS sgemm; int8 = oneDNN u8s8.
+On a machine with more than AVX2 the AVX2 kernels' baseline is the dense
+libraries capped to AVX2 (a second run of the dense cases with
+ONEDNN_MAX_CPU_ISA=AVX2, OPENBLAS_CORETYPE=Haswell): what an AVX2-only server
+gets from them (dense_impl ends in "_avx2"), not this machine's VNNI or AVX-512.
 Small-M rows also report the packed-weight stream rate against the read
 bandwidth measured in the same run (the bound there, not a dense library).
 
@@ -51,13 +55,28 @@ def cpu_info():
     return model, isa
 
 
-def run_bench(exe, bench_filter, min_time, reps):
+# The dense libraries limited to AVX2 (oneDNN reads either name; Debian's OpenBLAS picks its kernels at run time).
+AVX2_DENSE_ENV = {"ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
+
+
+def run_bench(exe, bench_filter, min_time, reps, env=None):
     cmd = [exe, f"--benchmark_filter={bench_filter}", f"--benchmark_min_time={min_time}",
            f"--benchmark_repetitions={reps}", "--benchmark_enable_random_interleaving=true",
            "--benchmark_format=json"]
-    print("running:", " ".join(cmd), file=sys.stderr)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    print("running:", " ".join(f"{k}={v}" for k, v in (env or {}).items()), " ".join(cmd), file=sys.stderr)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         env=dict(os.environ, **env) if env else None).stdout
     return json.loads(out)
+
+
+def dense_times(times):
+    """{(impl, M, N, K, threads): us} of a run's dense rows."""
+    out = {}
+    for name, t in times.items():
+        kind, impl, f = parse(name)
+        if kind == "dense":
+            out[(impl, f["M"], f["N"], f["K"], f["threads"])] = t
+    return out
 
 
 def parse(name):
@@ -78,13 +97,12 @@ def collect(report):
     return {k: statistics.median(v) for k, v in times.items()}, counters
 
 
-def build_rows(times, counters, all_variants):
-    dense, bandwidth = {}, {}
+def build_rows(times, counters, all_variants, avx2_dense=None):
+    """avx2_dense: dense_times() of the AVX2-capped run, the AVX2 kernels' baseline where given."""
+    dense, bandwidth = dense_times(times), {}
     for name, t in times.items():
         kind, impl, f = parse(name)
-        if kind == "dense":
-            dense[(impl, f["M"], f["N"], f["K"], f["threads"])] = t
-        elif kind == "bandwidth":
+        if kind == "bandwidth":
             bandwidth[f["threads"]] = counters[name].get("read_GB/s", 0.0) / 1e9 if counters[name].get(
                 "read_GB/s", 0) > 1e6 else counters[name].get("read_GB/s", 0.0)
     rows = []
@@ -98,10 +116,11 @@ def build_rows(times, counters, all_variants):
             continue
         dtype, pattern = PATTERN.get(base, ("?", "?"))
         key = (f["M"], f["N"], f["K"], f["threads"])
-        if dtype == "f32":
-            cands = {impl: dense.get((impl,) + key) for impl in ("f32_onednn", "f32_openblas")}
+        impls = ("f32_onednn", "f32_openblas") if dtype == "f32" else ("u8s8_onednn",)
+        if isa == "avx2" and avx2_dense:
+            cands = {impl + "_avx2": avx2_dense.get((impl,) + key) for impl in impls}
         else:
-            cands = {"u8s8_onednn": dense.get(("u8s8_onednn",) + key)}
+            cands = {impl: dense.get((impl,) + key) for impl in impls}
         cands = {k: v for k, v in cands.items() if v}
         if not cands:
             continue
@@ -183,8 +202,12 @@ def main():
         min_time, reps = 0.1, args.repetitions or 3
     report = run_bench(args.exe, flt, min_time, reps)
     times, counters = collect(report)
-    rows = build_rows(times, counters, args.all_variants)
     model, isa = cpu_info()
+    avx2_dense = None
+    if any(f.startswith("avx512") for f in isa):
+        dense_flt = "dense/[^/]*/M:(128/N:768/K:768|1/N:4096/K:4096)/threads:1" if args.quick else "dense/"
+        avx2_dense = dense_times(collect(run_bench(args.exe, dense_flt, min_time, reps, AVX2_DENSE_ENV))[0])
+    rows = build_rows(times, counters, args.all_variants, avx2_dense)
     os.makedirs(args.out, exist_ok=True)
     result = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),

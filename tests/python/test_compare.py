@@ -145,3 +145,29 @@ def test_deepsparse_runs_in_a_child_that_reports_its_rounds_and_its_aborts(model
             raise AssertionError("an aborting DeepSparse compile must raise")
         except RuntimeError as e:
             assert "DeepSparse fails on it (child exit -6: Assertion at planner.hpp:120)" == str(e), str(e)
+
+
+def test_spmm_report_measures_avx2_kernels_against_avx2_capped_dense():
+    import spmm_report
+    t = "/M:128/N:768/K:768"
+    times = {f"spmm/u8_s8_s32_bspmm_64x4_avx512_vnni{t}/sparsity:90/threads:1/real_time": 30.0,
+             f"spmm/u8_s8_s32_bspmm_16x4_avx2{t}/sparsity:90/threads:1/real_time": 90.0,
+             f"spmm/f32_spmm_avx2{t}/sparsity:90/threads:1/real_time": 200.0,
+             f"dense/u8s8_onednn{t}/threads:1/real_time": 150.0,
+             f"dense/f32_onednn{t}/threads:1/real_time": 600.0,
+             f"dense/f32_openblas{t}/threads:1/real_time": 700.0}
+    counters = {name: {"packed_MiB": 0.1} for name in times}
+    capped = spmm_report.dense_times({f"dense/u8s8_onednn{t}/threads:1/real_time": 600.0,
+                                      f"dense/f32_onednn{t}/threads:1/real_time": 1200.0,
+                                      f"dense/f32_openblas{t}/threads:1/real_time": 1000.0})
+    for avx2_dense, want in ((None, {"u8_s8_s32_bspmm_16x4_avx2": ("u8s8_onednn", 150.0),
+                                     "f32_spmm_avx2": ("f32_onednn", 600.0)}),
+                             (capped, {"u8_s8_s32_bspmm_16x4_avx2": ("u8s8_onednn_avx2", 600.0),
+                                       "f32_spmm_avx2": ("f32_openblas_avx2", 1000.0)})):
+        rows = {r["kernel"]: r for r in spmm_report.build_rows(times, counters, False, avx2_dense)}
+        # The VNNI kernel keeps this machine's fastest dense run either way.
+        assert (rows["u8_s8_s32_bspmm_64x4_avx512_vnni"]["dense_impl"],
+                rows["u8_s8_s32_bspmm_64x4_avx512_vnni"]["speedup"]) == ("u8s8_onednn", 5.0)
+        for kernel, (impl, dense_us) in want.items():
+            assert (rows[kernel]["dense_impl"], rows[kernel]["dense_us"]) == (impl, dense_us), rows[kernel]
+            assert rows[kernel]["speedup"] == round(dense_us / times[next(n for n in times if kernel in n)], 3)
