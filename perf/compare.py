@@ -39,6 +39,9 @@ sys.path.insert(0, ROOT)
 
 from tests.oracle import oracle  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "perf"))
+from timing import timed_runs  # noqa: E402
+
 BERT_DIMS = {"batch": 1, "sequence": 128}
 # (file in the models dir, dims): the benchmark set of tests/models/generate.py --set full.
 FULL_SET = [("bert_base_op17.onnx", BERT_DIMS),
@@ -95,10 +98,12 @@ def deepsparse_inputs(model: str, feed: Dict[str, np.ndarray]):
 
 
 _DS_WORKER = """
-import json, os, shutil, sys, tempfile, time
+import json, os, shutil, sys, tempfile
 import numpy as np
 import deepsparse
 model, threads, batch, feed_path, out_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+sys.path.insert(0, sys.argv[6])
+from timing import timed_runs
 with np.load(feed_path) as f:
     inputs = [f[f"arr_{i}"] for i in range(len(f.files))]
 with tempfile.TemporaryDirectory() as d:
@@ -112,14 +117,7 @@ with tempfile.TemporaryDirectory() as d:
     print("@@ready", flush=True)
     for line in sys.stdin:
         warmup, iters = map(int, line.split())
-        for _ in range(warmup):
-            engine.run(inputs)
-        ts = []
-        for _ in range(iters):
-            t = time.perf_counter()
-            engine.run(inputs)
-            ts.append((time.perf_counter() - t) * 1e3)
-        print("@@" + json.dumps(ts), flush=True)
+        print("@@" + json.dumps(timed_runs(lambda: engine.run(inputs), warmup, iters)), flush=True)
 """
 _ds_failed: Dict[str, str] = {}
 
@@ -142,7 +140,7 @@ class DeepSparseWorker:
         feed_path, out_path = (os.path.join(self.tmp.name, f) for f in ("feed.npz", "out.npz"))
         np.savez(feed_path, *[feed[n] for n in order])
         self.proc = subprocess.Popen([sys.executable, "-c", _DS_WORKER, model, str(threads), str(batch), feed_path,
-                                      out_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      out_path, os.path.join(ROOT, "perf")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         said = []
         line = self._reply(said)
@@ -183,14 +181,7 @@ class DeepSparseWorker:
 def timed_round(runner, feed, warmup: int, iters: int) -> List[float]:
     if isinstance(runner, DeepSparseWorker):
         return runner.round(warmup, iters)
-    for _ in range(warmup):
-        runner.run(feed)
-    ts = []
-    for _ in range(iters):
-        t = time.perf_counter()
-        runner.run(feed)
-        ts.append((time.perf_counter() - t) * 1e3)
-    return ts
+    return timed_runs(lambda: runner.run(feed), warmup, iters)
 
 
 def agreement(got: List[np.ndarray], want: List[np.ndarray]) -> Dict[str, float]:
