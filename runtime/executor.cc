@@ -2,11 +2,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <thread>
+#include <vector>
 
 namespace sparsert {
 namespace {
@@ -208,10 +210,15 @@ std::string Executor::memory_summary() const {
   return buf;
 }
 
-std::map<std::string, int64_t> Executor::profiled_node_us() const {
+std::map<std::string, int64_t> Executor::profiled_node_median_us() const {
   std::lock_guard<std::mutex> lock(profile_mu_);
+  std::map<std::string, std::vector<int64_t>> runs;
+  for (const ProfileEvent& e : events_) runs[e.name].push_back(e.duration_us);
   std::map<std::string, int64_t> us;
-  for (const ProfileEvent& e : events_) us[e.name] += e.duration_us;
+  for (auto& [name, d] : runs) {
+    std::nth_element(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(d.size() / 2), d.end());
+    us[name] = d[d.size() / 2];
+  }
   return us;
 }
 

@@ -42,9 +42,11 @@ class Executor {
   // Writes the Chrome trace and stops profiling (as ORT's end_profiling does);
   // returns the path ("" when profiling is off or already ended).
   std::string end_profiling();
-  // Profiled time per node name so far, in microseconds, summed over runs
-  // (empty when profiling is off or ended).
-  std::map<std::string, int64_t> profiled_node_us() const;
+  // Each node's median profiled time over the runs so far, in microseconds
+  // (empty when profiling is off or ended). Medians, not sums: a session's
+  // first run takes the arena's page faults (BERT-base: ~1 ms a node against
+  // a median of 15-300 us), which skewed every share computed from sums.
+  std::map<std::string, int64_t> profiled_node_median_us() const;
 
  private:
   Status validate_inputs(const std::vector<NamedTensor>& inputs, std::vector<const Tensor*>& by_value,

@@ -176,7 +176,7 @@ void weight_stats(const Tensor& w, NodeReport& r) {
 std::vector<NodeReport> Session::inspect() const {
   std::vector<NodeReport> out;
   const Graph& g = plan_->graph;
-  const std::map<std::string, int64_t> node_us = executor_->profiled_node_us();
+  const std::map<std::string, int64_t> node_us = executor_->profiled_node_median_us();
   int64_t total_us = 0;
   for (const auto& [name, us] : node_us) total_us += us;
   for (const PlannedNode& p : plan_->steps) {

@@ -36,7 +36,7 @@ struct NodeReport {
   std::string kernel_variant;              // the generated/library kernel inside it, "" if none named
   std::vector<std::string> kernel_notes;   // why that variant (cost model, packing, declined variants)
   int64_t packed_weight_bytes = 0;         // weights the kernel holds in its own packed form
-  double time_share = -1;                  // share of the profiled run time so far (-1: not profiling)
+  double time_share = -1;                  // its median time over the profiled runs / the nodes' sum of those (-1: not profiling)
   // The node's largest constant float or 8-bit input of rank >= 2 (its weight), if any.
   std::string weight;                      // "int8[768,3072]", "" when none
   double weight_zeros = 0;                 // fraction of zero values

@@ -313,8 +313,8 @@ Status inspect_model(const RunConfig& cfg, const std::map<std::string, int64_t>&
     SPARSERT_ASSIGN_OR_RETURN(auto inputs, session->RandomInputs(with_batch(*session, dims, cfg.batch), 0));
     for (int i = 0; i < cfg.warmup; ++i) SPARSERT_RETURN_IF_ERROR(session->Run(inputs).status());
     for (int i = 0; i < std::max(cfg.iters, 1); ++i) SPARSERT_RETURN_IF_ERROR(session->Run(inputs).status());
-    std::printf("profile  %d warmup + %d timed runs (time: each node's share, warmup included)\n", cfg.warmup,
-                std::max(cfg.iters, 1));
+    std::printf("profile  %d warmup + %d timed runs (time: each node's median over the runs, as a share of their sum)\n",
+                cfg.warmup, std::max(cfg.iters, 1));
   }
   std::printf("\n%-48s %-26s %-24s %-18s %6s %6s %6s  %s\n", "node", "op", "output", "weight", "zeros", "0-4x1",
               timed ? "time" : "", "kernel");

@@ -310,7 +310,7 @@ def test_inspect_with_profile_adds_each_nodes_share_of_the_time(sparse_run, mode
     r = _run(sparse_run, "inspect", os.path.join(models_dir, "bert_tiny_op17_4x1_90.onnx"), "--profile", str(trace),
              "--dim", "sequence=16", "--iters", "3")
     assert r.returncode == 0, r.stderr
-    assert "profile  2 warmup + 3 timed runs" in r.stdout
+    assert "profile  2 warmup + 3 timed runs (time: each node's median over the runs" in r.stdout
     rows = [line for line in r.stdout.splitlines() if "sparse_linear_f32" in line]
     assert len(rows) == 13, r.stdout
     shares = [float(row.split("%")[2].split()[-1]) for row in rows]  # zeros%, 0-4x1%, time%
