@@ -163,8 +163,11 @@ class DeepSparseWorker:
         return None
 
     def round(self, warmup: int, iters: int) -> List[float]:
-        self.proc.stdin.write(f"{warmup} {iters}\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(f"{warmup} {iters}\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # (it exited: _reply says how)
         said: List[str] = []
         line = self._reply(said)
         if line is None:
@@ -228,8 +231,16 @@ def compare_model(model: str, dims: Dict[str, int], threads: int, args, srt, ds)
     every: Dict[str, List[float]] = {r.name: [] for r in runners}
     try:
         for _ in range(args.rounds):
-            for r in runners:
-                ts = timed_round(r, feed, args.warmup, args.iters)
+            for r in list(runners):
+                try:
+                    ts = timed_round(r, feed, args.warmup, args.iters)
+                except RuntimeError as e:  # DeepSparse's child died mid-run: its columns say why, the rest go on
+                    if r is not worker:
+                        raise
+                    row["deepsparse_error"] = str(e).splitlines()[0][:200]
+                    runners.remove(r)
+                    del medians[r.name], every[r.name]
+                    continue
                 medians[r.name].append(statistics.median(ts))
                 every[r.name].extend(ts)
     finally:

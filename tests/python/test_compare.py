@@ -105,7 +105,8 @@ def test_readme_block_is_generated_from_result_jsons(tmp_path):
     assert r.returncode == 2 and "no '<!-- perf/compare.py --readme: begin" in r.stderr
 
 
-def test_deepsparse_runs_in_a_child_that_reports_its_rounds_and_its_aborts(models_dir, tmp_path, monkeypatch):
+def test_deepsparse_runs_in_a_child_that_reports_its_rounds_and_its_aborts(build_dir, models_dir, tmp_path,
+                                                                                  monkeypatch):
     # A stand-in deepsparse package on the child's path: its engine returns the inputs doubled,
     # and it aborts the process (as 1.8 does on int8 BERT) on a model whose name says so.
     pkg = tmp_path / "fake" / "deepsparse"
@@ -113,7 +114,13 @@ def test_deepsparse_runs_in_a_child_that_reports_its_rounds_and_its_aborts(model
     (pkg / "__init__.py").write_text(
         "import os, sys\n"
         "class _Engine:\n"
+        "    runs = 0\n"
+        "    def __init__(self, dies):\n"
+        "        self.dies = dies\n"
         "    def run(self, inputs):\n"
+        "        self.runs += 1\n"
+        "        if self.dies and self.runs > 3:\n"
+        "            os._exit(3)\n"
         "        return [x * 2 for x in inputs]\n"
         "def compile_model(path, batch_size, num_cores, input_shapes):\n"
         "    print('DeepSparse banner', flush=True)\n"
@@ -121,7 +128,7 @@ def test_deepsparse_runs_in_a_child_that_reports_its_rounds_and_its_aborts(model
         "        print('Assertion at planner.hpp:120', flush=True)\n"
         "        os.abort()\n"
         "    assert num_cores == 2 and batch_size == 1, (num_cores, batch_size)\n"
-        "    return _Engine()\n")
+        "    return _Engine('dies' in os.path.basename(path))\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "fake"))
     model = os.path.join(models_dir, "bert_tiny_op17.onnx")
     feed = compare.oracle.random_inputs(model, {"batch": 1, "sequence": 8})
@@ -145,6 +152,28 @@ def test_deepsparse_runs_in_a_child_that_reports_its_rounds_and_its_aborts(model
             raise AssertionError("an aborting DeepSparse compile must raise")
         except RuntimeError as e:
             assert "DeepSparse fails on it (child exit -6: Assertion at planner.hpp:120)" == str(e), str(e)
+    # A child that dies during a round: an error naming its exit, not a hung or crashed harness.
+    dying = tmp_path / "dies.onnx"
+    dying.write_bytes(open(model, "rb").read())
+    worker = compare.DeepSparseWorker(str(dying), 2, feed)
+    try:
+        assert len(compare.timed_round(worker, feed, 0, 2)) == 2
+        try:
+            compare.timed_round(worker, feed, 0, 5)
+            raise AssertionError("a round whose child exits must raise")
+        except RuntimeError as e:
+            assert str(e).startswith("DeepSparse's child exited (code 3)"), str(e)
+    finally:
+        worker.close()
+    # The harness goes on without it: ORT and sparsert timed, DeepSparse's column says why.
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "perf", "compare.py"), str(dying), "--dim", "batch=1",
+                        "--dim", "sequence=8", "--threads", "2", "--rounds", "3", "--iters", "2", "--build-dir",
+                        build_dir, "--no-save",
+                        "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    row = json.loads((tmp_path / "r.json").read_text())["rows"][0]
+    assert row["sparsert_ms"] > 0 and row["ort_ms"] > 0 and "deepsparse_ms" not in row, row
+    assert row["deepsparse_error"].startswith("DeepSparse's child exited (code 3)"), row
 
 
 def test_spmm_report_measures_avx2_kernels_against_avx2_capped_dense():
