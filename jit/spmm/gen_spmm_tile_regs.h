@@ -190,12 +190,7 @@ struct TileRegs {
     }
     g.mov(g.dword[out], eax);
     g.mov(rsi, rdi);
-    g.add(out, 4);
-    g.add(counts, 4);
-    g.dec(bands);
-    g.jnz(band_loop, JitGenerator::T_NEAR);
-    g.L(done);
-    g.postamble();
+    next_band_and_leave(g, 4, band_loop, done);
   }
   // Steps to the next band (its accumulators are out_bytes further), loops, and returns.
   void next_band_and_leave(JitGenerator& g, int out_bytes, Xbyak::Label& band_loop, Xbyak::Label& done) const {
