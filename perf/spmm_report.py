@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PATTERN = {"f32_spmm": ("f32", "unstructured"), "f32_bspmm_4x1": ("f32", "4x1"),
            "u8_s8_s32_bspmm_16x4": ("int8", "4x1"), "u8_s8_s32_bspmm_64x4": ("int8", "4x1"),
            "u8_s8_s32_bspmm_16x1": ("int8", "1x4"), "u8_s8_s32_bspmm_64x1": ("int8", "1x4"),
-           "u8_s8_s32_bspmm_64x1x4": ("int8", "1x4"),
+           "u8_s8_s32_bspmm_64x1x4": ("int8", "1x4"), "u8_s8_s32_bspmm_16x1x4": ("int8", "1x4"),
            "u8_s8_s32_gemm_6x16": ("int8", "dense")}
 
 

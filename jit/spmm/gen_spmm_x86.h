@@ -49,8 +49,15 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kquad_bspmm_avx512_v
 // u8_s8_s32_spmv_1x<band_rows>[x4]_avx512_vnni: the quad layout for one
 // activation row (k_block 4: 1x4 blocks, each group's quad one dword load).
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_quad_spmv_avx512_vnni(int band_rows, int k_block = 1);
-// u8_s8_s32_spmv_1x<band_rows>_avx2: one activation row of the int16 tile;
-// per group the two K values as one int16 pair, vpmaddwd per band row.
-StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows);
+// u8_s8_s32_spmv_1x<band_rows>[x4]_avx2: one activation row of the int16 tile;
+// per group the two K values as one int16 pair (k_block 2: 1x4 blocks as
+// aligned pairs, 1-row bands, one dword load), vpmaddwd per band row.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_rows, int k_block = 1);
+// u8_s8_s32_bspmm_16x1x4_{avx2,avx512}: 1x4 blocks as aligned K pairs (k_block
+// 2) on 1-row bands, 16-row tiles of dense int16 pairs: vpmaddwd straight
+// from the tile against the broadcast weight pair, no shuffles. The avx512
+// one (zmm) is for AVX-512 without VNNI.
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kpair_bspmm_avx2();
+StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kpair_bspmm_avx512();
 
 }  // namespace sparsert::jit

@@ -21,7 +21,7 @@ struct CodeKey {
   int band_rows;
   int group;     // K indices per group: 1 (f32), 2 (u8s8 pairs) or 4 (u8s8 quads)
   uint32_t isa;  // kIsaAvx2, kIsaAvx512 or kIsaAvx512Vnni: which generator
-  int k_block;   // 4: the quads of 1x4 blocks (dense K-quad tiles; one K index a group), else 1
+  int k_block;   // PackedSparse::k_block: 4 / 2, the quads / pairs of 1x4 blocks (one K index a group), else 1
   bool operator==(const CodeKey& o) const {
     return dtype == o.dtype && mr == o.mr && band_rows == o.band_rows && group == o.group && isa == o.isa &&
            k_block == o.k_block;
@@ -52,7 +52,8 @@ StatusOr<std::shared_ptr<const JitGenerator>> cached_code(const CodeKey& key) {
              : key.k_block == 4 ? generate_u8s8_kquad_bspmm_avx512_vnni(key.mr)
              : key.mr == 16     ? generate_u8s8_quad16_bspmm_avx512_vnni(key.band_rows)
                                 : generate_u8s8_quad_bspmm_avx512_vnni(key.band_rows);
-    if (key.mr == 1) return generate_u8s8_spmv_avx2(key.band_rows);
+    if (key.mr == 1) return generate_u8s8_spmv_avx2(key.band_rows, key.k_block);
+    if (key.k_block == 2) return avx512 ? generate_u8s8_kpair_bspmm_avx512() : generate_u8s8_kpair_bspmm_avx2();
     return avx512 ? generate_u8s8_bspmm_avx512(key.band_rows) : generate_u8s8_bspmm_avx2(key.band_rows);
   });
 }
@@ -89,6 +90,9 @@ int quad_small_tiles(int band_rows) { return band_rows == 4 ? 2 : 1; }
 
 std::vector<int> tile_heights(const SpmmDesc& d, uint32_t code_isa, int group) {
   if (group == 4) return {1, kU8S8QuadSmallTileRows, kU8S8QuadTileRows};
+  // (1x4 blocks as pairs, k_block 2: 32-row tiles, a group's index and
+  // weight pair per 4 ymm vpmaddwd instead of 2, measured the same as 16 on
+  // the BERT shapes, M=128, 70% and 90%, Zen 5 AVX2 code.)
   if (d.dtype == SpmmDType::kU8S8) return {1, kU8S8TileRows};
   if (d.band_rows == 4 && !is_subset(kIsaAvx512, code_isa)) return {1, 8, 16};
   // 1-row bands on AVX-512: 64-row tiles, one K index and weight per 4 zmm
@@ -172,7 +176,7 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
   const std::string family =
       f32 ? std::string(desc.band_rows == 4 ? "f32_bspmm_" : "f32_spmm_")
           : "u8_s8_s32_bspmm_" + std::to_string(quads ? kU8S8QuadTileRows : kU8S8TileRows) + "x" +
-                std::to_string(desc.band_rows) + (spmm->w_.k_block == 4 ? "x4_" : "_");
+                std::to_string(desc.band_rows) + (spmm->w_.k_block > 1 ? "x4_" : "_");
   // The f32 names list their tile heights: "f32_bspmm_{1,8,16}x4_avx2".
   auto name = [&](uint32_t isa, const char* suffix) {
     std::string n = family;
@@ -198,7 +202,7 @@ StatusOr<std::shared_ptr<const Spmm>> Spmm::create(SpmmDesc desc, const void* w,
     if (!f32)  // listed so `inspect` says why the quads did not run (the ISA check declines it)
       candidates.push_back({kIsaAvx512Vnni,
                             "u8_s8_s32_bspmm_" + std::to_string(kU8S8QuadTileRows) + "x" +
-                                std::to_string(desc.band_rows) + "_avx512_vnni",
+                                std::to_string(desc.band_rows) + (desc.k_block == 4 ? "x4" : "") + "_avx512_vnni",
                             nullptr, "needs the quad packing"});
     candidates.push_back({kIsaAvx512, name(kIsaAvx512, "avx512"), loader(kIsaAvx512), ""});
     candidates.push_back({kIsaAvx2, name(kIsaAvx2, "avx2"), loader(kIsaAvx2), ""});
@@ -292,7 +296,7 @@ Status Spmm::validate(const SpmmRunArgs& a) const {
 }
 
 int64_t Spmm::tile_bytes(int mr) const {
-  const int64_t k = w_.k_block == 4 ? (w_.k + 3) / 4 * 4 : w_.k;  // (1x4: whole quads)
+  const int64_t k = (w_.k + w_.k_block - 1) / w_.k_block * w_.k_block;  // (1x4: whole quads / pairs)
   return k * mr * elem_bytes(desc_.dtype, w_.group);
 }
 
@@ -364,9 +368,16 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
     return;
   }
   int16_t* out = reinterpret_cast<int16_t*>(dst);
-  if (t.mr == 1) {  // the one-row kernel's tile: x - zero point
+  if (t.mr == 1) {  // the one-row kernel's tile: x - zero point (pairs of 1x4 blocks: then a 0 to a whole pair)
     const int16_t zp = static_cast<int16_t>(a.x_zero_point);
     for (int64_t c = 0; c < k; ++c) out[c] = static_cast<int16_t>(x[c] - zp);
+    if (w_.k_block == 2 && k % 2 != 0) out[k] = 0;
+    return;
+  }
+  if (w_.k_block == 2) {  // dense pairs [K / 2][16][2]; rows past M repeat the last row (their results are dropped)
+    const uint8_t* src[kU8S8TileRows];
+    for (int p = 0; p < kU8S8TileRows; ++p) src[p] = x + std::min<int64_t>(p, mt - 1) * a.ldx;
+    pack_u8_rows_to_s16_pair_tile(src, k, static_cast<int16_t>(a.x_zero_point), out, packing_isa());
     return;
   }
   // Rows past M read a row of zero-point bytes, which pack to 0.
@@ -432,6 +443,8 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
         spmm_f32_tile_generic(&args, t.mr, w_.band_rows);
       } else if (w_.k_block == 4) {
         spmm_u8s8_kquad_tile_generic(&args, t.mr);  // (any tile height)
+      } else if (w_.k_block == 2) {
+        spmm_u8s8_kpair_tile_generic(&args, t.mr);
       } else if (w_.group == 4) {
         spmm_u8s8_quad_tile_generic(&args, t.mr, w_.band_rows);
       } else {

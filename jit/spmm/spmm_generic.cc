@@ -82,8 +82,17 @@ void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows) {
   u8s8_tile_generic<uint8_t, 4>(a, mr, band_rows);
 }
 
-void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr) {
-  const uint8_t* x = static_cast<const uint8_t*>(a->x);
+namespace {
+
+// 1x4 blocks on 1-row bands (k_block kBlock): one K index a group, its first
+// (kBlock * q), and the tile holds dense blocks [K / kBlock][mr][kBlock], so
+// the group's values for all mr rows are at kidx * mr. Quads: raw u8 against
+// s8 bytes, the zero point taken out by zero_point_fix at the end; pairs:
+// int16 x - zero point against int16 halves.
+template <typename X, int kBlock>
+void u8s8_kblock_tile_generic(const SpmmTileArgs* a, int mr) {
+  constexpr bool quads = kBlock == 4;
+  const X* x = static_cast<const X*>(a->x);
   const int32_t* kidx = a->kidx;
   const int32_t* values = static_cast<const int32_t*>(a->values);
   int32_t* out = static_cast<int32_t*>(a->out);
@@ -92,19 +101,26 @@ void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr) {
     if (!a->accumulate)
       for (int m = 0; m < mr; ++m) o[m] = 0;
     for (int32_t g = 0; g < a->groups_per_band[b]; ++g) {
-      // One K index a group, 4q: the quad's mr rows at 4 mr q (one row: the row's bytes 4q..).
-      const uint8_t* quad = x + static_cast<int64_t>(*kidx) * mr;
+      const X* block = x + static_cast<int64_t>(*kidx) * mr;  // (one row: the row's values kidx..)
       ++kidx;
       const uint32_t word = static_cast<uint32_t>(*values++);
       for (int m = 0; m < mr; ++m) {
         int32_t sum = 0;
-        for (int j = 0; j < 4; ++j) sum += quad[4 * m + j] * static_cast<int8_t>(word >> (8 * j));
+        for (int j = 0; j < kBlock; ++j)
+          sum += block[kBlock * m + j] *
+                 (quads ? static_cast<int32_t>(static_cast<int8_t>(word >> (8 * j))) : static_cast<int16_t>(word >> (16 * j)));
         o[m] += sum;
       }
     }
-    if (a->zero_point_fix != nullptr)
+    if (quads && a->zero_point_fix != nullptr)
       for (int m = 0; m < mr; ++m) o[m] -= a->zero_point_fix[b];
   }
 }
+
+}  // namespace
+
+void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr) { u8s8_kblock_tile_generic<uint8_t, 4>(a, mr); }
+
+void spmm_u8s8_kpair_tile_generic(const SpmmTileArgs* a, int mr) { u8s8_kblock_tile_generic<int16_t, 2>(a, mr); }
 
 }  // namespace sparsert::jit

@@ -22,6 +22,10 @@
 //         [K / 4][mr][4] u8 (mr 64 or 16): the dword of quad q and activation
 //         row m at 4 (mr q + m), K padded with zeros to quads; a group's one
 //         K index 4q addresses it. out s32 [bands][mr]; mr = 1 as for other quads.
+//   u8s8 pairs of 1x4 blocks (k_block 2, 1-row bands, AVX2 / AVX-512): x_tile
+//         [K / 2][mr][2] int16 = x - x_zero_point (mr 16, natural row order,
+//         or 1: the row itself), K padded with a zero to pairs; a group's one
+//         K index 2p addresses pair p, the dword at 4 (mr p + m). out s32 [bands][mr].
 // Keep the argument layout in sync with the generators (offsets below).
 #pragma once
 
@@ -75,5 +79,6 @@ void spmm_f32_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 void spmm_u8s8_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 void spmm_u8s8_quad_tile_generic(const SpmmTileArgs* a, int mr, int band_rows);
 void spmm_u8s8_kquad_tile_generic(const SpmmTileArgs* a, int mr);  // 1x4 blocks, 1-row bands
+void spmm_u8s8_kpair_tile_generic(const SpmmTileArgs* a, int mr);  // 1x4 blocks as pairs, 1-row bands
 
 }  // namespace sparsert::jit

@@ -100,6 +100,21 @@ __attribute__((target("avx2"))) void pack_16x16_avx2(const uint8_t* const src[16
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (c + j) * 16), _mm256_sub_epi16(_mm256_cvtepu8_epi16(r[j]), zp));
 }
 
+// 16 rows x 16 columns (8 K pairs) of a pair tile: each row's 16 bytes
+// widened to int16 minus zp (8 dwords: its pairs), then two 8x8 dword
+// transposes (rows 0..7 and 8..15) put pair j's 16 rows at out + 32 j.
+__attribute__((target("avx2"))) void pack_pairs_16x16_avx2(const uint8_t* const src[16], int64_t c, int16_t zp16,
+                                                            int16_t* out) {
+  alignas(32) int32_t rows[16][8];
+  const __m256i zp = _mm256_set1_epi16(zp16);
+  for (int i = 0; i < 16; ++i)
+    _mm256_store_si256(reinterpret_cast<__m256i*>(rows[i]),
+                       _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + c))), zp));
+  float* dst = reinterpret_cast<float*>(out + c / 2 * 32);
+  transpose_8x8_avx2(reinterpret_cast<const float*>(rows[0]), 8, dst, 16);
+  transpose_8x8_avx2(reinterpret_cast<const float*>(rows[8]), 8, dst + 8, 16);
+}
+
 // 16 rows (positions 16 * part ..) x 16 columns of a quad tile of `rows` rows.
 __attribute__((target("avx2"))) void pack_quad_16x16_avx2(const uint8_t* const src[16], int64_t c, int part,
                                                            int rows, uint8_t* out) {
@@ -144,6 +159,15 @@ void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t z
   }
   for (; c < k; ++c)
     for (int p = 0; p < 16; ++p) out[c * 16 + p] = static_cast<int16_t>(src[p][c] - zp);
+}
+
+void pack_u8_rows_to_s16_pair_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, uint32_t isa) {
+  int64_t c = 0;
+  if (may_use(kIsaAvx2, isa)) {
+    for (; c + 16 <= k; c += 16) pack_pairs_16x16_avx2(src, c, zp, out);
+  }
+  for (; c < k + k % 2; ++c)
+    for (int p = 0; p < 16; ++p) out[c / 2 * 32 + 2 * p + c % 2] = c < k ? static_cast<int16_t>(src[p][c] - zp) : 0;
 }
 
 void pack_u8_rows_to_u8_tile(const uint8_t* const src[], int rows, int64_t k, uint8_t* out, uint32_t isa) {

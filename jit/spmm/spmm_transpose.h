@@ -21,6 +21,12 @@ void transpose32(const void* src, int64_t src_ld, int64_t rows, int64_t cols, vo
 // includes AVX2.
 void pack_u8_rows_to_s16_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, uint32_t isa);
 
+// out[c / 2 * 32 + 2 p + c % 2] = src[p][c] - zp for c < k, and 0 at c = k
+// when k is odd: the u8s8 tile of 1x4 blocks as K pairs ([K / 2][16][2]
+// int16, 16 activation rows in order). 16 rows x 8 pairs at a time are
+// widened and transposed as dwords in ymm where `isa` includes AVX2.
+void pack_u8_rows_to_s16_pair_tile(const uint8_t* const src[16], int64_t k, int16_t zp, int16_t* out, uint32_t isa);
+
 // out[c * rows + p] = src[p][c] for c < k: the u8s8 quad tile packing (rows
 // 64 or 16 activation rows, already in tile order, bytes as they are), by
 // 16x16 byte transposes: four at once in zmm where `isa` includes AVX-512 (64

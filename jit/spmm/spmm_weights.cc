@@ -12,7 +12,7 @@ constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
 // (fewer accumulator loads and stores per band than 256 K: 4-7% faster at
 // 70-90% on the BERT shapes, Zen 5 VNNI; 512 measured the same, 1024 slower).
 constexpr int64_t kS8Kc = 256, kS8QuadKc = 384, kS8BlockBands = 32, kS8QuadBlockBands = 16;
-static_assert(kS8QuadKc % 4 == 0, "1x4 quads (k_block 4) must not straddle K chunks");
+static_assert(kS8QuadKc % 4 == 0 && kS8Kc % 2 == 0, "1x4 quads / pairs (k_block 4 / 2) must not straddle K chunks");
 
 uint64_t mix(uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 12) + (h >> 4)); }
 
@@ -93,7 +93,8 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
   p.k = k;
   p.band_rows = band_rows;
   p.group = group;
-  p.k_block = group == 4 && band_rows == 1 && k_block == 4 ? 4 : 1;
+  // 1x4 blocks on 1-row bands: groups of aligned K quads (quads) or pairs (pairs).
+  p.k_block = band_rows == 1 && k_block == 4 ? group : 1;
   p.bands = (n + band_rows - 1) / band_rows;
   const bool quads = group == 4;
   init_layout(p, quads ? kS8QuadKc : kS8Kc, quads ? kS8QuadBlockBands : kS8BlockBands);
@@ -110,19 +111,20 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
     }
   }
   std::vector<int32_t> cols;
-  if (p.k_block == 4) {
+  if (p.k_block > 1) {  // one K index per group, its first: 4q (quads) or 2p (pairs)
+    const int64_t kb = p.k_block, bits = 32 / kb;
     build(p, [&](int64_t r, int64_t c0, int64_t c1) {
       int32_t count = 0;
-      for (int64_t c = c0; c < c1; c += 4) {
+      for (int64_t c = c0; c < c1; c += kb) {
         int32_t nz = 0;
-        for (int64_t j = c; j < std::min(c + 4, c1); ++j) nz += at(r, j) != 0;
+        for (int64_t j = c; j < std::min(c + kb, c1); ++j) nz += at(r, j) != 0;
         if (nz == 0) continue;
         p.nnz += nz;
         uint32_t packed = 0;
         p.kidx.push_back(static_cast<int32_t>(c));
-        for (int64_t j = 0; j < 4 && c + j < c1; ++j)
-          packed |= static_cast<uint32_t>(static_cast<uint8_t>(at(r, c + j))) << (8 * j);
-        p.values_s8x4.push_back(static_cast<int32_t>(packed));
+        for (int64_t j = 0; j < kb && c + j < c1; ++j)
+          packed |= (static_cast<uint32_t>(at(r, c + j)) & ((1u << bits) - 1)) << (bits * j);
+        (quads ? p.values_s8x4 : p.values_s16x2).push_back(static_cast<int32_t>(packed));
         ++count;
       }
       return count;

@@ -38,7 +38,9 @@ struct PackedSparse {
   int32_t band_rows = 1;
   int32_t group = 1;
   // 4: every group is one aligned K quad (4q, .., 4q + 3) of a 1-row band,
-  // for 1x4-pruned W on the quad kernels, whose tiles then hold dense quads.
+  // for 1x4-pruned W on the quad kernels, whose tiles then hold dense quads;
+  // 2: one aligned K pair (2p, 2p + 1) of a 1-row band, the same W on the
+  // pair kernels (tiles of dense int16 pairs). 1: groups of any K indices.
   int32_t k_block = 1;
   int64_t bands = 0;
   int64_t kc = 0, chunks = 0;      // K chunk length and count
@@ -57,8 +59,9 @@ struct PackedSparse {
 
   int64_t groups() const { return segment_begin.empty() ? 0 : segment_begin.back(); }
   // K indices stored per group: its `group` indices, or with k_block 4 the
-  // quad's first (4q) alone (at M = 1 the stream is 8 bytes a group, not 20).
-  int64_t kidx_per_group() const { return k_block == 4 ? 1 : group; }
+  // quad's first (4q) alone (at M = 1 the stream is 8 bytes a group, not 20);
+  // with k_block 2 the pair's first (2p).
+  int64_t kidx_per_group() const { return k_block > 1 ? 1 : group; }
   int64_t bands_in_block(int64_t b) const { return std::min(block_bands, bands - b * block_bands); }
   // Index into groups_per_band of (block, chunk)'s first band.
   int64_t count_offset(int64_t block, int64_t chunk) const {
@@ -73,9 +76,10 @@ struct PackedSparse {
 // [N,K] matrix and (1, N) for ONNX MatMul's [K,N] weight.
 PackedSparse pack_sparse_f32(const float* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                              int32_t band_rows);
-// group: 2 (pairs) or 4 (quads); k_block 4 (quads with 1-row bands only):
-// groups are the aligned K quads holding a non-zero, zeros inside them kept
-// (weights past K are 0), each stored as one K index, 4q.
+// group: 2 (pairs) or 4 (quads); k_block 4 (1x4 blocks, with 1-row bands
+// only): groups are the aligned K quads (quads) or pairs (pairs) holding a
+// non-zero, zeros inside them kept (weights past K are 0), each stored as one
+// K index, 4q or 2p; the result's k_block is then `group`.
 PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k,
                             int32_t band_rows, int32_t group = 2, int32_t k_block = 1);
 

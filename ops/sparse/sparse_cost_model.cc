@@ -21,12 +21,15 @@ namespace {
 //   u8s8 1-row bands (1x4 / unstructured): 90% -> 0.57x: ~5.7.
 //   u8s8 1x4 quads (k_block 4, AVX512_VNNI, Zen 5) vs oneDNN u8s8 on
 //     1x4-pruned W: 90% -> 0.26x, 70% -> 0.61x: ~2.0-2.6.
+//   u8s8 1x4 pairs (k_block 2 without VNNI; AVX2 code on Zen 5) vs oneDNN
+//     u8s8 capped to AVX2, 768 x 768: 90% -> 0.20x, 70% -> 0.53x: ~1.8-2.0.
 // The plain C++ kernels (no AVX2) are ~3x slower than the JIT ones.
 constexpr double kF32PerWeight = 2.4;
 constexpr double kF32Band4PerWeight = 1.3;
 constexpr double kS8Band4PerWeight = 2.2;
 constexpr double kS8Band1PerWeight = 5.7;
 constexpr double kS8KQuadPerWeight = 2.6;
+constexpr double kS8KPairPerWeight = 2.0;
 constexpr double kGenericPenalty = 3.0;
 // Without VNNI oneDNN's u8s8 is exact only for weights in [-64, 63]; other
 // int8 weights take the exact int16 kernel (fast_matmul_integer_i16), ~3x
@@ -78,25 +81,26 @@ struct StoredCounts {
   int64_t stored1_pairs = 0;               // 1-row bands, lists padded to pairs (u8s8)
 };
 
-// Weights the 1x4 quads store: 4 per aligned K quad of a row holding a non-zero.
-int64_t count_stored_k_quads(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k) {
-  int64_t quads = 0;
+// Weights the 1x4 blocks' packing stores: `size` (4: quads, 2: pairs) per
+// aligned K block of a row holding a non-zero.
+int64_t count_stored_k_blocks(const int8_t* w, int64_t n, int64_t k, int64_t stride_n, int64_t stride_k, int64_t size) {
+  int64_t blocks = 0;
   if (stride_n >= stride_k) {
     for (int64_t r = 0; r < n; ++r)
-      for (int64_t c0 = 0; c0 < k; c0 += 4) {
+      for (int64_t c0 = 0; c0 < k; c0 += size) {
         bool any = false;
-        for (int64_t c = c0; c < std::min(k, c0 + 4); ++c) any |= w[r * stride_n + c * stride_k] != 0;
-        quads += any;
+        for (int64_t c = c0; c < std::min(k, c0 + size); ++c) any |= w[r * stride_n + c * stride_k] != 0;
+        blocks += any;
       }
-  } else {  // [K, N]: a row's quad is four rows of memory apart
+  } else {  // [K, N]: a row's block is `size` rows of memory apart
     std::vector<uint8_t> any(static_cast<size_t>(n), 0);
     for (int64_t c = 0; c < k; ++c) {
       for (int64_t r = 0; r < n; ++r) any[static_cast<size_t>(r)] |= w[r * stride_n + c * stride_k] != 0;
-      if (c % 4 == 3 || c == k - 1)
-        for (uint8_t& a : any) quads += a, a = 0;
+      if (c % size == size - 1 || c == k - 1)
+        for (uint8_t& a : any) blocks += a, a = 0;
     }
   }
-  return 4 * quads;
+  return size * blocks;
 }
 
 template <typename T>
@@ -164,11 +168,10 @@ SparseChoice choose_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t str
   const double dense = onednn_exact ? 1.0 : kInt16DenseCost;
   const double ratio4 = static_cast<double>(s.stored4_pairs) / total * kS8Band4PerWeight * penalty / dense;
   const double ratio1 = static_cast<double>(s.stored1_pairs) / total * kS8Band1PerWeight * penalty / dense;
-  // 1x4 quads: only the VNNI quad kernels take them (other ISAs pack pairs).
-  const double ratio_k4 = jit::may_use(jit::kIsaAvx512Vnni, isa_cap)
-                              ? static_cast<double>(count_stored_k_quads(w, n, k, stride_n, stride_k)) / total *
-                                    kS8KQuadPerWeight / dense
-                              : 1e30;
+  // 1x4 blocks (k_block 4): aligned K quads on the VNNI quad kernels, else aligned K pairs.
+  const bool vnni_quads = jit::may_use(jit::kIsaAvx512Vnni, isa_cap);
+  const double ratio_k4 = static_cast<double>(count_stored_k_blocks(w, n, k, stride_n, stride_k, vnni_quads ? 4 : 2)) /
+                          total * (vnni_quads ? kS8KQuadPerWeight : kS8KPairPerWeight * penalty) / dense;
   SparseChoice c;
   c.band_rows = ratio4 <= std::min(ratio1, ratio_k4) ? 4 : 1;
   c.k_block = c.band_rows == 1 && ratio_k4 < ratio1 ? 4 : 1;

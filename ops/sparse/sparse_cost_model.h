@@ -32,7 +32,7 @@ struct SparseChoice {
   bool sparse = false;
   jit::SpmmLayout layout = jit::SpmmLayout::kBands;
   int32_t band_rows = 1;        // 4 (4x1 bands) or 1
-  int32_t k_block = 1;          // 4: 1-row bands of aligned K quads (1x4 blocks; int8 with VNNI)
+  int32_t k_block = 1;          // 4: 1-row bands of aligned K quads (VNNI) or pairs (1x4 blocks; int8)
   double estimated_ratio = 1.0; // sparse time / dense time, from the model
   std::string why;              // one line for --verbose / inspect
 };

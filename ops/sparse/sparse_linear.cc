@@ -94,6 +94,7 @@ std::shared_ptr<const Spmm> reported(std::shared_ptr<const Spmm> spmm, const Spa
     ictx.report->notes.push_back(choice.why +
                                  (w.band_rows == 4 ? "; 4-row bands (4x1 blocks)"
                                   : w.k_block == 4 ? "; 1-row bands of K quads (1x4 blocks)"
+                                  : w.k_block == 2 ? "; 1-row bands of K pairs (1x4 blocks)"
                                                    : "; 1-row bands") +
                                  ", " + std::to_string(w.groups() * w.group) + " K entries for " +
                                  std::to_string(w.nnz) + " non-zeros");

@@ -301,6 +301,96 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
   EXPECT_FALSE(generate_u8s8_quad_spmv_avx512_vnni(4, 4).ok()) << "k_block 4 is for 1-row bands";
 }
 
+// The 1x4 pair kernels (k_block 2: AVX2 ymm, AVX-512 zmm) and their generic
+// twin, call by call over every (block, K chunk) segment, on a W of 1x4
+// blocks with zeros inside them (-128 included) and a K that ends in a
+// partial pair; the tile ([K / 2][16][2] int16 of x - zero point) built here
+// and by pack_u8_rows_to_s16_pair_tile under each ISA, and the plain sum for
+// one output and activation row. Spmm picks these kernels for 1x4 W where
+// there is no VNNI.
+TEST(Spmm, one_by_four_pair_kernels_match_their_generic_twin) {
+  std::mt19937 rng(29);
+  const int64_t n = 37, k = 601, pairs = (k + 1) / 2;  // 3 K chunks (256, 256, 89), 2 row blocks of 32 bands
+  std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t q = 0; q < (k + 3) / 4; ++q)
+      if (rng() % 3 == 0)
+        for (int64_t c = 4 * q; c < std::min(k, 4 * q + 4); ++c)
+          w[static_cast<size_t>(r * k + c)] = static_cast<int8_t>(rng() % 5 == 0 ? -128 : static_cast<int>(rng() % 256) - 128);
+  const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, 1, 2, 4);
+  ASSERT_EQ(p.k_block, 2);
+  ASSERT_EQ(p.kidx_per_group(), 1);
+  const int16_t zp = 3;
+  for (int mr : {1, kU8S8TileRows}) {
+    SCOPED_TRACE("mr " + std::to_string(mr));
+    std::vector<uint8_t> rows(static_cast<size_t>(mr * k));
+    for (auto& v : rows) v = static_cast<uint8_t>(rng() % 4 == 0 ? 255 : rng());
+    std::vector<int16_t> tile(static_cast<size_t>(pairs * 2 * mr), 0);
+    for (int64_t m = 0; m < mr; ++m)
+      for (int64_t c = 0; c < k; ++c)
+        tile[static_cast<size_t>(c / 2 * 2 * mr + 2 * m + c % 2)] = static_cast<int16_t>(rows[static_cast<size_t>(m * k + c)] - zp);
+    if (mr == kU8S8TileRows) {
+      const uint8_t* src[kU8S8TileRows];
+      for (int m = 0; m < mr; ++m) src[m] = rows.data() + m * k;
+      for (uint32_t isa : {kIsaAvx2, kIsaGeneric}) {
+        std::vector<int16_t> packed(tile.size(), 7);
+        pack_u8_rows_to_s16_pair_tile(src, k, zp, packed.data(), isa);
+        EXPECT_EQ(packed, tile) << isa_name(isa);
+      }
+    }
+    for (uint32_t isa : {kIsaAvx2, kIsaAvx512}) {
+      if (!may_use(isa, default_isa_cap())) {
+        std::printf("[ SKIPPED  ] 1x4 pair kernel %s: this CPU (or SPARSERT_ISA) lacks it\n", isa_name(isa).c_str());
+        continue;
+      }
+      auto code = mr == 1 ? generate_u8s8_spmv_avx2(1, 2)
+                          : isa == kIsaAvx2 ? generate_u8s8_kpair_bspmm_avx2() : generate_u8s8_kpair_bspmm_avx512();
+      ASSERT_TRUE(code.ok()) << code.status().to_string();
+      for (int64_t blk = 0; blk < p.blocks; ++blk) {
+        std::vector<int32_t> jit(static_cast<size_t>(p.block_bands * mr), 7), twin(jit);
+        for (int64_t ch = 0; ch < p.chunks; ++ch) {
+          const int64_t g0 = p.segment_begin[static_cast<size_t>(blk * p.chunks + ch)];
+          std::vector<int32_t> sums(static_cast<size_t>(p.segment_begin[static_cast<size_t>(blk * p.chunks + ch + 1)] - g0 + 1));
+          SpmmTileArgs args;
+          args.x = tile.data();
+          args.groups_per_band = p.groups_per_band.data() + p.count_offset(blk, ch);
+          args.kidx = p.kidx.data() + g0;
+          args.values = p.values_s16x2.data() + g0;
+          args.bands = p.bands_in_block(blk);
+          args.accumulate = ch > 0;
+          args.scratch = sums.data();
+          args.out = jit.data();
+          (*code)->entry<SpmmTileFn>()(&args);
+          args.out = twin.data();
+          spmm_u8s8_kpair_tile_generic(&args, mr);
+        }
+        EXPECT_EQ(jit, twin) << isa_name(isa) << " block " << blk;
+        const int64_t r = blk * p.block_bands, m = mr - 1;
+        int32_t want = 0;
+        for (int64_t c = 0; c < k; ++c)
+          want += w[static_cast<size_t>(r * k + c)] * (rows[static_cast<size_t>(m * k + c)] - zp);
+        EXPECT_EQ(twin[static_cast<size_t>(m)], want) << "block " << blk;
+      }
+    }
+  }
+  EXPECT_FALSE(generate_u8s8_spmv_avx2(4, 2).ok()) << "k_block 2 is for 1-row bands";
+  for (uint32_t isa : {kIsaAvx2, kIsaAvx512}) {
+    if (!may_use(isa, default_isa_cap())) continue;
+    SpmmDesc d;
+    d.n = n;
+    d.k = k;
+    d.dtype = SpmmDType::kU8S8;
+    d.out = SpmmOut::kS32;
+    d.band_rows = 1;
+    d.k_block = 4;
+    d.isa_cap = isa;
+    auto spmm = Spmm::create(d, w.data(), k, 1);
+    ASSERT_TRUE(spmm.ok()) << spmm.status().to_string();
+    EXPECT_EQ((*spmm)->impl_name(), "u8_s8_s32_bspmm_16x1x4_" + isa_name(isa));
+    EXPECT_EQ((*spmm)->weights().k_block, 2);
+  }
+}
+
 // W (n x k, row-major) on the dense tiles under each ISA this CPU has, s32
 // output, against the reference; returns the AVX2 (or generic) product.
 std::vector<int32_t> expect_dense_tiles_exact(const std::vector<int8_t>& w, int64_t n, int64_t k,

@@ -137,8 +137,8 @@ TEST(SparseMatMulInteger, pruned_4x1_int8_is_exact) {
 // 1x4 blocks (4 consecutive K of one output column of the [K, N] weight),
 // 90% pruned, zeros inside surviving blocks, K ending in a partial quad: exact
 // against the reference; with AVX512_VNNI on the K-quad bands (the cost model
-// prefers them to 1-row quads), elsewhere on the ISA's own bands.
-TEST(SparseMatMulInteger, pruned_1x4_int8_runs_on_k_quads_exactly) {
+// prefers them to 1-row quads), with AVX2 or AVX-512 on the K-pair bands.
+TEST(SparseMatMulInteger, pruned_1x4_int8_runs_on_k_quads_or_pairs_exactly) {
   std::mt19937 rng(7);
   const int64_t K = 203, N = 40;
   std::vector<int8_t> w(static_cast<size_t>(K * N), 0);
@@ -164,13 +164,17 @@ TEST(SparseMatMulInteger, pruned_1x4_int8_runs_on_k_quads_exactly) {
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   const std::vector<NodeReport> nodes = (*s)->inspect();
   ASSERT_EQ(nodes.size(), 1u);
-  if (!jit::may_use(jit::kIsaAvx512Vnni, jit::default_isa_cap())) {
-    std::printf("[ SKIPPED  ] 1x4 K quads: this CPU (or SPARSERT_ISA) lacks avx512_vnni (ran %s; exactness checked)\n",
-                nodes[0].kernel_variant.c_str());
-    return;
+  const uint32_t cap = jit::default_isa_cap();
+  if (jit::may_use(jit::kIsaAvx512Vnni, cap)) {
+    EXPECT_EQ(nodes[0].kernel_variant, "u8_s8_s32_bspmm_64x1x4_avx512_vnni");
+    EXPECT_TRUE(mentions(nodes[0].kernel_notes, "1-row bands of K quads (1x4 blocks)")) << nodes[0].kernel_notes[0];
+  } else if (jit::may_use(jit::kIsaAvx2, cap)) {
+    EXPECT_EQ(nodes[0].kernel_variant,
+              std::string("u8_s8_s32_bspmm_16x1x4_") + (jit::may_use(jit::kIsaAvx512, cap) ? "avx512" : "avx2"));
+    EXPECT_TRUE(mentions(nodes[0].kernel_notes, "1-row bands of K pairs (1x4 blocks)")) << nodes[0].kernel_notes[0];
+  } else {
+    std::printf("[ SKIPPED  ] 1x4 K quads / pairs: no AVX2 (ran %s; exactness checked)\n", nodes[0].kernel_variant.c_str());
   }
-  EXPECT_EQ(nodes[0].kernel_variant, "u8_s8_s32_bspmm_64x1x4_avx512_vnni");
-  EXPECT_TRUE(mentions(nodes[0].kernel_notes, "1-row bands of K quads (1x4 blocks)")) << nodes[0].kernel_notes[0];
 }
 
 }  // namespace
