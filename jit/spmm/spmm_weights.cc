@@ -11,8 +11,18 @@ constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
 // quads: 384 K x 64 u8 = 24 KiB of tile, 16 bands x 4 rows x 256 B = 16 KiB of accumulators
 // (fewer accumulator loads and stores per band than 256 K: 4-7% faster at
 // 70-90% on the BERT shapes, Zen 5 VNNI; 512 measured the same, 1024 slower).
-constexpr int64_t kS8Kc = 256, kS8QuadKc = 384, kS8BlockBands = 32, kS8QuadBlockBands = 16;
-static_assert(kS8QuadKc % 4 == 0 && kS8Kc % 2 == 0, "1x4 quads / pairs (k_block 4 / 2) must not straddle K chunks");
+// Quads on 4-row bands (4x1): 2048 K, the whole K of BERT's 768-deep layers
+// (a 48-128 KiB tile chunk, from L2 where it leaves L1). Their kernel runs at
+// vpdpbusd's 2 a cycle inside a band (the unpacks issue beside it on Zen 5),
+// so each band call's fixed cost (16 accumulators loaded or zeroed and
+// stored, a mispredicted exit at ~10 groups a chunk at 90%) was ~30% of it;
+// whole bands: 128 x 768 x 768 90% 29-31 -> 26-27 us, 3072 x 768 153-163 ->
+// 141-146, 768 x 3072 109-112 -> 95 (2048 + 1024), 70% within noise; M=8/32
+// at 4096^2 faster too (4096 in one chunk was slower there). 1-row bands keep
+// 384: whole K was 20-30% slower at M=128 70% with 64-row tiles (1x4, 768 x 3072).
+constexpr int64_t kS8Kc = 256, kS8QuadKc = 384, kS8QuadBand4Kc = 2048, kS8BlockBands = 32, kS8QuadBlockBands = 16;
+static_assert(kS8QuadKc % 4 == 0 && kS8QuadBand4Kc % 4 == 0 && kS8Kc % 2 == 0,
+              "1x4 quads / pairs (k_block 4 / 2) must not straddle K chunks");
 
 uint64_t mix(uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 12) + (h >> 4)); }
 
@@ -97,7 +107,8 @@ PackedSparse pack_sparse_s8(const int8_t* w, int64_t n, int64_t k, int64_t strid
   p.k_block = band_rows == 1 && k_block == 4 ? group : 1;
   p.bands = (n + band_rows - 1) / band_rows;
   const bool quads = group == 4;
-  init_layout(p, quads ? kS8QuadKc : kS8Kc, quads ? kS8QuadBlockBands : kS8BlockBands);
+  const int64_t kc = !quads ? kS8Kc : band_rows == 4 ? kS8QuadBand4Kc : kS8QuadKc;
+  init_layout(p, kc, quads ? kS8QuadBlockBands : kS8BlockBands);
   auto at = [&](int64_t r, int64_t c) -> int32_t { return r < n ? w[r * stride_n + c * stride_k] : 0; };
   if (quads) {  // in memory order: W often comes as [K, N] (stride_n = 1)
     p.row_sums.assign(static_cast<size_t>(n), 0);

@@ -84,7 +84,7 @@ TEST_P(SpmmVariant, all_zero_rows_and_empty_matrix) {
   run(tester().m(20).n(40).k(64).sparsity(1.0));
 }
 
-// K cut into chunks (u8s8 pairs: 256, quads: 384, f32: 128, dense tiles: 1024) whose
+// K cut into chunks (u8s8 pairs: 256, quads: 384, on 4-row bands 2048, f32: 128, dense tiles: 1024) whose
 // accumulators carry over, an odd last chunk included.
 TEST_P(SpmmVariant, long_k_in_chunks) {
   run(tester().m(13).n(40).k(2051).sparsity(0.5));
@@ -237,7 +237,9 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
   }
   std::mt19937 rng(21);
   for (int band_rows : {1, 4}) {
-    const int64_t n = 4 * 37, k = 600;  // 2 K chunks (384 and 216), 3 row blocks of 16 bands at 4 rows
+    // 2 K chunks (1-row bands: 384 and 216; 4-row: 2048 and 52), 3 row blocks of 16 bands at 4 rows
+    const int64_t n = 4 * 37, k = band_rows == 4 ? 2100 : 600;
+    ASSERT_EQ(pack_sparse_s8(std::vector<int8_t>(static_cast<size_t>(n * k), 1).data(), n, k, k, 1, band_rows, 4).chunks, 2);
     std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
     for (auto& v : w)
       if (rng() % 4 == 0) v = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
