@@ -8,9 +8,12 @@ namespace {
 // f32: 128 K x 32 floats = 16 KiB of tile per chunk (64-row tiles: 32), 64 rows x 128 B = 8 KiB of accumulators.
 constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
 // u8s8 pairs: 256 K x 16 int16 = 8 KiB of tile, 32 bands x 4 rows x 64 B = 8 KiB of accumulators;
-// quads: 384 K x 64 u8 = 24 KiB of tile, 16 bands x 4 rows x 256 B = 16 KiB of accumulators
-// (fewer accumulator loads and stores per band than 256 K: 4-7% faster at
-// 70-90% on the BERT shapes, Zen 5 VNNI; 512 measured the same, 1024 slower).
+// quads on 1-row bands: 1024 K x 64 u8 = 64 KiB of tile, from L2 where it
+// leaves L1 (384, 24 KiB, was 4-7% faster than 256 once; against 384 now,
+// Zen 5 VNNI, 1 thread: M=128 1x4 768 x 768 90% 39.7 -> 35.6 us, 3072 x 768
+// 201 -> 191, 768 x 3072 151 -> 141 but 70% 343 -> 358; 4096^2 1x4 M=1 90%
+// 173 -> 134, M=8 505 -> 248, unstructured M=8 672 -> 448; 1536 and 2048
+// made 768 x 3072 70% slower still).
 // Quads on 4-row bands (4x1): 2048 K, the whole K of BERT's 768-deep layers
 // (a 48-128 KiB tile chunk, from L2 where it leaves L1). Their kernel runs at
 // vpdpbusd's 2 a cycle inside a band (the unpacks issue beside it on Zen 5),
@@ -18,9 +21,9 @@ constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
 // stored, a mispredicted exit at ~10 groups a chunk at 90%) was ~30% of it;
 // whole bands: 128 x 768 x 768 90% 29-31 -> 26-27 us, 3072 x 768 153-163 ->
 // 141-146, 768 x 3072 109-112 -> 95 (2048 + 1024), 70% within noise; M=8/32
-// at 4096^2 faster too (4096 in one chunk was slower there). 1-row bands keep
-// 384: whole K was 20-30% slower at M=128 70% with 64-row tiles (1x4, 768 x 3072).
-constexpr int64_t kS8Kc = 256, kS8QuadKc = 384, kS8QuadBand4Kc = 2048, kS8BlockBands = 32, kS8QuadBlockBands = 16;
+// at 4096^2 faster too (4096 in one chunk was slower there). (1-row bands:
+// whole K was 20-30% slower at M=128 70% with 64-row tiles, 1x4 768 x 3072.)
+constexpr int64_t kS8Kc = 256, kS8QuadKc = 1024, kS8QuadBand4Kc = 2048, kS8BlockBands = 32, kS8QuadBlockBands = 16;
 static_assert(kS8QuadKc % 4 == 0 && kS8QuadBand4Kc % 4 == 0 && kS8Kc % 2 == 0,
               "1x4 quads / pairs (k_block 4 / 2) must not straddle K chunks");
 

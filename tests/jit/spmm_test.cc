@@ -84,7 +84,7 @@ TEST_P(SpmmVariant, all_zero_rows_and_empty_matrix) {
   run(tester().m(20).n(40).k(64).sparsity(1.0));
 }
 
-// K cut into chunks (u8s8 pairs: 256, quads: 384, on 4-row bands 2048, f32: 128, dense tiles: 1024) whose
+// K cut into chunks (u8s8 pairs: 256, quads: 1024, on 4-row bands 2048, f32: 128, dense tiles: 1024) whose
 // accumulators carry over, an odd last chunk included.
 TEST_P(SpmmVariant, long_k_in_chunks) {
   run(tester().m(13).n(40).k(2051).sparsity(0.5));
@@ -237,8 +237,8 @@ TEST(Spmm, quad_micro_kernels_match_their_generic_twin) {
   }
   std::mt19937 rng(21);
   for (int band_rows : {1, 4}) {
-    // 2 K chunks (1-row bands: 384 and 216; 4-row: 2048 and 52), 3 row blocks of 16 bands at 4 rows
-    const int64_t n = 4 * 37, k = band_rows == 4 ? 2100 : 600;
+    // 2 K chunks (1-row bands: 1024 and 76; 4-row: 2048 and 52), 3 row blocks of 16 bands at 4 rows
+    const int64_t n = 4 * 37, k = band_rows == 4 ? 2100 : 1100;
     ASSERT_EQ(pack_sparse_s8(std::vector<int8_t>(static_cast<size_t>(n * k), 1).data(), n, k, k, 1, band_rows, 4).chunks, 2);
     std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
     for (auto& v : w)
@@ -279,7 +279,7 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
     GTEST_SKIP() << "1x4 quad kernel: this CPU (or SPARSERT_ISA) lacks avx512_vnni";
   }
   std::mt19937 rng(23);
-  const int64_t n = 37, k = 603, quads = (k + 3) / 4;  // 2 K chunks (384 and 219), 3 row blocks of 16 bands
+  const int64_t n = 37, k = 1203, quads = (k + 3) / 4;  // 2 K chunks (1024 and 179), 3 row blocks of 16 bands
   std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t q = 0; q < quads; ++q)
@@ -288,6 +288,7 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
           w[static_cast<size_t>(r * k + c)] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);  // 0 too
   const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, 1, 4, 4);
   ASSERT_EQ(p.k_block, 4);
+  ASSERT_EQ(p.chunks, 2);
   for (int mr : {1, kU8S8QuadSmallTileRows, kU8S8QuadTileRows}) {
   SCOPED_TRACE("mr " + std::to_string(mr));
   std::vector<uint8_t> rows(static_cast<size_t>(mr * k));
