@@ -7,7 +7,11 @@ namespace {
 
 // f32: 128 K x 32 floats = 16 KiB of tile per chunk (64-row tiles: 32), 64 rows x 128 B = 8 KiB of accumulators.
 constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
-// u8s8 pairs: 256 K x 16 int16 = 8 KiB of tile, 32 bands x 4 rows x 64 B = 8 KiB of accumulators;
+// u8s8 pairs: 768 K x 16 int16 = 24 KiB of tile, 32 bands x 4 rows x 64 B = 8 KiB of accumulators
+// (against 256: a band call's fixed cost spread over 3x the groups; AVX2
+// code on Zen 5, 1 thread: 4x1 M=1 4096^2 90% 175 -> 100 us, M=8 322 -> 285,
+// M=128 equal or up to 4% faster; 1x4 K pairs M=8 773 -> 485, M=128 90%
+// 4-8% faster, 70% within noise; 2048 was slower at M=8);
 // quads on 1-row bands: 1024 K x 64 u8 = 64 KiB of tile, from L2 where it
 // leaves L1 (384, 24 KiB, was 4-7% faster than 256 once; against 384 now,
 // Zen 5 VNNI, 1 thread: M=128 1x4 768 x 768 90% 39.7 -> 35.6 us, 3072 x 768
@@ -23,7 +27,7 @@ constexpr int64_t kF32Kc = 128, kF32BlockRows = 64;
 // 141-146, 768 x 3072 109-112 -> 95 (2048 + 1024), 70% within noise; M=8/32
 // at 4096^2 faster too (4096 in one chunk was slower there). (1-row bands:
 // whole K was 20-30% slower at M=128 70% with 64-row tiles, 1x4 768 x 3072.)
-constexpr int64_t kS8Kc = 256, kS8QuadKc = 1024, kS8QuadBand4Kc = 2048, kS8BlockBands = 32, kS8QuadBlockBands = 16;
+constexpr int64_t kS8Kc = 768, kS8QuadKc = 1024, kS8QuadBand4Kc = 2048, kS8BlockBands = 32, kS8QuadBlockBands = 16;
 static_assert(kS8QuadKc % 4 == 0 && kS8QuadBand4Kc % 4 == 0 && kS8Kc % 2 == 0,
               "1x4 quads / pairs (k_block 4 / 2) must not straddle K chunks");
 

@@ -84,7 +84,7 @@ TEST_P(SpmmVariant, all_zero_rows_and_empty_matrix) {
   run(tester().m(20).n(40).k(64).sparsity(1.0));
 }
 
-// K cut into chunks (u8s8 pairs: 256, quads: 1024, on 4-row bands 2048, f32: 128, dense tiles: 1024) whose
+// K cut into chunks (u8s8 pairs: 768, quads: 1024, on 4-row bands 2048, f32: 128, dense tiles: 1024) whose
 // accumulators carry over, an odd last chunk included.
 TEST_P(SpmmVariant, long_k_in_chunks) {
   run(tester().m(13).n(40).k(2051).sparsity(0.5));
@@ -313,7 +313,7 @@ TEST(Spmm, one_by_four_quad_kernel_matches_its_generic_twin) {
 // there is no VNNI.
 TEST(Spmm, one_by_four_pair_kernels_match_their_generic_twin) {
   std::mt19937 rng(29);
-  const int64_t n = 37, k = 601, pairs = (k + 1) / 2;  // 3 K chunks (256, 256, 89), 2 row blocks of 32 bands
+  const int64_t n = 37, k = 1601, pairs = (k + 1) / 2;  // 3 K chunks (768, 768, 65), 2 row blocks of 32 bands
   std::vector<int8_t> w(static_cast<size_t>(n * k), 0);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t q = 0; q < (k + 3) / 4; ++q)
@@ -323,6 +323,7 @@ TEST(Spmm, one_by_four_pair_kernels_match_their_generic_twin) {
   const PackedSparse p = pack_sparse_s8(w.data(), n, k, k, 1, 1, 2, 4);
   ASSERT_EQ(p.k_block, 2);
   ASSERT_EQ(p.kidx_per_group(), 1);
+  ASSERT_EQ(p.chunks, 3);
   const int16_t zp = 3;
   for (int mr : {1, kU8S8TileRows}) {
     SCOPED_TRACE("mr " + std::to_string(mr));
