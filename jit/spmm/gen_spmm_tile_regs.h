@@ -211,11 +211,12 @@ StatusOr<std::shared_ptr<const JitGenerator>> build_generator(Args... args) {
   return std::shared_ptr<const JitGenerator>(std::move(gen));
 }
 
-// build_generator for the band kernels, whose bands have 1 or 4 rows.
-template <typename Gen>
-StatusOr<std::shared_ptr<const JitGenerator>> build_band_generator(const char* name, int band_rows) {
+// build_generator for the band kernels, whose bands have 1 or 4 rows
+// (Gen(band_rows, more...)).
+template <typename Gen, typename... More>
+StatusOr<std::shared_ptr<const JitGenerator>> build_band_generator(const char* name, int band_rows, More... more) {
   if (band_rows != 1 && band_rows != 4) return InvalidArgument(name, ": band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<Gen>(band_rows);
+  return build_generator<Gen>(band_rows, more...);
 }
 
 }  // namespace sparsert::jit

@@ -464,8 +464,7 @@ StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_spmv_avx2(int band_r
   if (k_block != 1 && k_block != 2) return InvalidArgument("u8s8_spmv_avx2: k_block must be 1 or 2, got ", k_block);
   if (k_block == 2 && band_rows != 1)
     return InvalidArgument("u8s8_spmv_avx2: k_block 2 needs band_rows 1, got ", band_rows);
-  if (band_rows != 1 && band_rows != 4) return InvalidArgument("u8s8_spmv_avx2: band_rows must be 1 or 4, got ", band_rows);
-  return build_generator<U8S8SpmvAvx2>(band_rows, k_block);
+  return build_band_generator<U8S8SpmvAvx2>("u8s8_spmv_avx2", band_rows, k_block);
 }
 
 StatusOr<std::shared_ptr<const JitGenerator>> generate_u8s8_kpair_bspmm_avx2() {
