@@ -8,6 +8,7 @@
 #include "base/scratch.h"
 #include "jit/isa.h"
 #include "jit/spmm/gen_spmm_x86.h"
+#include "jit/spmm/spmm_conv_rows.h"
 #include "jit/spmm/spmm_epilogue.h"
 #include "jit/spmm/spmm_transpose.h"
 
@@ -277,11 +278,21 @@ Status Spmm::validate(const SpmmRunArgs& a) const {
   const SpmmDesc& d = desc_;
   if (a.m < 0) return InvalidArgument("spmm: M must be >= 0, got ", a.m);
   if (a.m == 0) return Status::OK();
-  if (a.x == nullptr || a.y == nullptr) return InvalidArgument("spmm: x and y are required");
-  if (a.ldx < d.k) return InvalidArgument("spmm: ldx=", a.ldx, " is less than K=", d.k);
-  if (a.ldy < d.n) return InvalidArgument("spmm: ldy=", a.ldy, " is less than N=", d.n);
+  if ((a.conv == nullptr && a.x == nullptr) || a.y == nullptr) return InvalidArgument("spmm: x and y are required");
+  if (a.conv != nullptr) {
+    SPARSERT_RETURN_IF_ERROR(validate_conv_rows(*a.conv, d, a.m));
+  } else if (a.ldx < d.k) {
+    return InvalidArgument("spmm: ldx=", a.ldx, " is less than K=", d.k);
+  }
+  if (a.y_block > 0) {
+    if (d.dtype != SpmmDType::kF32 || a.y_block > 64 || a.y_block_stride < a.m * a.y_block)
+      return InvalidArgument("spmm: channel-blocked y needs f32, a block of 1..64 (got ", a.y_block,
+                             ") and a block stride of at least M x block (got ", a.y_block_stride, ")");
+  } else if (a.ldy < d.n) {
+    return InvalidArgument("spmm: ldy=", a.ldy, " is less than N=", d.n);
+  }
   if (has_post(d, PostOp::kBias) && a.bias == nullptr) return InvalidArgument("spmm: the bias post-op needs a bias");
-  if (has_post(d, PostOp::kResidualAdd) && (a.residual == nullptr || a.ld_residual < d.n))
+  if (has_post(d, PostOp::kResidualAdd) && (a.residual == nullptr || (a.y_block == 0 && a.ld_residual < d.n)))
     return InvalidArgument("spmm: the residual_add post-op needs a residual with ld >= N");
   if (d.dtype == SpmmDType::kU8S8 && d.out != SpmmOut::kS32) {
     if (a.w_scales == nullptr || (a.w_scales_count != 1 && a.w_scales_count != d.n))
@@ -347,6 +358,10 @@ void Spmm::pack_tile(const SpmmRunArgs& a, const Tile& t, uint8_t* dst) const {
   if (desc_.dtype == SpmmDType::kF32) {
     float* out = reinterpret_cast<float*>(dst);
     if (mt < t.mr) std::memset(out, 0, sizeof(float) * static_cast<size_t>(k * t.mr));
+    if (a.conv != nullptr) {
+      pack_conv_rows(*a.conv, k, t.m0, mt, out, t.mr, packing_isa());
+      return;
+    }
     transpose32(static_cast<const float*>(a.x) + t.m0 * a.ldx, a.ldx, mt, k, out, t.mr, packing_isa());
     return;
   }

@@ -23,6 +23,20 @@ namespace sparsert::jit {
 
 class JitGenerator;
 
+// X as the implicit im2col of a convolution over one channel-blocked (NCHWc)
+// image (SpmmRunArgs::conv; f32): row m is output pixel first_pixel + m (row
+// major over oh x ow), column k = (ky * kw + kx) * C + c is input channel c at
+// that tap, 0 in the padding, with C = K / (kh * kw) a multiple of block. The
+// tile packing gathers it straight from the image: no im2col buffer.
+struct SpmmConvRows {
+  const float* x = nullptr;  // [C / block, ih, iw, block]
+  int64_t block = 0;         // 1..64
+  int64_t ih = 0, iw = 0, oh = 0, ow = 0;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t pt = 0, pl = 0;  // padding at the top and left
+  int64_t first_pixel = 0;
+};
+
 // Run-time operands. Pointers not needed by the descriptor may be null.
 struct SpmmRunArgs {
   int64_t m = 0;
@@ -44,6 +58,13 @@ struct SpmmRunArgs {
   // NaN ignored (DynamicQuantizeLinear's range of Y, taken while Y's rows are
   // in L1 instead of in a pass over Y).
   float* y_range = nullptr;
+  // f32 only, optional: X's rows from a convolution's input (x and ldx unused).
+  const SpmmConvRows* conv = nullptr;
+  // f32 only, > 0: Y and the residual channel-blocked (NCHWc): output (m, n)
+  // at y + (n / y_block) * y_block_stride + m * y_block + n % y_block (ldy and
+  // ld_residual unused).
+  int64_t y_block = 0;
+  int64_t y_block_stride = 0;
 };
 
 class Spmm {

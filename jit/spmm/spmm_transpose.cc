@@ -14,12 +14,13 @@ void transpose_scalar(const uint32_t* src, int64_t src_ld, int64_t r0, int64_t r
     for (int64_t r = r0; r < r1; ++r) dst[c * dst_ld + r] = src[r * src_ld + c];
 }
 
-__attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_t src_ld, float* dst,
-                                                         int64_t dst_ld) {
-  __m256 r0 = _mm256_loadu_ps(src + 0 * src_ld), r1 = _mm256_loadu_ps(src + 1 * src_ld);
-  __m256 r2 = _mm256_loadu_ps(src + 2 * src_ld), r3 = _mm256_loadu_ps(src + 3 * src_ld);
-  __m256 r4 = _mm256_loadu_ps(src + 4 * src_ld), r5 = _mm256_loadu_ps(src + 5 * src_ld);
-  __m256 r6 = _mm256_loadu_ps(src + 6 * src_ld), r7 = _mm256_loadu_ps(src + 7 * src_ld);
+// row(i): where row i of the block starts (a stride, or a list of row pointers).
+template <typename Row>
+__attribute__((target("avx2"))) inline void transpose_8x8_avx2_rows(Row row, float* dst, int64_t dst_ld) {
+  __m256 r0 = _mm256_loadu_ps(row(0)), r1 = _mm256_loadu_ps(row(1));
+  __m256 r2 = _mm256_loadu_ps(row(2)), r3 = _mm256_loadu_ps(row(3));
+  __m256 r4 = _mm256_loadu_ps(row(4)), r5 = _mm256_loadu_ps(row(5));
+  __m256 r6 = _mm256_loadu_ps(row(6)), r7 = _mm256_loadu_ps(row(7));
   const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
   const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
   const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
@@ -38,6 +39,11 @@ __attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_
   _mm256_storeu_ps(dst + 7 * dst_ld, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
+__attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_t src_ld, float* dst,
+                                                         int64_t dst_ld) {
+  transpose_8x8_avx2_rows([&](int i) { return src + i * src_ld; }, dst, dst_ld);
+}
+
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() (`__m512 __Y = __Y;`),
 // which -Wuninitialized flags once inlined (GCC PR 105593).
 #pragma GCC diagnostic push
@@ -46,10 +52,10 @@ __attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_
 
 // Four rounds (unpack row pairs, 4-row shuffles, then two of 128-bit lane
 // shuffles) of 16 rows; r[c] then holds column c.
-__attribute__((target("avx512f"))) void transpose_16x16_avx512(const float* src, int64_t src_ld, float* dst,
-                                                              int64_t dst_ld) {
+template <typename Row>
+__attribute__((target("avx512f"))) inline void transpose_16x16_avx512_rows(Row row, float* dst, int64_t dst_ld) {
   __m512 r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * src_ld);
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(row(i));
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
     t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
@@ -74,6 +80,11 @@ __attribute__((target("avx512f"))) void transpose_16x16_avx512(const float* src,
     _mm512_storeu_ps(dst + (4 + k) * dst_ld, _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88));
     _mm512_storeu_ps(dst + (12 + k) * dst_ld, _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xDD));
   }
+}
+
+__attribute__((target("avx512f"))) void transpose_16x16_avx512(const float* src, int64_t src_ld, float* dst,
+                                                              int64_t dst_ld) {
+  transpose_16x16_avx512_rows([&](int i) { return src + i * src_ld; }, dst, dst_ld);
 }
 
 // Four rounds of "unpack row i with row i+8" rotate the 8-bit (row, column)
@@ -206,6 +217,28 @@ void transpose32(const void* src_v, int64_t src_ld, int64_t rows, int64_t cols, 
   }
   transpose_scalar(src, src_ld, r_done, rows, 0, cols, dst, dst_ld);  // rows below the blocks
   transpose_scalar(src, src_ld, 0, r_done, c_done, cols, dst, dst_ld);  // columns right of the blocks
+}
+
+void transpose32_rows(const float* const* rows, int64_t nrows, int64_t cols, float* dst, int64_t dst_ld,
+                      uint32_t isa) {
+  // As transpose32, each block's rows loaded through their own pointers.
+  int64_t r16 = 0, c16 = 0, r_done = 0, c_done = 0;
+  if (may_use(kIsaAvx512, isa)) {
+    r16 = nrows / 16 * 16;
+    c16 = cols / 16 * 16;
+    for (int64_t c = 0; c < c16; c += 16)
+      for (int64_t r = 0; r < r16; r += 16)
+        transpose_16x16_avx512_rows([&](int i) { return rows[r + i] + c; }, dst + c * dst_ld + r, dst_ld);
+  }
+  if (may_use(kIsaAvx2, isa)) {
+    r_done = nrows / 8 * 8;
+    c_done = cols / 8 * 8;
+    for (int64_t c = 0; c < c_done; c += 8)
+      for (int64_t r = c < c16 ? r16 : 0; r < r_done; r += 8)
+        transpose_8x8_avx2_rows([&](int i) { return rows[r + i] + c; }, dst + c * dst_ld + r, dst_ld);
+  }
+  for (int64_t c = 0; c < cols; ++c)  // rows below the blocks, then columns right of them
+    for (int64_t r = c < c_done ? r_done : 0; r < nrows; ++r) dst[c * dst_ld + r] = rows[r][c];
 }
 
 }  // namespace sparsert::jit

@@ -159,6 +159,53 @@ TEST_P(SpmmVariant, post_op_chains) {
 INSTANTIATE_TEST_SUITE_P(Kernels, SpmmVariant, ::testing::ValuesIn(kVariants),
                          [](const ::testing::TestParamInfo<Variant>& info) { return std::string(info.param.name); });
 
+// A convolution's rows (SpmmConvRows: the tile packing gathers the implicit
+// im2col from a blocked image) into channel-blocked Y: the 1x1 fast path and
+// the gathered windows with strides, dilations, asymmetric padding, blocks 4 /
+// 8 / 16, channel counts that leave lanes of Y's last block unwritten, pixel
+// ranges that start inside the image, and tiles across the image; on every
+// f32 kernel (jit/spmm/spmm_kernels.inc) the machine can run.
+TEST(Spmm, convolution_rows_into_blocked_output_on_every_f32_kernel) {
+  struct Case {
+    int64_t block, channels, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, first, n;
+    int threads;
+  };
+  const Case cases[] = {
+      {16, 32, 7, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 40, 1},   // 1x1 stride 1: strided transposes
+      {8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 8, 1},      // one pixel
+      {16, 16, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 33, 1},  // 3x3 pad 1
+      {8, 24, 13, 10, 3, 3, 2, 2, 1, 1, 1, 0, 0, 1, 0, 17, 2},  // stride 2, asymmetric pads
+      {4, 12, 12, 12, 5, 3, 1, 2, 2, 1, 2, 1, 3, 0, 0, 9, 1},   // 5x3, dilation 2 rows, block 4
+      {16, 48, 14, 14, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 64, 2}, // 1x1 stride 2 (downsample): gathered
+      {8, 8, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 37, 20, 1},  // from pixel 37
+      {16, 16, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 24, 2}, // 400 pixels: several tiles
+  };
+  const PostOpChain chains[] = {{}, {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu}, {PostOp::kBias, PostOp::kGeluErf}};
+  for (const Variant& v : kVariants) {
+    if (v.dtype != SpmmDType::kF32) continue;
+    if (!may_use(v.isa, default_isa_cap())) {
+      std::printf("[  SKIP    ] %s: this CPU (or SPARSERT_ISA) lacks %s\n", v.name, isa_name(v.isa).c_str());
+      continue;
+    }
+    SCOPED_TRACE(v.name);
+    int i = 0;
+    for (const Case& c : cases) {
+      SpmmConvRows r;
+      r.block = c.block;
+      r.ih = c.ih, r.iw = c.iw, r.kh = c.kh, r.kw = c.kw, r.sh = c.sh, r.sw = c.sw, r.dh = c.dh, r.dw = c.dw;
+      r.pt = c.pt, r.pl = c.pl;
+      r.oh = (c.ih + c.pt + c.pb - c.dh * (c.kh - 1) - 1) / c.sh + 1;
+      r.ow = (c.iw + c.pl + c.pr - c.dw * (c.kw - 1) - 1) / c.sw + 1;
+      r.first_pixel = c.first;
+      const PostOpChain& post = chains[i++ % 3];
+      SpmmTester t;
+      t.band_rows(v.band_rows).pattern(v.band_rows, 1).conv(r, c.channels).n(c.n).y_block(c.block).post(post);
+      const std::string impl = t.sparsity(0.8).threads(c.threads).Test(v.isa);
+      EXPECT_NE(impl.find(isa_name(v.isa)), std::string::npos) << impl;
+    }
+  }
+}
+
 TEST(Spmm, int8_extremes_are_exact) {
   // x = 255, w = -128 at every non-zero: int16 pair sums would saturate with
   // vpmaddubsw; every int8 variant must stay exact.
@@ -509,6 +556,21 @@ TEST(SpmmTranspose, register_blocks_match_the_definition_on_every_isa) {
             ASSERT_EQ(dst[c * dst_ld + r], r < rows ? src[r * src_ld + c] : 0xDEADBEEF)
                 << isa_name(isa) << " rows " << rows << " cols " << cols << " r " << r << " c " << c;
       }
+  for (uint32_t isa : isas)  // rows through pointers (any order, repeated)
+    for (int64_t rows : {1, 7, 8, 16, 17, 33, 64})
+      for (int64_t cols : {1, 8, 9, 16, 23, 32}) {
+        const int64_t dst_ld = rows + 5;
+        std::vector<float> src(static_cast<size_t>(64 * cols));
+        for (auto& v : src) v = static_cast<float>(rng() % 1000);
+        std::vector<const float*> ptrs(static_cast<size_t>(rows));
+        for (int64_t r = 0; r < rows; ++r) ptrs[static_cast<size_t>(r)] = src.data() + (r * 29 + rng() % 3) % 64 * cols;
+        std::vector<float> dst(static_cast<size_t>(cols * dst_ld), -1.f);
+        transpose32_rows(ptrs.data(), rows, cols, dst.data(), dst_ld, isa);
+        for (int64_t c = 0; c < cols; ++c)
+          for (int64_t r = 0; r < dst_ld; ++r)
+            ASSERT_EQ(dst[c * dst_ld + r], r < rows ? ptrs[static_cast<size_t>(r)][c] : -1.f)
+                << isa_name(isa) << " pointer rows " << rows << " cols " << cols << " r " << r << " c " << c;
+      }
   for (uint32_t isa : isas)
     for (int tile_rows : {kU8S8QuadTileRows, 16})
       for (int64_t k : {1, 15, 16, 17, 48, 77}) {
@@ -672,6 +734,35 @@ TEST(Spmm, rejects_bad_descriptors_and_arguments) {
   EXPECT_NE(missing_bias.message().find("needs a bias"), std::string::npos);
   a.ldx = 1;
   EXPECT_FALSE((*spmm)->run(a, 1).ok());
+  a.ldx = 2;
+  a.m = 1;
+  float bias[2] = {0, 0};
+  a.bias = bias;
+  // Convolution rows: K = taps x a multiple of the block, pixels inside the output.
+  float image[8] = {};
+  SpmmConvRows rows;
+  rows.x = image;
+  rows.block = 2;
+  rows.ih = rows.iw = rows.oh = rows.ow = 2;
+  a.conv = &rows;
+  EXPECT_TRUE((*spmm)->run(a, 1).ok());
+  rows.first_pixel = 4;
+  Status outside = (*spmm)->run(a, 1);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.message().find("pixels 4 .. 5 are outside the 2x2 output"), std::string::npos) << outside.message();
+  rows.first_pixel = 0;
+  rows.block = 4;
+  Status block = (*spmm)->run(a, 1);
+  ASSERT_FALSE(block.ok());
+  EXPECT_NE(block.message().find("K=2 must be 1x1 taps x a multiple of the channel block 4"), std::string::npos)
+      << block.message();
+  a.conv = nullptr;
+  a.y_block = 2;
+  a.y_block_stride = 1;
+  Status stride = (*spmm)->run(a, 1);
+  ASSERT_FALSE(stride.ok());
+  EXPECT_NE(stride.message().find("block stride of at least M x block (got 1)"), std::string::npos) << stride.message();
+  a.y_block = 0;
   a.m = 0;
   EXPECT_TRUE((*spmm)->run(a, 1).ok()) << "M = 0 is an empty product, not an error";
 }

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <string>
@@ -38,12 +39,34 @@ class SpmmTester {
   SpmmTester& extremes(bool v) { extremes_ = v; return *this; }  // x = 255 / w = -128 everywhere non-zero
   SpmmTester& per_channel(bool v) { per_channel_ = v; return *this; }
   SpmmTester& seed(uint32_t v) { seed_ = v; return *this; }
+  // X as a convolution's rows (SpmmConvRows, f32) over a random blocked image
+  // of `channels` (a multiple of c.block): K = kh * kw * channels, M = the
+  // output pixels from c.first_pixel on.
+  SpmmTester& conv(const SpmmConvRows& c, int64_t channels) {
+    conv_ = true;
+    conv_rows_ = c;
+    k_ = c.kh * c.kw * channels;
+    m_ = c.oh * c.ow - c.first_pixel;
+    return *this;
+  }
+  // Y and the residual channel-blocked by b (SpmmRunArgs::y_block), with a gap
+  // after each block's rows that must stay untouched.
+  SpmmTester& y_block(int64_t b) { y_block_ = b; return *this; }
 
   std::string describe() const {
     return "M=" + std::to_string(m_) + " N=" + std::to_string(n_) + " K=" + std::to_string(k_) + " " +
            to_string(dtype_) + " " + to_string(layout_) + " out=" + to_string(out_) + " band=" + std::to_string(band_rows_) + "x" + std::to_string(k_block_) + " pattern=" +
            std::to_string(block_r_) + "x" + std::to_string(block_c_) + " sparsity=" + std::to_string(sparsity_) +
-           " post=" + to_string(post_) + " threads=" + std::to_string(threads_);
+           " post=" + to_string(post_) + " threads=" + std::to_string(threads_) +
+           (conv_ ? " conv " + std::to_string(conv_rows_.kh) + "x" + std::to_string(conv_rows_.kw) + " stride " +
+                        std::to_string(conv_rows_.sh) + "," + std::to_string(conv_rows_.sw) + " dilation " +
+                        std::to_string(conv_rows_.dh) + "," + std::to_string(conv_rows_.dw) + " pad " +
+                        std::to_string(conv_rows_.pt) + "," + std::to_string(conv_rows_.pl) + " in " +
+                        std::to_string(conv_rows_.ih) + "x" + std::to_string(conv_rows_.iw) + " out " +
+                        std::to_string(conv_rows_.oh) + "x" + std::to_string(conv_rows_.ow) + " block " +
+                        std::to_string(conv_rows_.block) + " from pixel " + std::to_string(conv_rows_.first_pixel)
+                  : std::string()) +
+           (y_block_ > 0 ? " y_block " + std::to_string(y_block_) : std::string());
   }
 
   // Returns the implementation that ran (for tests that check dispatch).
@@ -74,7 +97,20 @@ class SpmmTester {
     std::vector<uint8_t> xq(static_cast<size_t>(m_ * k_));
     for (auto& v : xf) v = normal(rng);
     for (auto& v : xq) v = static_cast<uint8_t>(extremes_ ? 255 : u8(rng));
-    std::vector<float> bias(static_cast<size_t>(n_)), residual(static_cast<size_t>(m_ * n_));
+    std::vector<float> image;
+    SpmmConvRows rows = conv_rows_;
+    if (conv_) {
+      image.resize(static_cast<size_t>(k_ / (rows.kh * rows.kw) * rows.ih * rows.iw));
+      for (auto& v : image) v = normal(rng);
+      rows.x = image.data();
+    }
+    // Blocked Y: each channel block's m_ rows, then 3 rows of gap.
+    const int64_t y_stride = (m_ + 3) * y_block_;
+    const int64_t y_count = y_block_ > 0 ? (n_ + y_block_ - 1) / y_block_ * y_stride : m_ * n_;
+    auto y_at = [&](int64_t m, int64_t n) {
+      return y_block_ > 0 ? n / y_block_ * y_stride + m * y_block_ + n % y_block_ : m * n_ + n;
+    };
+    std::vector<float> bias(static_cast<size_t>(n_)), residual(static_cast<size_t>(y_count));
     for (auto& v : bias) v = normal(rng);
     for (auto& v : residual) v = normal(rng);
     std::vector<float> w_scales(per_channel_ ? static_cast<size_t>(n_) : 1);
@@ -97,7 +133,7 @@ class SpmmTester {
     if (!spmm.ok()) return "";
 
     const size_t out_bytes = out_ == SpmmOut::kU8 || out_ == SpmmOut::kS8 ? 1 : 4;
-    std::vector<uint8_t> y(static_cast<size_t>(m_ * n_) * out_bytes + 1, 0xAB), y_ref(y.size(), 0xCD);
+    std::vector<uint8_t> y(static_cast<size_t>(y_count) * out_bytes + 1, 0xAB), y_ref(y.size(), 0xCD);
     SpmmRunArgs a;
     a.m = m_;
     a.x = f32 ? static_cast<const void*>(xf.data()) : static_cast<const void*>(xq.data());
@@ -113,6 +149,12 @@ class SpmmTester {
     a.y_scale = 0.05f;
     a.y_zero_point = out_ == SpmmOut::kU8 ? 128 : -3;
     a.y = y.data();
+    if (conv_) {
+      a.conv = &rows;
+      a.x = nullptr;
+    }
+    a.y_block = y_block_;
+    a.y_block_stride = y_stride;
     // int8 with float output: the range of Y for DynamicQuantizeLinear, checked below.
     float range[2] = {7.f, -7.f};
     const bool want_range = !f32 && out_ == SpmmOut::kF32;
@@ -143,9 +185,19 @@ class SpmmTester {
       const float* got = reinterpret_cast<const float*>(y.data());
       const float* want = reinterpret_cast<const float*>(y_ref.data());
       double scale = 1e-6, worst = 0.0;
-      for (int64_t i = 0; i < count; ++i) scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
-      for (int64_t i = 0; i < count; ++i) worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]));
+      std::vector<bool> written(static_cast<size_t>(y_count), false);
+      for (int64_t m = 0; m < m_; ++m)
+        for (int64_t n = 0; n < n_; ++n) {
+          const int64_t i = y_at(m, n);
+          written[static_cast<size_t>(i)] = true;
+          scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
+          worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]));
+        }
       EXPECT_LE(worst / scale, 2e-5) << "max abs error " << worst << " at output scale " << scale;
+      int64_t stray = 0;  // blocked Y: lanes past N and the gaps untouched
+      for (int64_t i = 0; i < y_count; ++i)
+        if (!written[static_cast<size_t>(i)]) stray += std::memcmp(&got[i], "\xAB\xAB\xAB\xAB", 4) != 0;
+      EXPECT_EQ(stray, 0) << "values written outside Y";
       if (want_range) {  // exactly {min(0, min Y), max(0, max Y)} of the Y written, NaN ignored
         float lo = 0.f, hi = 0.f;
         for (int64_t i = 0; i < count; ++i) lo = got[i] < lo ? got[i] : lo, hi = got[i] > hi ? got[i] : hi;
@@ -182,6 +234,9 @@ class SpmmTester {
   bool extremes_ = false;
   bool per_channel_ = true;
   uint32_t seed_ = 7;
+  bool conv_ = false;
+  SpmmConvRows conv_rows_{};
+  int64_t y_block_ = 0;
 };
 
 }  // namespace sparsert::jit
