@@ -428,45 +428,54 @@ SpmmTileFn Spmm::kernel_for(int mr) const {
 void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, int64_t block_end, void* acc,
                    const int32_t* zero_point_fix) const {
   const SpmmTileFn jit = use_jit_ ? kernel_for(t.mr) : nullptr;
-  uint8_t* out = static_cast<uint8_t*>(acc);
-  for (int64_t blk = block_begin; blk < block_end; ++blk) {
-    for (int64_t ch = 0; ch < w_.chunks; ++ch) {
-      const int64_t g0 = w_.segment_begin[static_cast<size_t>(blk * w_.chunks + ch)];
-      SpmmTileArgs args;
-      args.x = packed + t.pack_offset;
-      args.groups_per_band = w_.groups_per_band.data() + w_.count_offset(blk, ch);
-      args.kidx = w_.kidx.data() + g0 * w_.kidx_per_group();
-      args.values = desc_.dtype == SpmmDType::kF32 ? static_cast<const void*>(w_.values_f32.data() + g0 * w_.band_rows)
-                    : w_.group == 4 ? static_cast<const void*>(w_.values_s8x4.data() + g0 * w_.band_rows)
-                                    : static_cast<const void*>(w_.values_s16x2.data() + g0 * w_.band_rows);
-      args.out = out;
-      args.bands = w_.bands_in_block(blk);
-      args.accumulate = ch > 0;
-      // Quads: the zero point comes out with the last chunk's store.
-      args.zero_point_fix = zero_point_fix != nullptr && ch == w_.chunks - 1
-                                ? zero_point_fix + blk * w_.block_bands * w_.band_rows
-                                : nullptr;
-      if (desc_.dtype == SpmmDType::kU8S8 && w_.band_rows == 1 && t.mr == 1) {  // the one-row kernels' running sums
-        thread_local std::vector<int32_t> sums;
-        const int64_t groups = w_.segment_begin[static_cast<size_t>(blk * w_.chunks + ch + 1)] - g0;
-        if (sums.size() < static_cast<size_t>(groups + 1)) sums.resize(static_cast<size_t>(groups + 1));
-        args.scratch = sums.data();
-      }
-      if (jit != nullptr) {
-        jit(&args);
-      } else if (desc_.dtype == SpmmDType::kF32) {
-        spmm_f32_tile_generic(&args, t.mr, w_.band_rows);
-      } else if (w_.k_block == 4) {
-        spmm_u8s8_kquad_tile_generic(&args, t.mr);  // (any tile height)
-      } else if (w_.k_block == 2) {
-        spmm_u8s8_kpair_tile_generic(&args, t.mr);
-      } else if (w_.group == 4) {
-        spmm_u8s8_quad_tile_generic(&args, t.mr, w_.band_rows);
-      } else {
-        spmm_u8s8_tile_generic(&args, t.mr, w_.band_rows);
-      }
+  auto band_calls = [&](int64_t blk, int64_t ch, uint8_t* out) {
+    const int64_t g0 = w_.segment_begin[static_cast<size_t>(blk * w_.chunks + ch)];
+    SpmmTileArgs args;
+    args.x = packed + t.pack_offset;
+    args.groups_per_band = w_.groups_per_band.data() + w_.count_offset(blk, ch);
+    args.kidx = w_.kidx.data() + g0 * w_.kidx_per_group();
+    args.values = desc_.dtype == SpmmDType::kF32 ? static_cast<const void*>(w_.values_f32.data() + g0 * w_.band_rows)
+                  : w_.group == 4 ? static_cast<const void*>(w_.values_s8x4.data() + g0 * w_.band_rows)
+                                  : static_cast<const void*>(w_.values_s16x2.data() + g0 * w_.band_rows);
+    args.out = out;
+    args.bands = w_.bands_in_block(blk);
+    args.accumulate = ch > 0;
+    // Quads: the zero point comes out with the last chunk's store.
+    args.zero_point_fix = zero_point_fix != nullptr && ch == w_.chunks - 1
+                              ? zero_point_fix + blk * w_.block_bands * w_.band_rows
+                              : nullptr;
+    if (desc_.dtype == SpmmDType::kU8S8 && w_.band_rows == 1 && t.mr == 1) {  // the one-row kernels' running sums
+      thread_local std::vector<int32_t> sums;
+      const int64_t groups = w_.segment_begin[static_cast<size_t>(blk * w_.chunks + ch + 1)] - g0;
+      if (sums.size() < static_cast<size_t>(groups + 1)) sums.resize(static_cast<size_t>(groups + 1));
+      args.scratch = sums.data();
     }
-    out += w_.bands_in_block(blk) * w_.band_rows * t.mr * 4;
+    if (jit != nullptr) {
+      jit(&args);
+    } else if (desc_.dtype == SpmmDType::kF32) {
+      spmm_f32_tile_generic(&args, t.mr, w_.band_rows);
+    } else if (w_.k_block == 4) {
+      spmm_u8s8_kquad_tile_generic(&args, t.mr);  // (any tile height)
+    } else if (w_.k_block == 2) {
+      spmm_u8s8_kpair_tile_generic(&args, t.mr);
+    } else if (w_.group == 4) {
+      spmm_u8s8_quad_tile_generic(&args, t.mr, w_.band_rows);
+    } else {
+      spmm_u8s8_tile_generic(&args, t.mr, w_.band_rows);
+    }
+  };
+  // K chunk by K chunk over the range's blocks: a chunk of the tile is read
+  // from L2 once, not once per block (the range's accumulators, in L2, come
+  // and go instead). A tile larger than L2 (a convolution's 3x3 x 512-channel
+  // im2col of 49 pixels, 1.2 MiB) was read from L3 once per 64 rows of W.
+  // ResNet-50 90% 1 thread 15.0-15.9 -> 14.7-15.7 ms, f32 BERT-base 90%
+  // unstructured 28.6 -> 28.3-28.4 ms (Zen 5, AVX-512).
+  for (int64_t ch = 0; ch < w_.chunks; ++ch) {
+    uint8_t* out = static_cast<uint8_t*>(acc);
+    for (int64_t blk = block_begin; blk < block_end; ++blk) {
+      band_calls(blk, ch, out);
+      out += w_.bands_in_block(blk) * w_.band_rows * t.mr * 4;
+    }
   }
 }
 
