@@ -26,6 +26,7 @@ void register_all_ops(OpRegistry& r) {
   register_attention_ops(r);
   register_shape_rules(r);
   register_sparse_impls(r);  // before the dense paths it competes with
+  register_sparse_conv_impls(r);
   register_fast_linear_impls(r);  // dense Linear with tanh GELU: before oneDNN's slow post-op
   register_onednn_impls(r);
   register_fast_attention_impls(r);  // before oneDNN's, which backs it up without AVX2

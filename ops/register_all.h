@@ -27,6 +27,7 @@ void register_attention_ops(OpRegistry& r);
 // Fast implementations (after every schema exists).
 // Sparse implementations go first: each declines unless its cost model expects it to win.
 void register_sparse_impls(OpRegistry& r);
+void register_sparse_conv_impls(OpRegistry& r);
 void register_fast_linear_impls(OpRegistry& r);
 void register_fast_attention_impls(OpRegistry& r);
 void register_onednn_impls(OpRegistry& r);

@@ -27,6 +27,7 @@
 #include "ops/register_all.h"
 #include "ops/registry.h"
 #include "ops/sparse/sparse_cost_model.h"
+#include "ops/sparse/sparse_report.h"
 
 namespace sparsert {
 namespace {
@@ -79,28 +80,6 @@ KernelFn f32_kernel(std::shared_ptr<const Spmm> spmm, std::optional<Tensor> bias
     if (bias) a->bias = bias->data<float>();
     return spmm->run(*a, threads);
   };
-}
-
-// Tells inspect which generated kernel runs the layer, why, and what it holds.
-std::shared_ptr<const Spmm> reported(std::shared_ptr<const Spmm> spmm, const SparseChoice& choice,
-                                     const ImplContext& ictx) {
-  if (ictx.report == nullptr) return spmm;
-  const jit::PackedSparse& w = spmm->weights();
-  ictx.report->variant = spmm->impl_name();
-  if (const jit::PackedDenseU8S8* dense = spmm->dense_weights())
-    ictx.report->notes.push_back(choice.why + "; dense 16-channel groups, " + std::to_string(dense->fixes()) +
-                                 " remainder entries");
-  else
-    ictx.report->notes.push_back(choice.why +
-                                 (w.band_rows == 4 ? "; 4-row bands (4x1 blocks)"
-                                  : w.k_block == 4 ? "; 1-row bands of K quads (1x4 blocks)"
-                                  : w.k_block == 2 ? "; 1-row bands of K pairs (1x4 blocks)"
-                                                   : "; 1-row bands") +
-                                 ", " + std::to_string(w.groups() * w.group) + " K entries for " +
-                                 std::to_string(w.nnz) + " non-zeros");
-  for (const std::string& d : spmm->declined()) ictx.report->notes.push_back("declined " + d);
-  ictx.report->packed_weight_bytes = spmm->packed_bytes();
-  return spmm;
 }
 
 StatusOr<std::shared_ptr<const Spmm>> make_f32(const Tensor& w, bool w_is_nk, jit::PostOpChain post,
