@@ -294,6 +294,8 @@ Status Spmm::validate(const SpmmRunArgs& a) const {
   if (has_post(d, PostOp::kBias) && a.bias == nullptr) return InvalidArgument("spmm: the bias post-op needs a bias");
   if (has_post(d, PostOp::kResidualAdd) && (a.residual == nullptr || (a.y_block == 0 && a.ld_residual < d.n)))
     return InvalidArgument("spmm: the residual_add post-op needs a residual with ld >= N");
+  if (has_post(d, PostOp::kClip) && !(a.clip_min <= a.clip_max))
+    return InvalidArgument("spmm: the clip post-op needs clip_min <= clip_max, got ", a.clip_min, " and ", a.clip_max);
   if (d.dtype == SpmmDType::kU8S8 && d.out != SpmmOut::kS32) {
     if (a.w_scales == nullptr || (a.w_scales_count != 1 && a.w_scales_count != d.n))
       return InvalidArgument("spmm: int8 dequantization needs 1 or N=", d.n, " weight scales, got ",

@@ -47,6 +47,7 @@ struct SpmmRunArgs {
   const float* bias = nullptr;      // [N]                      (PostOp::kBias)
   const float* residual = nullptr;  // f32 [M, N]               (PostOp::kResidualAdd)
   int64_t ld_residual = 0;
+  float clip_min = 0.f, clip_max = 0.f;  //                     (PostOp::kClip)
   // u8s8 only: real x = (q - x_zero_point) * x_scale; real w[n] = q * w_scales[n or 0].
   int32_t x_zero_point = 0;
   float x_scale = 1.f;

@@ -40,6 +40,7 @@ const char* to_string(PostOp p) {
     case PostOp::kGeluErf: return "gelu_erf";
     case PostOp::kGeluTanh: return "gelu_tanh";
     case PostOp::kResidualAdd: return "residual_add";
+    case PostOp::kClip: return "clip";
   }
   return "?";
 }

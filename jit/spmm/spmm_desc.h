@@ -33,7 +33,9 @@ enum class SpmmLayout : uint8_t {
                 // per-column remainder (dense_u8s8.h); for CPUs without VNNI
 };
 // Epilogue steps, applied in order to the f32 value of each output.
-enum class PostOp : uint8_t { kNone = 0, kBias, kRelu, kGeluErf, kGeluTanh, kResidualAdd };
+// kClip: min(max(v, clip_min), clip_max) with SpmmRunArgs' bounds (ReLU6 and
+// the like: the generated code does not depend on them).
+enum class PostOp : uint8_t { kNone = 0, kBias, kRelu, kGeluErf, kGeluTanh, kResidualAdd, kClip };
 constexpr int kMaxPostOps = 4;
 using PostOpChain = std::array<PostOp, kMaxPostOps>;  // kNone-terminated
 

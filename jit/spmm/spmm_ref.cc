@@ -50,6 +50,7 @@ void spmm_reference(const SpmmDesc& d, const void* w, int64_t stride_n, int64_t 
           case PostOp::kGeluTanh:
             v = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
             break;
+          case PostOp::kClip: v = std::min(std::max(v, static_cast<double>(a.clip_min)), static_cast<double>(a.clip_max)); break;
           case PostOp::kResidualAdd:
             v += a.residual[a.y_block > 0 ? n / a.y_block * a.y_block_stride + m * a.y_block + n % a.y_block
                                           : m * a.ld_residual + n];

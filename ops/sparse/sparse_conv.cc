@@ -4,11 +4,12 @@
 // any window: W is taken as [M, kh * kw * C] (tap-major), each tile of output
 // pixels is gathered from the blocked image as its implicit im2col
 // (SpmmConvRows, no im2col buffer), and the epilogue writes the blocked
-// output with bias, the residual Sum and ReLU fused. Channel counts that are
-// not a multiple of the block are padded with zero weights: the blocked
-// tensors' lanes past C are zero, and the output's come out 0.
+// output with bias, the residual Sum and ReLU or Clip fused. Channel counts
+// that are not a multiple of the block are padded with zero weights: the
+// blocked tensors' lanes past C are zero, and the output's come out 0 (the
+// layout pass fuses no Clip that would move 0).
 // Declines (to oneDNN's convolution) for grouped convolutions, a plain NCHW
-// input, the clip activation, or where the cost model expects dense to win.
+// input, or where the cost model expects dense to win.
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -38,7 +39,6 @@ StatusOr<KernelFn> sparse_nchwc_conv_f32(const Node& n, const Graph& g, const Im
   SPARSERT_ASSIGN_OR_RETURN(NchwcConvParams params, nchwc_conv_params(n));
   SPARSERT_ASSIGN_OR_RETURN(int64_t group, n.attrs.get_int("group", 1));
   if (group != 1) return Unimplemented("grouped convolution (group ", group, ")");
-  if (params.act == ConvActivation::kClip) return Unimplemented("the clip activation is not in the sparse epilogue");
   if (params.block < 1 || params.block > 64) return Unimplemented("channel block ", params.block);
   const Value& xv = g.value(n.inputs[0]);
   if (!xv.type.has_shape || xv.type.dims.size() != 5) return Unimplemented("the input is not channel-blocked");
@@ -76,6 +76,7 @@ StatusOr<KernelFn> sparse_nchwc_conv_f32(const Node& n, const Graph& g, const Im
   if (bias) d.post[i++] = PostOp::kBias;
   if (sum) d.post[i++] = PostOp::kResidualAdd;  // activation(conv + B + Sum)
   if (params.act == ConvActivation::kRelu) d.post[i++] = PostOp::kRelu;
+  if (params.act == ConvActivation::kClip) d.post[i++] = PostOp::kClip;
   d.isa_cap = ictx.isa_cap;
   SPARSERT_ASSIGN_OR_RETURN(std::shared_ptr<const Spmm> spmm, Spmm::create(d, wk.data(), K, 1));
   reported(spmm, choice, ictx);
@@ -112,6 +113,8 @@ StatusOr<KernelFn> sparse_nchwc_conv_f32(const Node& n, const Graph& g, const Im
       a.y_block_stride = pixels * b;
       if (s) a.residual = s->data<float>() + image * out_image;
       if (bias) a.bias = bias->data<float>();
+      a.clip_min = params.act_min;
+      a.clip_max = params.act_max;
       SPARSERT_RETURN_IF_ERROR(spmm->run(a, threads));
     }
     return Status::OK();

@@ -144,6 +144,8 @@ TEST_P(SpmmVariant, post_op_chains) {
       {PostOp::kBias, PostOp::kResidualAdd},
       {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu},
       {PostOp::kGeluErf, PostOp::kResidualAdd},
+      {PostOp::kBias, PostOp::kClip},
+      {PostOp::kResidualAdd, PostOp::kClip, PostOp::kBias},
   };
   for (const PostOpChain& c : chains) {
     if (f32()) {
@@ -180,7 +182,10 @@ TEST(Spmm, convolution_rows_into_blocked_output_on_every_f32_kernel) {
       {8, 8, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 37, 20, 1},  // from pixel 37
       {16, 16, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 24, 2}, // 400 pixels: several tiles
   };
-  const PostOpChain chains[] = {{}, {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu}, {PostOp::kBias, PostOp::kGeluErf}};
+  const PostOpChain chains[] = {{},
+                                {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu},
+                                {PostOp::kBias, PostOp::kGeluErf},
+                                {PostOp::kBias, PostOp::kClip}};
   for (const Variant& v : kVariants) {
     if (v.dtype != SpmmDType::kF32) continue;
     if (!may_use(v.isa, default_isa_cap())) {
@@ -197,7 +202,7 @@ TEST(Spmm, convolution_rows_into_blocked_output_on_every_f32_kernel) {
       r.oh = (c.ih + c.pt + c.pb - c.dh * (c.kh - 1) - 1) / c.sh + 1;
       r.ow = (c.iw + c.pl + c.pr - c.dw * (c.kw - 1) - 1) / c.sw + 1;
       r.first_pixel = c.first;
-      const PostOpChain& post = chains[i++ % 3];
+      const PostOpChain& post = chains[i++ % 4];
       SpmmTester t;
       t.band_rows(v.band_rows).pattern(v.band_rows, 1).conv(r, c.channels).n(c.n).y_block(c.block).post(post);
       const std::string impl = t.sparsity(0.8).threads(c.threads).Test(v.isa);

@@ -142,6 +142,8 @@ class SpmmTester {
     a.bias = bias.data();
     a.residual = residual.data();
     a.ld_residual = n_;
+    a.clip_min = -0.5f;
+    a.clip_max = 0.75f;
     a.x_zero_point = extremes_ ? 0 : 117;
     a.x_scale = 0.02f;
     a.w_scales = w_scales.data();
