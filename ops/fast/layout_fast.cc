@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include "jit/isa.h"
 #include "jit/spmm/spmm_transpose.h"
@@ -153,10 +154,12 @@ StatusOr<KernelFn> layer_norm_last_axis(const Node& n, const Graph& g, const Imp
   });
 }
 
-// MaxPool on float planes, spread over N*C planes: windows fully inside the
-// input skip the bounds checks (all but the border rows/columns). `v > acc ?
-// v : acc` from acc = -inf equals the reference's std::fmax (a NaN v is never
-// taken; acc is never NaN) without fmax's libm call per tap.
+// MaxPool on float planes, spread over N*C planes, one output row at a time
+// in two passes: the max of the window's input rows, column by column (a
+// vectorized loop over whole rows), then each output's taps along that row.
+// `v > acc ? v : acc` from acc = -inf equals the reference's std::fmax (a NaN
+// v is never taken; acc is never NaN) and vectorizes to maxps. (One scalar
+// loop over each window: ResNet-50's 112x112x64 pool took 0.68 ms.)
 StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&) {
   if (n.outputs.size() > 1) return Unimplemented("the Indices output is wanted");
   SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, n.attrs.get_ints("kernel_shape"));
@@ -175,32 +178,50 @@ StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&)
     const float* px = x.data<float>();
     float* py = y->data<float>();
     parallel_for(x.dim(0) * x.dim(1), 1, [&](int64_t p0, int64_t p1) {
+      thread_local std::vector<float> column_max;
+      column_max.resize(static_cast<size_t>(w.iw));
+      float* __restrict cm = column_max.data();
       for (int64_t p = p0; p < p1; ++p) {
         const float* in = px + p * w.ih * w.iw;
         float* out = py + p * w.oh * w.ow;
         for (int64_t oy = 0; oy < w.oh; ++oy) {
-          const int64_t y0 = oy * w.sh - w.pt;
-          const bool rows_inside = y0 >= 0 && y0 + (w.kh - 1) * w.dh < w.ih;
-          for (int64_t ox = 0; ox < w.ow; ++ox) {
+          for (int64_t ix = 0; ix < w.iw; ++ix) cm[ix] = -INFINITY;
+          for (int64_t ky = 0; ky < w.kh; ++ky) {
+            const int64_t iy = oy * w.sh - w.pt + ky * w.dh;
+            if (iy < 0 || iy >= w.ih) continue;
+            const float* __restrict row = in + iy * w.iw;
+            for (int64_t ix = 0; ix < w.iw; ++ix) cm[ix] = row[ix] > cm[ix] ? row[ix] : cm[ix];
+          }
+          float* __restrict orow = out + oy * w.ow;
+          auto edge = [&](int64_t ox) {  // a window that reaches past the row
             const int64_t x0 = ox * w.sw - w.pl;
             float acc = -INFINITY;
-            if (rows_inside && x0 >= 0 && x0 + (w.kw - 1) * w.dw < w.iw) {
-              for (int64_t ky = 0; ky < w.kh; ++ky) {
-                const float* row = in + (y0 + ky * w.dh) * w.iw + x0;
-                for (int64_t kx = 0; kx < w.kw; ++kx) acc = row[kx * w.dw] > acc ? row[kx * w.dw] : acc;
-              }
-            } else {
-              for (int64_t ky = 0; ky < w.kh; ++ky) {
-                const int64_t iy = y0 + ky * w.dh;
-                if (iy < 0 || iy >= w.ih) continue;
-                for (int64_t kx = 0; kx < w.kw; ++kx) {
-                  const int64_t ix = x0 + kx * w.dw;
-                  if (ix >= 0 && ix < w.iw && in[iy * w.iw + ix] > acc) acc = in[iy * w.iw + ix];
-                }
-              }
+            for (int64_t kx = 0; kx < w.kw; ++kx) {
+              const int64_t ix = x0 + kx * w.dw;
+              if (ix >= 0 && ix < w.iw && cm[ix] > acc) acc = cm[ix];
             }
-            out[oy * w.ow + ox] = acc;
-          }
+            orow[ox] = acc;
+          };
+          int64_t ox = 0;
+          for (; ox < w.ow && ox * w.sw - w.pl < 0; ++ox) edge(ox);
+          int64_t inner_end = ox;
+          while (inner_end < w.ow && inner_end * w.sw - w.pl + (w.kw - 1) * w.dw < w.iw) ++inner_end;
+          // Windows inside the row: strides 1 and 2 as constants, so GCC vectorizes them.
+          auto inner = [&](auto stride) {
+            const float* __restrict c0 = cm - w.pl;
+            for (int64_t o = ox; o < inner_end; ++o) {
+              float acc = c0[o * stride];
+              for (int64_t kx = 1; kx < w.kw; ++kx) {
+                const float v = c0[o * stride + kx * w.dw];
+                acc = v > acc ? v : acc;
+              }
+              orow[o] = acc;
+            }
+          };
+          if (w.sw == 1) inner(std::integral_constant<int64_t, 1>{});
+          else if (w.sw == 2) inner(std::integral_constant<int64_t, 2>{});
+          else inner(w.sw);
+          for (ox = inner_end; ox < w.ow; ++ox) edge(ox);
         }
       }
     });
