@@ -84,7 +84,7 @@ TEST_P(SpmmVariant, all_zero_rows_and_empty_matrix) {
   run(tester().m(20).n(40).k(64).sparsity(1.0));
 }
 
-// K cut into chunks (u8s8 pairs: 768, quads: 1024, on 4-row bands 2048, f32: 128, dense tiles: 1024) whose
+// K cut into chunks (u8s8 pairs: 768, quads: 1024, on 4-row bands 2048, f32: 256, dense tiles: 1024) whose
 // accumulators carry over, an odd last chunk included.
 TEST_P(SpmmVariant, long_k_in_chunks) {
   run(tester().m(13).n(40).k(2051).sparsity(0.5));
