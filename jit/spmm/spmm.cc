@@ -466,14 +466,23 @@ void Spmm::compute(const Tile& t, const uint8_t* packed, int64_t block_begin, in
       spmm_u8s8_tile_generic(&args, t.mr, w_.band_rows);
     }
   };
-  // K chunk by K chunk over the range's blocks: a chunk of the tile is read
-  // from L2 once, not once per block (the range's accumulators, in L2, come
-  // and go instead). A tile larger than L2 (a convolution's 3x3 x 512-channel
-  // im2col of 49 pixels, 1.2 MiB) was read from L3 once per 64 rows of W.
-  // ResNet-50 90% 1 thread 15.0-15.9 -> 14.7-15.7 ms, f32 BERT-base 90%
-  // unstructured 28.6 -> 28.3-28.4 ms (Zen 5, AVX-512).
+  // Tiles of several rows: K chunk by K chunk over the range's blocks, so a
+  // chunk of the tile is read once, not once per block (the range's
+  // accumulators come and go instead): M=128, K=3072, 1 thread (Zen 5), f32
+  // 90% 1x1 bands 1636-1649 -> 1603-1623 us, int8 1x4 quads 70% 390-392 ->
+  // 380-386, 4x1 quads 1-2%. One-row tiles stream W in its stored (block,
+  // chunk) order instead: chunk by chunk jumped around W, and the 1x4 one-row
+  // kernel at M=1 (4096^2 90%) went 136-139 -> 148-149 us.
+  uint8_t* out = static_cast<uint8_t*>(acc);
+  if (t.mr == 1) {
+    for (int64_t blk = block_begin; blk < block_end; ++blk) {
+      for (int64_t ch = 0; ch < w_.chunks; ++ch) band_calls(blk, ch, out);
+      out += w_.bands_in_block(blk) * w_.band_rows * t.mr * 4;
+    }
+    return;
+  }
   for (int64_t ch = 0; ch < w_.chunks; ++ch) {
-    uint8_t* out = static_cast<uint8_t*>(acc);
+    out = static_cast<uint8_t*>(acc);
     for (int64_t blk = block_begin; blk < block_end; ++blk) {
       band_calls(blk, ch, out);
       out += w_.bands_in_block(blk) * w_.band_rows * t.mr * 4;
