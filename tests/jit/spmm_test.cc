@@ -181,6 +181,7 @@ TEST(Spmm, convolution_rows_into_blocked_output_on_every_f32_kernel) {
       {16, 48, 14, 14, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 64, 2}, // 1x1 stride 2 (downsample): gathered
       {8, 8, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 37, 20, 1},  // from pixel 37
       {16, 16, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 24, 2}, // 400 pixels: several tiles
+      {16, 64, 45, 45, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 16, 2}, // 4.7 MB of tiles: threads take them one by one
   };
   const PostOpChain chains[] = {{},
                                 {PostOp::kBias, PostOp::kResidualAdd, PostOp::kRelu},
