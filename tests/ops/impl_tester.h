@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/session.h"
+#include "tests/onnx_builder.h"
 #include "tests/test_util.h"
 
 namespace sparsert::testing {
@@ -27,6 +28,25 @@ inline int64_t numel(const std::vector<int64_t>& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;
   return n;
+}
+
+// Adds Conv(in) -> out with weight w of w_shape ([M, C / group, kh, kw]), a
+// random bias of M values when `bias`, and the given group, stride,
+// dilation and pads (top, left, bottom, right).
+inline void add_conv_node(OnnxBuilder& b, std::mt19937& rng, const std::string& in, const std::string& out,
+                          const std::vector<int64_t>& w_shape, const std::vector<float>& w, bool bias, int64_t group,
+                          int64_t stride, int64_t dilation, const std::vector<int64_t>& pads) {
+  b.initializer(out + "_w", w_shape, w);
+  std::vector<std::string> ins = {in, out + "_w"};
+  if (bias) {
+    b.initializer(out + "_b", {w_shape[0]}, randn(w_shape[0], rng));
+    ins.push_back(out + "_b");
+  }
+  auto& n = b.node("Conv", ins, {out}, out);
+  OnnxBuilder::int_attr(n, "group", group);
+  OnnxBuilder::ints_attr(n, "strides", {stride, stride});
+  OnnxBuilder::ints_attr(n, "dilations", {dilation, dilation});
+  OnnxBuilder::ints_attr(n, "pads", pads);
 }
 
 struct ImplRun {

@@ -24,18 +24,9 @@ struct ConvSpec {
 // Adds Conv(in) -> out with random weights; pads keep the size at stride 1.
 void add_conv(OnnxBuilder& b, std::mt19937& rng, const std::string& in, const std::string& out, const ConvSpec& s) {
   const std::vector<int64_t> w_shape = {s.m, s.c / s.group, s.k, s.k};
-  b.initializer(out + "_w", w_shape, randn(numel(w_shape), rng));
-  std::vector<std::string> ins = {in, out + "_w"};
-  if (s.bias) {
-    b.initializer(out + "_b", {s.m}, randn(s.m, rng));
-    ins.push_back(out + "_b");
-  }
-  auto& n = b.node("Conv", ins, {out}, out);
-  OnnxBuilder::int_attr(n, "group", s.group);
-  OnnxBuilder::ints_attr(n, "strides", {s.stride, s.stride});
-  OnnxBuilder::ints_attr(n, "dilations", {s.dilation, s.dilation});
+  const std::vector<float> w = randn(numel(w_shape), rng);
   const int64_t p = s.dilation * (s.k - 1) / 2;
-  OnnxBuilder::ints_attr(n, "pads", {p, p, p, p});
+  testing::add_conv_node(b, rng, in, out, w_shape, w, s.bias, s.group, s.stride, s.dilation, {p, p, p, p});
 }
 
 void add_clip(OnnxBuilder& b, const std::string& in, const std::string& out, float lo, float hi) {

@@ -39,17 +39,9 @@ std::vector<float> pruned(int64_t count, double sparsity, std::mt19937& rng) {
 void add_conv(OnnxBuilder& b, std::mt19937& rng, const std::string& in, const std::string& out, const Geometry& g,
               double sparsity) {
   const std::vector<int64_t> w_shape = {g.m, g.c / g.group, g.kh, g.kw};
-  b.initializer(out + "_w", w_shape, pruned(numel(w_shape), sparsity, rng));
-  std::vector<std::string> ins = {in, out + "_w"};
-  if (g.bias) {
-    b.initializer(out + "_b", {g.m}, randn(g.m, rng));
-    ins.push_back(out + "_b");
-  }
-  auto& n = b.node("Conv", ins, {out}, out);
-  OnnxBuilder::int_attr(n, "group", g.group);
-  OnnxBuilder::ints_attr(n, "strides", {g.stride, g.stride});
-  OnnxBuilder::ints_attr(n, "dilations", {g.dilation, g.dilation});
-  OnnxBuilder::ints_attr(n, "pads", {g.pads[0], g.pads[1], g.pads[2], g.pads[3]});
+  const std::vector<float> w = pruned(numel(w_shape), sparsity, rng);
+  testing::add_conv_node(b, rng, in, out, w_shape, w, g.bias, g.group, g.stride, g.dilation,
+                         {g.pads[0], g.pads[1], g.pads[2], g.pads[3]});
 }
 
 // x -> pre (1x1, c channels; makes the tested conv's input blocked) -> conv
