@@ -1,9 +1,10 @@
-// com.sparsert ReorderToNchwc, ReorderFromNchwc and NchwcConv (ops/nchwc.h):
+// com.sparsert ReorderToNchwc, ReorderFromNchwc, NchwcConv and NchwcMaxPool (ops/nchwc.h):
 // schemas, shape rules and the reference kernels (direct convolution in double,
 // read and written through the blocked index).
 #include "ops/nchwc.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ops/linear.h"
 #include "ops/op_util.h"
@@ -138,6 +139,44 @@ Status nchwc_conv_reference(KernelContext& ctx) {
   return Status::OK();
 }
 
+}  // namespace
+
+StatusOr<Window> nchwc_max_pool_window(const Node& node, const Shape& x) {
+  SPARSERT_ASSIGN_OR_RETURN(int64_t b, node.attrs.get_int("block"));
+  if (x.size() != 5 || b <= 0 || x[4] != b)
+    return InvalidArgument(node.describe(), ": input ", shape_to_string(x), " is not blocked by ", b);
+  SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.attrs.get_ints("kernel_shape"));
+  SPARSERT_ASSIGN_OR_RETURN(int64_t ceil_mode, node.attrs.get_int("ceil_mode", 0));
+  if (kernel.size() != 2) return InvalidArgument(node.describe(), ": kernel_shape must have 2 values, got ", kernel.size());
+  return make_window(node, {x[0], x[1] * b, x[2], x[3]}, kernel, ceil_mode != 0);
+}
+
+namespace {
+
+// Each output lane: the max of its window's values, NaN never taken (MaxPool's
+// std::fmax from -inf).
+Status nchwc_max_pool_reference(KernelContext& ctx) {
+  SPARSERT_RETURN_IF_ERROR(expect_input(ctx, 0, {DType::kFloat32}));
+  const Tensor& x = *ctx.input(0);
+  SPARSERT_ASSIGN_OR_RETURN(Window w, nchwc_max_pool_window(ctx.node(), x.shape()));
+  const int64_t b = x.dim(4), planes = x.dim(0) * x.dim(1);
+  SPARSERT_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, DType::kFloat32, {x.dim(0), x.dim(1), w.oh, w.ow, b}));
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oy = 0; oy < w.oh; ++oy)
+      for (int64_t ox = 0; ox < w.ow; ++ox)
+        for (int64_t lane = 0; lane < b; ++lane) {
+          float acc = -INFINITY;
+          for (int64_t ky = 0; ky < w.kh; ++ky)
+            for (int64_t kx = 0; kx < w.kw; ++kx) {
+              const int64_t iy = oy * w.sh - w.pt + ky * w.dh, ix = ox * w.sw - w.pl + kx * w.dw;
+              if (iy < 0 || iy >= w.ih || ix < 0 || ix >= w.iw) continue;
+              acc = std::fmax(acc, x.data<float>()[((p * w.ih + iy) * w.iw + ix) * b + lane]);
+            }
+          y->data<float>()[((p * w.oh + oy) * w.ow + ox) * b + lane] = acc;
+        }
+  return Status::OK();
+}
+
 using namespace shape_rules;
 
 Status reorder_to_nchwc_rule(InferContext& c) {
@@ -181,6 +220,25 @@ Status nchwc_conv_rule(InferContext& c) {
   return Status::OK();
 }
 
+Status nchwc_max_pool_rule(InferContext& c) {
+  const ValueType& x = c.input(0);
+  auto b = c.node().attrs.get_int("block");
+  auto kernel = c.node().attrs.get_ints("kernel_shape");
+  auto ceil_mode = c.node().attrs.get_int("ceil_mode", 0);
+  if (!known(x) || x.dims.size() != 5 || !x.dims[1].is_static() || !b.ok() || *b <= 0 || !kernel.ok() ||
+      kernel->size() != 2 || !ceil_mode.ok()) {
+    c.set_output_rank_unknown(0, DType::kFloat32);
+    return Status::OK();
+  }
+  const Dim channels = Dim::of(x.dims[1].value * *b);
+  const ValueType logical{x.dtype, true, {x.dims[0], channels, x.dims[2], x.dims[3]}};
+  Status error;
+  std::vector<Dim> out = window_dims(c, logical, channels, *kernel, *ceil_mode != 0, error);
+  SPARSERT_RETURN_IF_ERROR(error);
+  c.set_output(0, DType::kFloat32, {out[0], x.dims[1], out[2], out[3], Dim::of(*b)});
+  return Status::OK();
+}
+
 }  // namespace
 
 void register_nchwc_ops(OpRegistry& r) {
@@ -193,6 +251,9 @@ void register_nchwc_ops(OpRegistry& r) {
   OpSchema conv{kSparsertDomain, "NchwcConv", 2, 4, 1, 1, nchwc_conv_reference};
   conv.infer = nchwc_conv_rule;
   r.add(std::move(conv));
+  OpSchema pool{kSparsertDomain, "NchwcMaxPool", 1, 1, 1, 1, nchwc_max_pool_reference};
+  pool.infer = nchwc_max_pool_rule;
+  r.add(std::move(pool));
 }
 
 }  // namespace sparsert

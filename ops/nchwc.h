@@ -17,6 +17,10 @@
 //   attributes: Conv's (group, strides, dilations, pads, auto_pad,
 //            kernel_shape), block, activation "none" | "relu" | "clip",
 //            activation_min / activation_max (clip bounds).
+// com.sparsert NchwcMaxPool: MaxPool (2-D, no Indices output) of a blocked X
+//   [N, CB, H, W, b] -> Y [N, CB, OH, OW, b]; attributes: MaxPool's
+//   (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode), block.
+//   Lanes past C stay 0 (the max of zeros).
 #pragma once
 
 #include <cstdint>
@@ -55,5 +59,8 @@ struct NchwcConvGeometry {
 };
 StatusOr<NchwcConvGeometry> nchwc_conv_geometry(const Node& node, const NchwcConvParams& p, const Shape& x,
                                                 const Shape& w);
+
+// Checked window of an NchwcMaxPool over blocked x (its logical [N, CB * b, H, W]).
+StatusOr<Window> nchwc_max_pool_window(const Node& node, const Shape& x);
 
 }  // namespace sparsert

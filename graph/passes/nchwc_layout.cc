@@ -73,6 +73,14 @@ bool is_region_unary(const Graph& g, const Node& n, int64_t block) {
   return zero_keeping.count(n.op_type) || (full_blocks && needs_full_blocks.count(n.op_type));
 }
 
+// A 2-D MaxPool without the Indices output (it runs as NchwcMaxPool).
+bool is_region_max_pool(const Node& n) {
+  if (!is_onnx(n, "MaxPool") || n.inputs.size() != 1 || n.outputs.size() != 1) return false;
+  auto kernel = n.attrs.get_ints("kernel_shape");
+  auto storage_order = n.attrs.get_int("storage_order", 0);
+  return kernel.ok() && kernel->size() == 2 && storage_order.ok() && *storage_order == 0;
+}
+
 bool is_region_binary(const Graph& g, const Node& n) {
   if (!(is_onnx(n, "Add") || is_onnx(n, "Sub") || is_onnx(n, "Mul")) || n.inputs.size() != 2) return false;
   const ValueType &a = g.value(n.inputs[0]).type, &b = g.value(n.inputs[1]).type, &y = g.value(n.outputs[0]).type;
@@ -106,7 +114,8 @@ class Rewriter {
     for (NodeId id : order) {
       if (!region_node_[id] || in_group[id]) continue;
       remove[id] = true;
-      if (!is_onnx(g_.node(id), "Conv")) write_elementwise(id);
+      if (is_onnx(g_.node(id), "MaxPool")) write_max_pool(id);
+      else if (!is_onnx(g_.node(id), "Conv")) write_elementwise(id);
     }
     for (const ConvGroup& cg : groups) write_conv(cg);
     // Blocked values that plain readers (or the graph's outputs) still need.
@@ -121,8 +130,8 @@ class Rewriter {
   }
 
  private:
-  // Which nodes run blocked: convs, and element-wise ops all of whose data
-  // inputs are blocked.
+  // Which nodes run blocked: convs, and element-wise ops and 2-D max pools
+  // all of whose data inputs are blocked.
   void find_region(const std::vector<NodeId>& order) {
     blocked_.assign(g_.num_values(), false);
     region_node_.assign(g_.num_nodes(), false);
@@ -131,7 +140,8 @@ class Rewriter {
       bool in = false;
       if (is_conv(g_, n)) in = true;
       else if (!n.inputs.empty() && n.inputs[0] != kNoValue && blocked_[n.inputs[0]] && is_nchw_float(g_.value(n.outputs[0])))
-        in = is_region_unary(g_, n, block_) || (is_region_binary(g_, n) && blocked_[n.inputs[1]]);
+        in = is_region_unary(g_, n, block_) || (is_region_binary(g_, n) && blocked_[n.inputs[1]]) ||
+             is_region_max_pool(n);
       if (!in) continue;
       region_node_[id] = true;
       blocked_[n.outputs[0]] = true;
@@ -255,6 +265,16 @@ class Rewriter {
     for (size_t i = 0; i < n.inputs.size(); ++i)
       if (n.inputs[i] != kNoValue && blocked_[n.inputs[i]]) n.inputs[i] = twin(n.inputs[i]);
     n.outputs = {twin(n.outputs[0])};
+    g_.add_node(std::move(n));
+  }
+
+  void write_max_pool(NodeId id) {
+    const Node pool = g_.node(id);
+    Node n = internal_node(pool.name, "NchwcMaxPool");
+    n.attrs = pool.attrs;
+    n.attrs.set("block", block_);
+    n.inputs = {twin(pool.inputs[0])};
+    n.outputs = {twin(pool.outputs[0])};
     g_.add_node(std::move(n));
   }
 

@@ -2,7 +2,8 @@
 // every 2-D Conv with a constant weight becomes a com.sparsert NchwcConv whose
 // input and output stay blocked, and so do the element-wise ops between convs
 // (ReLU, Clip, LeakyReLU, HardSwish, Tanh, Elu; Sigmoid and HardSigmoid where
-// no padding lanes exist; Add, Sub, Mul of two blocked tensors of one shape).
+// no padding lanes exist; Add, Sub, Mul of two blocked tensors of one shape),
+// and 2-D MaxPools of a blocked tensor (com.sparsert NchwcMaxPool).
 // Reorders (ReorderToNchwc / ReorderFromNchwc) sit only at the region's edges:
 // where a plain tensor enters a conv (a first layer with fewer channels than a
 // block reads NCHW directly) and where a blocked one leaves for any other op

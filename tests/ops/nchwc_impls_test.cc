@@ -171,6 +171,59 @@ TEST(NchwcLayout, is_off_below_avx2_and_rejects_odd_blocks) {
       << bad.status().message();
 }
 
+// conv -> MaxPool -> conv: the pool runs blocked (NchwcMaxPool: no reorder out
+// and back), on windows with strides, pads, dilations and ceil_mode, channel
+// counts that leave padding lanes, blocks 4 (reference kernel) / 8 / 16; a pool
+// whose Indices are wanted stays plain.
+TEST(NchwcLayout, max_pools_run_blocked_and_match_the_reference) {
+  std::mt19937 rng(16);
+  struct Case {
+    int64_t c;
+    std::vector<int64_t> kernel, strides, pads, dilations;
+    int64_t ceil_mode;
+  };
+  const Case cases[] = {
+      {16, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},  // ResNet's stem pool
+      {12, {2, 3}, {1, 2}, {0, 1, 1, 0}, {1, 1}, 1},
+      {20, {3, 3}, {2, 1}, {2, 2, 2, 2}, {2, 2}, 0},
+  };
+  for (const Case& c : cases) {
+    OnnxBuilder b;
+    b.input("x", onnx::TensorProto::FLOAT, {2, 3, 11, 13});
+    add_conv(b, rng, "x", "a", {3, c.c, 3});
+    auto& n = b.node("MaxPool", {"a"}, {"p"}, "pool");
+    OnnxBuilder::ints_attr(n, "kernel_shape", c.kernel);
+    OnnxBuilder::ints_attr(n, "strides", c.strides);
+    OnnxBuilder::ints_attr(n, "pads", c.pads);
+    OnnxBuilder::ints_attr(n, "dilations", c.dilations);
+    OnnxBuilder::int_attr(n, "ceil_mode", c.ceil_mode);
+    add_conv(b, rng, "p", "y", {c.c, 8, 1});
+    b.output("y");
+    const std::vector<NamedTensor> in = {{"x", Tensor::from_vector<float>({2, 3, 11, 13}, randn(2 * 3 * 11 * 13, rng))}};
+    for (int block : {4, 8, 16}) {
+      SCOPED_TRACE("channels " + std::to_string(c.c) + " block " + std::to_string(block));
+      auto r = testing::compare_with_reference(b.bytes(), in, 1e-5, with_block(block));
+      EXPECT_EQ(r.kernels.find("fast_nchwc_max_pool_f32") != std::string::npos, block != 4) << r.kernels;
+      auto s = Session::CreateFromBytes(b.bytes().data(), b.bytes().size(), with_block(block));
+      ASSERT_TRUE(s.ok()) << s.status().to_string();
+      const std::string ops = (*s)->op_summary();
+      EXPECT_NE(ops.find("NchwcMaxPool x1"), std::string::npos) << ops;
+      EXPECT_NE(ops.find("ReorderFromNchwc x1"), std::string::npos) << ops;  // only the output's
+      EXPECT_EQ(ops.find("ReorderToNchwc"), std::string::npos) << ops;
+    }
+  }
+  // With its Indices output wanted, the pool stays a plain MaxPool outside the region.
+  OnnxBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {1, 16, 8, 8});
+  add_conv(b, rng, "x", "a", {16, 16, 3});
+  auto& n = b.node("MaxPool", {"a"}, {"p", "i"}, "pool");
+  OnnxBuilder::ints_attr(n, "kernel_shape", {2, 2});
+  b.output("p").output("i", onnx::TensorProto::INT64);
+  auto s = Session::CreateFromBytes(b.bytes().data(), b.bytes().size(), with_block(16));
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ((*s)->op_summary().find("NchwcMaxPool"), std::string::npos) << (*s)->op_summary();
+}
+
 TEST(NchwcLayout, internal_ops_report_bad_inputs) {
   // A model may name the internal ops directly; wrong shapes get errors naming node and shapes.
   OnnxBuilder b;
