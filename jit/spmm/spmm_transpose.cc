@@ -219,26 +219,28 @@ void transpose32(const void* src_v, int64_t src_ld, int64_t rows, int64_t cols, 
   transpose_scalar(src, src_ld, 0, r_done, c_done, cols, dst, dst_ld);  // columns right of the blocks
 }
 
-void transpose32_rows(const float* const* rows, int64_t nrows, int64_t cols, float* dst, int64_t dst_ld,
-                      uint32_t isa) {
-  // As transpose32, each block's rows loaded through their own pointers.
+void transpose32_gather(const float* base, const int64_t* offsets, int64_t nrows, int64_t cols, float* dst,
+                        int64_t dst_ld, uint32_t isa) {
+  // As transpose32, each block's rows found through their own offsets.
+  alignas(64) static const float zeros[64] = {};
+  auto row = [&](int64_t r) { return offsets[r] < 0 ? zeros : base + offsets[r]; };
   int64_t r16 = 0, c16 = 0, r_done = 0, c_done = 0;
   if (may_use(kIsaAvx512, isa)) {
     r16 = nrows / 16 * 16;
     c16 = cols / 16 * 16;
     for (int64_t c = 0; c < c16; c += 16)
       for (int64_t r = 0; r < r16; r += 16)
-        transpose_16x16_avx512_rows([&](int i) { return rows[r + i] + c; }, dst + c * dst_ld + r, dst_ld);
+        transpose_16x16_avx512_rows([&](int i) { return row(r + i) + c; }, dst + c * dst_ld + r, dst_ld);
   }
   if (may_use(kIsaAvx2, isa)) {
     r_done = nrows / 8 * 8;
     c_done = cols / 8 * 8;
     for (int64_t c = 0; c < c_done; c += 8)
       for (int64_t r = c < c16 ? r16 : 0; r < r_done; r += 8)
-        transpose_8x8_avx2_rows([&](int i) { return rows[r + i] + c; }, dst + c * dst_ld + r, dst_ld);
+        transpose_8x8_avx2_rows([&](int i) { return row(r + i) + c; }, dst + c * dst_ld + r, dst_ld);
   }
   for (int64_t c = 0; c < cols; ++c)  // rows below the blocks, then columns right of them
-    for (int64_t r = c < c_done ? r_done : 0; r < nrows; ++r) dst[c * dst_ld + r] = rows[r][c];
+    for (int64_t r = c < c_done ? r_done : 0; r < nrows; ++r) dst[c * dst_ld + r] = row(r)[c];
 }
 
 }  // namespace sparsert::jit

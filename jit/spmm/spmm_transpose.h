@@ -14,11 +14,12 @@ namespace sparsert::jit {
 
 void transpose32(const void* src, int64_t src_ld, int64_t rows, int64_t cols, void* dst, int64_t dst_ld,
                  uint32_t isa);
-// The same for rows given by pointers: dst[c * dst_ld + r] = rows[r][c] (the
-// implicit im2col of a convolution's tile packing: rows are input pixels, or
-// a row of zeros for padding).
-void transpose32_rows(const float* const* rows, int64_t nrows, int64_t cols, float* dst, int64_t dst_ld,
-                      uint32_t isa);
+// The same for rows at offsets from base: dst[c * dst_ld + r] = row r's
+// element c, row r at base + offsets[r], or all zeros where offsets[r] < 0
+// (the implicit im2col of a convolution's tile packing: rows are input
+// pixels, or padding). cols <= 64.
+void transpose32_gather(const float* base, const int64_t* offsets, int64_t nrows, int64_t cols, float* dst,
+                        int64_t dst_ld, uint32_t isa);
 
 // out[c * 16 + p] = src[p][c] - zp for c < k: the u8s8 tile packing (16
 // activation rows, already in tile order, widened to int16). 16x16 byte blocks

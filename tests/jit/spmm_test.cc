@@ -562,20 +562,23 @@ TEST(SpmmTranspose, register_blocks_match_the_definition_on_every_isa) {
             ASSERT_EQ(dst[c * dst_ld + r], r < rows ? src[r * src_ld + c] : 0xDEADBEEF)
                 << isa_name(isa) << " rows " << rows << " cols " << cols << " r " << r << " c " << c;
       }
-  for (uint32_t isa : isas)  // rows through pointers (any order, repeated)
+  for (uint32_t isa : isas)  // rows at offsets (any order, repeated, and zero rows)
     for (int64_t rows : {1, 7, 8, 16, 17, 33, 64})
       for (int64_t cols : {1, 8, 9, 16, 23, 32}) {
         const int64_t dst_ld = rows + 5;
         std::vector<float> src(static_cast<size_t>(64 * cols));
-        for (auto& v : src) v = static_cast<float>(rng() % 1000);
-        std::vector<const float*> ptrs(static_cast<size_t>(rows));
-        for (int64_t r = 0; r < rows; ++r) ptrs[static_cast<size_t>(r)] = src.data() + (r * 29 + rng() % 3) % 64 * cols;
+        for (auto& v : src) v = static_cast<float>(1 + rng() % 1000);
+        std::vector<int64_t> offsets(static_cast<size_t>(rows));
+        for (int64_t r = 0; r < rows; ++r)
+          offsets[static_cast<size_t>(r)] = r % 5 == 3 ? -1 : (r * 29 + rng() % 3) % 64 * cols;
         std::vector<float> dst(static_cast<size_t>(cols * dst_ld), -1.f);
-        transpose32_rows(ptrs.data(), rows, cols, dst.data(), dst_ld, isa);
+        transpose32_gather(src.data(), offsets.data(), rows, cols, dst.data(), dst_ld, isa);
         for (int64_t c = 0; c < cols; ++c)
-          for (int64_t r = 0; r < dst_ld; ++r)
-            ASSERT_EQ(dst[c * dst_ld + r], r < rows ? ptrs[static_cast<size_t>(r)][c] : -1.f)
-                << isa_name(isa) << " pointer rows " << rows << " cols " << cols << " r " << r << " c " << c;
+          for (int64_t r = 0; r < dst_ld; ++r) {
+            const int64_t o = r < rows ? offsets[static_cast<size_t>(r)] : 0;
+            ASSERT_EQ(dst[c * dst_ld + r], r >= rows ? -1.f : o < 0 ? 0.f : src[static_cast<size_t>(o + c)])
+                << isa_name(isa) << " gathered rows " << rows << " cols " << cols << " r " << r << " c " << c;
+          }
       }
   for (uint32_t isa : isas)
     for (int tile_rows : {kU8S8QuadTileRows, 16})
