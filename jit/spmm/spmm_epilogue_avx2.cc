@@ -9,6 +9,7 @@
 #include "base/fast_math.h"
 #include "jit/spmm/spmm_epilogue.h"
 #include "jit/spmm/spmm_transpose.h"
+#include "jit/spmm/transpose_blocks.h"
 
 namespace sparsert::jit::epilogue_avx2 {
 constexpr uint32_t kEpilogueIsa = kIsaAvx2;

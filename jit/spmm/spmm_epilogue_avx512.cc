@@ -12,6 +12,7 @@
 #include "base/fast_math.h"
 #include "jit/spmm/spmm_epilogue.h"
 #include "jit/spmm/spmm_transpose.h"
+#include "jit/spmm/transpose_blocks.h"
 
 // GCC 12's _mm512_max_ps/_mm512_min_ps pass _mm512_undefined_ps() (`__m512
 // __Y = __Y;`), which -Wmaybe-uninitialized flags once inlined (GCC PR 105593).

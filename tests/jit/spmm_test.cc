@@ -203,11 +203,14 @@ TEST(Spmm, convolution_rows_into_blocked_output_on_every_f32_kernel) {
       r.oh = (c.ih + c.pt + c.pb - c.dh * (c.kh - 1) - 1) / c.sh + 1;
       r.ow = (c.iw + c.pl + c.pr - c.dw * (c.kw - 1) - 1) / c.sw + 1;
       r.first_pixel = c.first;
-      const PostOpChain& post = chains[i++ % 4];
-      SpmmTester t;
-      t.band_rows(v.band_rows).pattern(v.band_rows, 1).conv(r, c.channels).n(c.n).y_block(c.block).post(post);
-      const std::string impl = t.sparsity(0.8).threads(c.threads).Test(v.isa);
-      EXPECT_NE(impl.find(isa_name(v.isa)), std::string::npos) << impl;
+      // Each case with its chain and with bias + residual + ReLU (the epilogue's register path for whole blocks).
+      for (const PostOpChain& post : {chains[i % 4], chains[1]}) {
+        SpmmTester t;
+        t.band_rows(v.band_rows).pattern(v.band_rows, 1).conv(r, c.channels).n(c.n).y_block(c.block).post(post);
+        const std::string impl = t.sparsity(0.8).threads(c.threads).Test(v.isa);
+        EXPECT_NE(impl.find(isa_name(v.isa)), std::string::npos) << impl;
+      }
+      ++i;
     }
   }
 }
