@@ -103,11 +103,12 @@ StatusOr<KernelFn> sparse_nchwc_conv_f32(const Node& n, const Graph& g, const Im
     // L2 (small W: groups of tiles) and splits W over the threads. (Calls of
     // 256 KiB to 1 MiB of packed rows, whole calls a thread, measured 1-6%
     // slower at 2 threads and up to 15% at 1, ResNet-50 90%, Zen 5.)
-    for (int64_t image = 0; image < images; ++image) {
-      rows.x = x.data<float>() + image * in_image;
+    auto run_image = [&](int64_t image, int call_threads) {
+      SpmmConvRows r = rows;
+      r.x = x.data<float>() + image * in_image;
       SpmmRunArgs a;
       a.m = pixels;
-      a.conv = &rows;
+      a.conv = &r;
       a.y = y->data<float>() + image * out_image;
       a.y_block = b;
       a.y_block_stride = pixels * b;
@@ -115,8 +116,20 @@ StatusOr<KernelFn> sparse_nchwc_conv_f32(const Node& n, const Graph& g, const Im
       if (bias) a.bias = bias->data<float>();
       a.clip_min = params.act_min;
       a.clip_max = params.act_max;
-      SPARSERT_RETURN_IF_ERROR(spmm->run(a, threads));
+      return spmm->run(a, call_threads);
+    };
+    if (threads <= 1 || !(images % threads == 0 || images >= 4 * threads)) {
+      for (int64_t image = 0; image < images; ++image) SPARSERT_RETURN_IF_ERROR(run_image(image, threads));
+      return Status::OK();
     }
+    // Batches that split evenly (or finely) over the threads: whole images a
+    // thread, each image's rows and outputs in one core's caches, and no
+    // fork and join per image. ResNet-50 90% at batch 8, 2 threads (Zen 5):
+    // 110-111 -> 75-76 ms (1 thread: 137).
+    std::vector<Status> status(static_cast<size_t>(images));
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t image = 0; image < images; ++image) status[static_cast<size_t>(image)] = run_image(image, 1);
+    for (const Status& st : status) SPARSERT_RETURN_IF_ERROR(st);
     return Status::OK();
   });
 }
