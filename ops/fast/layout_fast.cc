@@ -162,6 +162,20 @@ StatusOr<KernelFn> layer_norm_last_axis(const Node& n, const Graph& g, const Imp
 // `v > acc ? v : acc` from acc = -inf equals the reference's std::fmax (a NaN
 // v is never taken; acc is never NaN) and vectorizes to maxps. (One scalar
 // loop over each window: ResNet-50's 112x112x64 pool took 0.68 ms.)
+// MaxPool's first pass for output row oy: cm[i] = the max over the window's
+// input rows (those inside the input) of element i of each row, rows of
+// `row` floats (iw pixels, or iw pixels x a channel block's lanes).
+void window_rows_max(const float* __restrict in, const Window& w, int64_t oy, int64_t row,
+                     float* __restrict cm) noexcept {
+  for (int64_t i = 0; i < row; ++i) cm[i] = -INFINITY;
+  for (int64_t ky = 0; ky < w.kh; ++ky) {
+    const int64_t iy = oy * w.sh - w.pt + ky * w.dh;
+    if (iy < 0 || iy >= w.ih) continue;
+    const float* __restrict v = in + iy * row;
+    for (int64_t i = 0; i < row; ++i) cm[i] = v[i] > cm[i] ? v[i] : cm[i];
+  }
+}
+
 StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&) {
   if (n.outputs.size() > 1) return Unimplemented("the Indices output is wanted");
   SPARSERT_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, n.attrs.get_ints("kernel_shape"));
@@ -187,13 +201,7 @@ StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&)
         const float* in = px + p * w.ih * w.iw;
         float* out = py + p * w.oh * w.ow;
         for (int64_t oy = 0; oy < w.oh; ++oy) {
-          for (int64_t ix = 0; ix < w.iw; ++ix) cm[ix] = -INFINITY;
-          for (int64_t ky = 0; ky < w.kh; ++ky) {
-            const int64_t iy = oy * w.sh - w.pt + ky * w.dh;
-            if (iy < 0 || iy >= w.ih) continue;
-            const float* __restrict row = in + iy * w.iw;
-            for (int64_t ix = 0; ix < w.iw; ++ix) cm[ix] = row[ix] > cm[ix] ? row[ix] : cm[ix];
-          }
+          window_rows_max(in, w, oy, w.iw, cm);
           float* __restrict orow = out + oy * w.ow;
           auto edge = [&](int64_t ox) {  // a window that reaches past the row
             const int64_t x0 = ox * w.sw - w.pl;
@@ -239,14 +247,7 @@ StatusOr<KernelFn> max_pool_f32(const Node& n, const Graph&, const ImplContext&)
 template <int B>
 void nchwc_max_pool_row(const float* __restrict in, const Window& w, int64_t oy, float* __restrict column_max,
                         float* __restrict out) {
-  const int64_t row = w.iw * B;
-  for (int64_t i = 0; i < row; ++i) column_max[i] = -INFINITY;
-  for (int64_t ky = 0; ky < w.kh; ++ky) {
-    const int64_t iy = oy * w.sh - w.pt + ky * w.dh;
-    if (iy < 0 || iy >= w.ih) continue;
-    const float* __restrict v = in + iy * row;
-    for (int64_t i = 0; i < row; ++i) column_max[i] = v[i] > column_max[i] ? v[i] : column_max[i];
-  }
+  window_rows_max(in, w, oy, w.iw * B, column_max);
   for (int64_t ox = 0; ox < w.ow; ++ox) {
     float acc[B];
     for (int l = 0; l < B; ++l) acc[l] = -INFINITY;
