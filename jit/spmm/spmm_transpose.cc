@@ -24,14 +24,9 @@ struct StoreColumns {
   __attribute__((target("avx512f"))) void operator()(int j, __m512 v) const { _mm512_storeu_ps(dst + j * dst_ld, v); }
 };
 
-template <typename Row>
-__attribute__((target("avx2"))) inline void transpose_8x8_avx2_rows(Row row, float* dst, int64_t dst_ld) {
-  transpose_8x8_avx2_block(row, StoreColumns{dst, dst_ld});
-}
-
 __attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_t src_ld, float* dst,
                                                          int64_t dst_ld) {
-  transpose_8x8_avx2_rows([&](int i) { return src + i * src_ld; }, dst, dst_ld);
+  transpose_8x8_avx2_block([&](int i) { return src + i * src_ld; }, StoreColumns{dst, dst_ld});
 }
 
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() (`__m512 __Y = __Y;`),
@@ -40,14 +35,9 @@ __attribute__((target("avx2"))) void transpose_8x8_avx2(const float* src, int64_
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-template <typename Row>
-__attribute__((target("avx512f"))) inline void transpose_16x16_avx512_rows(Row row, float* dst, int64_t dst_ld) {
-  transpose_16x16_avx512_block(row, StoreColumns{dst, dst_ld});
-}
-
 __attribute__((target("avx512f"))) void transpose_16x16_avx512(const float* src, int64_t src_ld, float* dst,
                                                               int64_t dst_ld) {
-  transpose_16x16_avx512_rows([&](int i) { return src + i * src_ld; }, dst, dst_ld);
+  transpose_16x16_avx512_block([&](int i) { return src + i * src_ld; }, StoreColumns{dst, dst_ld});
 }
 
 // Four rounds of "unpack row i with row i+8" rotate the 8-bit (row, column)
@@ -193,14 +183,14 @@ void transpose32_gather(const float* base, const int64_t* offsets, int64_t nrows
     c16 = cols / 16 * 16;
     for (int64_t c = 0; c < c16; c += 16)
       for (int64_t r = 0; r < r16; r += 16)
-        transpose_16x16_avx512_rows([&](int i) { return row(r + i) + c; }, dst + c * dst_ld + r, dst_ld);
+        transpose_16x16_avx512_block([&](int i) { return row(r + i) + c; }, StoreColumns{dst + c * dst_ld + r, dst_ld});
   }
   if (may_use(kIsaAvx2, isa)) {
     r_done = nrows / 8 * 8;
     c_done = cols / 8 * 8;
     for (int64_t c = 0; c < c_done; c += 8)
       for (int64_t r = c < c16 ? r16 : 0; r < r_done; r += 8)
-        transpose_8x8_avx2_rows([&](int i) { return row(r + i) + c; }, dst + c * dst_ld + r, dst_ld);
+        transpose_8x8_avx2_block([&](int i) { return row(r + i) + c; }, StoreColumns{dst + c * dst_ld + r, dst_ld});
   }
   for (int64_t c = 0; c < cols; ++c)  // rows below the blocks, then columns right of them
     for (int64_t r = c < c_done ? r_done : 0; r < nrows; ++r) dst[c * dst_ld + r] = row(r)[c];
